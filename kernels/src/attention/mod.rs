@@ -1,0 +1,98 @@
+//! Scaled dot-product attention.
+//!
+//! # Contract
+//!
+//! Shapes (logical axis order, any strides — BHSD and BSHD memory both work without copies):
+//! `Q [B, Hq, Lq, dk]`, `K [B, Hkv, Lk, dk]`, `V [B, Hkv, Lk, dv]`, `O [B, Hq, Lq, dv]`.
+//! `dk, dv, Hkv ≥ 1`; `B, Hq, Lq = 0` are no-ops and `Lk = 0` makes every row fully masked.
+//!
+//! **Heads (GQA/MQA).** `Hq % Hkv == 0`; query head `h` reads kv head `h / (Hq / Hkv)`.
+//! `Hkv = Hq` is multi-head, `Hkv = 1` multi-query attention. K and V are never copied.
+//!
+//! **Query positions.** Query `i` sits at key position `p(i) = i` for
+//! [`CausalVariant::UpperLeft`] (PyTorch's `is_causal`), or `p(i) = i + Lk − Lq` for
+//! [`CausalVariant::LowerRight`] (the KV-cache convention: the last query sees the last key).
+//! The variant fixes `p` for the causal mask, the sliding window and ALiBi alike.
+//!
+//! **Visibility.** Key `j` is visible to query `i` of batch `b`, head `h` iff all hold:
+//! * `j < key_padding_lens[b]` (when given; each length ≤ `Lk`);
+//! * `is_causal` ⇒ `j ≤ p(i)`;
+//! * `window = Some(w)` ⇒ `p(i) − j < w`, and when not causal also `j − p(i) < w`
+//!   (`w ≥ 1`: with causal, a query sees itself and the `w − 1` keys before it);
+//! * `attn_mask[b, h, i, j]` is true (true = attend, PyTorch's polarity);
+//! * its logit below is not `−∞`.
+//!
+//! **Logits.** For a visible key, in this order:
+//! `t = scale · (q_i · k_j)`; with `softcap = Some(c)`: `t = c · tanh(t / c)`;
+//! `t += attn_bias[b, h, i, j]`; with ALiBi: `t −= slope_h · |p(i) − j|`.
+//! `scale` defaults to `1/√dk` and must be finite and non-zero; `softcap` finite and positive.
+//!
+//! **Softmax and output.** With `sink_h` the head's sink logit (when `sinks` is given; it joins
+//! the normaliser but has no value row):
+//! `lse = ln(Σ_visible exp(t_j) [+ exp(sink_h)])`, `O[b,h,i,:] = Σ_visible exp(t_j − lse) · v_j`.
+//! A row with no visible key gives `O = 0` and `lse = −∞` (`lse = sink_h` with sinks).
+//!
+//! **Masked keys are skipped**, never multiplied by zero: NaN or ∞ in a masked key's K or V row
+//! does not reach `O`. NaN in anything that is used propagates to the affected outputs.
+//!
+//! **Broadcasting.** `attn_mask` and `attn_bias` are 4-d views whose each axis is the full size
+//! of `[B, Hq, Lq, Lk]` or 1 (a 2-d `[Lq, Lk]` mask is `dims = [1, 1, Lq, Lk]`).
+//! `alibi_slopes` and `sinks` have one entry per query head; `key_padding_lens` one per batch.
+//!
+//! **logsumexp output.** Optional, contiguous `[B, Hq, Lq]`, as defined above.
+//!
+//! **Determinism.** The same inputs give the same bits whatever the thread count: work is split
+//! only along batch, head, query-block and (in decode) fixed KV-chunk boundaries, and every
+//! reduction runs in a fixed order.
+
+use crate::view::Tensor4Ref;
+
+/// Where query positions sit relative to key positions (see the [module](self) contract).
+///
+/// Named after PyTorch's `torch.nn.attention.bias.CausalVariant`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CausalVariant {
+    /// `p(i) = i`: the top-left aligned causal mask of PyTorch's `is_causal=True`.
+    #[default]
+    UpperLeft,
+    /// `p(i) = i + Lk − Lq`: bottom-right aligned, for decoding against a KV cache.
+    LowerRight,
+}
+
+/// Every option of an attention call. [`Default`] is plain bidirectional attention with the
+/// default scale `1/√dk`.
+///
+/// ```
+/// use huiyan_kernels::attention::{AttentionOptions, CausalVariant};
+/// let lens = [7usize, 5];
+/// let opts = AttentionOptions {
+///     is_causal: true,
+///     causal_variant: CausalVariant::LowerRight,
+///     key_padding_lens: Some(&lens),
+///     ..AttentionOptions::default()
+/// };
+/// assert!(opts.scale.is_none());
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AttentionOptions<'a> {
+    /// Logit scale; `None` means `1/√dk`.
+    pub scale: Option<f32>,
+    /// Apply the causal mask `j ≤ p(i)`.
+    pub is_causal: bool,
+    /// Alignment of query positions for causal masking, the window and ALiBi.
+    pub causal_variant: CausalVariant,
+    /// Valid key count per batch entry (keys `j ≥ len` are masked). Length ≥ `B`.
+    pub key_padding_lens: Option<&'a [usize]>,
+    /// Sliding window size `w ≥ 1` (see the contract).
+    pub window: Option<usize>,
+    /// Boolean mask, true = attend, broadcastable to `[B, Hq, Lq, Lk]`.
+    pub attn_mask: Option<Tensor4Ref<'a, bool>>,
+    /// Additive bias, broadcastable to `[B, Hq, Lq, Lk]`.
+    pub attn_bias: Option<Tensor4Ref<'a, f32>>,
+    /// ALiBi slope per query head: `t −= slope_h · |p(i) − j|`.
+    pub alibi_slopes: Option<&'a [f32]>,
+    /// Logit softcap `c`: `t = c·tanh(t/c)` before bias and ALiBi.
+    pub softcap: Option<f32>,
+    /// Attention-sink logit per query head (joins the normaliser, has no value).
+    pub sinks: Option<&'a [f32]>,
+}

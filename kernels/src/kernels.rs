@@ -1,0 +1,100 @@
+//! [`Kernels`]: one table of whole-operation entry points per ISA tier.
+//!
+//! Dispatch costs one indirect call per operation, never one per tile: each field is a
+//! monomorphised entry point that runs the whole loop nest for its ISA.
+
+use crate::isa::IsaId;
+#[cfg(target_arch = "aarch64")]
+use crate::isa::Neon;
+#[cfg(target_arch = "x86_64")]
+use crate::isa::{X86V3, X86V4};
+
+/// A table of kernels for one ISA tier. Cheap to copy; build it once and reuse it.
+///
+/// ```
+/// use huiyan_kernels::Kernels;
+/// let k = Kernels::best_compile_time();
+/// println!("using {}", k.isa().name());
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Kernels {
+    pub(crate) isa: IsaId,
+    pub(crate) gemm: crate::gemm::GemmKernel,
+    pub(crate) softmax: crate::softmax::SoftmaxKernel,
+}
+
+impl Kernels {
+    /// The scalar kernels: plain Rust, correct everywhere.
+    pub fn scalar() -> Self {
+        Kernels {
+            isa: IsaId::Scalar,
+            gemm: crate::gemm::GemmKernel::scalar(),
+            softmax: crate::softmax::SoftmaxKernel::scalar(),
+        }
+    }
+
+    /// The portable kernels on `wide`, as good as the compile-time target features allow.
+    pub fn portable() -> Self {
+        Kernels {
+            isa: IsaId::Portable,
+            gemm: crate::gemm::GemmKernel::portable(),
+            softmax: crate::softmax::SoftmaxKernel::portable(),
+        }
+    }
+
+    /// The AVX2 + FMA kernels.
+    #[cfg(target_arch = "x86_64")]
+    pub fn x86_v3(token: X86V3) -> Self {
+        Kernels {
+            isa: IsaId::X86V3,
+            gemm: crate::gemm::GemmKernel::x86_v3(token),
+            softmax: crate::softmax::SoftmaxKernel::x86_v3(token),
+        }
+    }
+
+    /// The AVX-512 kernels.
+    #[cfg(target_arch = "x86_64")]
+    pub fn x86_v4(token: X86V4) -> Self {
+        Kernels {
+            isa: IsaId::X86V4,
+            gemm: crate::gemm::GemmKernel::x86_v4(token),
+            softmax: crate::softmax::SoftmaxKernel::x86_v4(token),
+        }
+    }
+
+    /// The NEON kernels.
+    #[cfg(target_arch = "aarch64")]
+    pub fn neon(token: Neon) -> Self {
+        Kernels {
+            isa: IsaId::Neon,
+            gemm: crate::gemm::GemmKernel::neon(token),
+            softmax: crate::softmax::SoftmaxKernel::neon(token),
+        }
+    }
+
+    /// The best table the *compile-time* target features allow (for bare-metal users who
+    /// cannot detect features at run time). Falls back to [`Kernels::portable`].
+    pub fn best_compile_time() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(t) = X86V4::compile_time() {
+                return Self::x86_v4(t);
+            }
+            if let Some(t) = X86V3::compile_time() {
+                return Self::x86_v3(t);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            if let Some(t) = Neon::compile_time() {
+                return Self::neon(t);
+            }
+        }
+        Self::portable()
+    }
+
+    /// Which tier this table uses.
+    pub fn isa(&self) -> IsaId {
+        self.isa
+    }
+}

@@ -1,0 +1,50 @@
+use crate::error::Error;
+use crate::shape::check_gemm;
+use crate::view::{MatMut, MatRef};
+
+/// Reference `C ← α·A·B + β·C` (contract: [`crate::gemm`]), accumulating in `f64`.
+///
+/// ```
+/// use huiyan_kernels::{reference, MatMut, MatRef};
+/// let a = [1.0, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]]
+/// let b = [5.0, 6.0, 7.0, 8.0]; // [[5, 6], [7, 8]]
+/// let mut c = [f32::NAN; 4];    // β = 0: never read
+/// reference::matmul(1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2),
+///                   0.0, MatMut::row_major(&mut c, 2, 2)).unwrap();
+/// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
+/// ```
+pub fn matmul(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) -> Result<(), Error> {
+    let (m, n, k) = check_gemm(&a, &b, &c)?;
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f64;
+            for p in 0..k {
+                // SAFETY: check_gemm proved every (i, p) of A and (p, j) of B lies inside its
+                // slice; offsets cannot overflow because the extents did not.
+                let (x, y) = unsafe {
+                    (
+                        *a.ptr.add(i * a.rs + p * a.cs),
+                        *b.ptr.add(p * b.rs + j * b.cs),
+                    )
+                };
+                acc += x as f64 * y as f64;
+            }
+            // SAFETY: (i, j) lies inside C's validated extent; C does not overlap A or B and no
+            // other reference to its memory is live (MatMut is an exclusive borrow).
+            let cij = unsafe { &mut *c.ptr.add(i * c.rs + j * c.cs) };
+            let prev = if beta == 0.0 {
+                0.0
+            } else {
+                beta as f64 * *cij as f64
+            };
+            *cij = (alpha as f64 * acc + prev) as f32;
+        }
+    }
+    Ok(())
+}

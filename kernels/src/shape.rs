@@ -1,0 +1,481 @@
+//! All validation, in one place.
+//!
+//! Every entry point of both crates (reference, fast kernels, the std API, the layer) calls one
+//! of the `check_*` functions here before it touches memory. They use checked arithmetic only,
+//! never index, and return the first [`Error`] found; nothing is written before they pass, which
+//! is what makes "on `Err` the output is untouched" true everywhere.
+//!
+//! Rules shared by all operations:
+//! * a slice must cover `1 + Σ (dimᵢ − 1)·strideᵢ` elements (nothing when a dimension is 0);
+//! * an output must map distinct elements to distinct addresses ([`Error::AliasingStrides`]);
+//! * an output's address range must not intersect any input's ([`Error::Overlap`]);
+//! * a broadcast operand (mask, bias) has each axis equal to the full size or to 1.
+
+use crate::attention::AttentionOptions;
+use crate::error::{Dim, Error, Operand};
+use crate::softmax::SoftmaxOptions;
+use crate::view::{MatMut, MatRef, Tensor4Mut, Tensor4Ref};
+
+/// A half-open byte-address range `[lo, hi)` covered by a view (empty when `lo == hi`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    lo: usize,
+    hi: usize,
+}
+
+impl Span {
+    const EMPTY: Span = Span { lo: 0, hi: 0 };
+
+    fn new<T>(ptr: *const T, elems: usize) -> Span {
+        if elems == 0 {
+            return Span::EMPTY;
+        }
+        let lo = ptr as usize;
+        // Cannot overflow: the caller's slice (or raw-parts promise) covers `elems` elements.
+        Span {
+            lo,
+            hi: lo.saturating_add(elems.saturating_mul(core::mem::size_of::<T>())),
+        }
+    }
+
+    fn intersects(self, other: Span) -> bool {
+        self.lo < self.hi && other.lo < other.hi && self.lo < other.hi && other.lo < self.hi
+    }
+}
+
+/// Elements addressed by `dims`/`strides`: `1 + Σ (dᵢ − 1)·sᵢ`, or 0 when any `dᵢ = 0`.
+/// `None` when the sum overflows `usize`.
+pub fn extent(dims: &[usize], strides: &[usize]) -> Option<usize> {
+    if dims.contains(&0) {
+        return Some(0);
+    }
+    let mut last = 0usize;
+    for (&d, &s) in dims.iter().zip(strides) {
+        last = last.checked_add((d - 1).checked_mul(s)?)?;
+    }
+    last.checked_add(1)
+}
+
+/// Product of dimensions, `None` on overflow.
+pub fn product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+fn covered<T>(
+    op: Operand,
+    ptr: *const T,
+    len: usize,
+    dims: &[usize],
+    strides: &[usize],
+) -> Result<Span, Error> {
+    // The element count must fit too: kernels size loops and scratch from it.
+    product(dims).ok_or(Error::Overflow { operand: op })?;
+    let needed = extent(dims, strides).ok_or(Error::Overflow { operand: op })?;
+    if needed > len {
+        return Err(Error::SliceTooShort {
+            operand: op,
+            needed,
+            got: len,
+        });
+    }
+    Span::new(ptr, needed)
+        .lo
+        .checked_add(needed.saturating_mul(core::mem::size_of::<T>()))
+        .ok_or(Error::Overflow { operand: op })?;
+    Ok(Span::new(ptr, needed))
+}
+
+/// Injectivity of `index ↦ Σ iₖ·sₖ`: sort the axes of size > 1 by stride; each stride must be at
+/// least the extent spanned by all smaller ones. (Sufficient, and what every real layout meets.)
+fn no_self_alias(op: Operand, dims: &[usize], strides: &[usize]) -> Result<(), Error> {
+    let mut axes = [(0usize, 0usize); 4];
+    let mut n = 0;
+    for (&d, &s) in dims.iter().zip(strides) {
+        if d > 1 {
+            axes[n] = (s, d);
+            n += 1;
+        }
+    }
+    let axes = &mut axes[..n];
+    axes.sort_unstable();
+    let mut reach = 1usize; // elements spanned by the axes seen so far
+    for &(s, d) in axes.iter() {
+        if s < reach {
+            let mut st = [0usize; 4];
+            st[..strides.len()].copy_from_slice(strides);
+            return Err(Error::AliasingStrides {
+                operand: op,
+                strides: st,
+            });
+        }
+        reach = (d - 1)
+            .checked_mul(s)
+            .and_then(|x| x.checked_add(reach))
+            .ok_or(Error::Overflow { operand: op })?;
+    }
+    Ok(())
+}
+
+/// Validates an input matrix view; returns its address range.
+pub fn check_mat_ref<T>(op: Operand, v: &MatRef<'_, T>) -> Result<Span, Error> {
+    covered(op, v.ptr, v.len, &[v.rows, v.cols], &[v.rs, v.cs])
+}
+
+/// Validates an output matrix view (coverage and no aliasing); returns its address range.
+pub fn check_mat_mut<T>(op: Operand, v: &MatMut<'_, T>) -> Result<Span, Error> {
+    let span = covered(op, v.ptr, v.len, &[v.rows, v.cols], &[v.rs, v.cs])?;
+    no_self_alias(op, &[v.rows, v.cols], &[v.rs, v.cs])?;
+    Ok(span)
+}
+
+/// Validates an input 4-d view; returns its address range.
+pub fn check_t4_ref<T>(op: Operand, v: &Tensor4Ref<'_, T>) -> Result<Span, Error> {
+    covered(op, v.ptr, v.len, &v.dims, &v.strides)
+}
+
+/// Validates an output 4-d view; returns its address range.
+pub fn check_t4_mut<T>(op: Operand, v: &Tensor4Mut<'_, T>) -> Result<Span, Error> {
+    let span = covered(op, v.ptr, v.len, &v.dims, &v.strides)?;
+    no_self_alias(op, &v.dims, &v.strides)?;
+    Ok(span)
+}
+
+/// Checks that output range `out` does not intersect input range `inp`.
+pub fn check_disjoint(output: Operand, out: Span, input: Operand, inp: Span) -> Result<(), Error> {
+    if out.intersects(inp) {
+        Err(Error::Overlap { output, input })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks a caller-provided workspace length against what an operation needs.
+pub fn check_workspace(needed: usize, got: usize) -> Result<(), Error> {
+    if got < needed {
+        Err(Error::WorkspaceTooSmall { needed, got })
+    } else {
+        Ok(())
+    }
+}
+
+fn check_slice_len<T>(op: Operand, s: &[T], needed: usize) -> Result<Span, Error> {
+    if s.len() < needed {
+        return Err(Error::SliceTooShort {
+            operand: op,
+            needed,
+            got: s.len(),
+        });
+    }
+    Ok(Span::new(s.as_ptr(), needed))
+}
+
+fn check_broadcast<T>(op: Operand, dims: &[usize], full: &[usize]) -> Result<(), Error> {
+    let ok = dims.iter().zip(full).all(|(&d, &f)| d == f || d == 1);
+    if ok {
+        return Ok(());
+    }
+    let mut expected = [1usize; 4];
+    let mut got = [1usize; 4];
+    let off = 4 - full.len();
+    expected[off..].copy_from_slice(full);
+    got[off..].copy_from_slice(dims);
+    let _ = core::marker::PhantomData::<T>;
+    Err(Error::BroadcastShape {
+        operand: op,
+        expected,
+        got,
+    })
+}
+
+/// Validates `C ← α·A·B + β·C`: `A` is `m × k`, `B` is `k × n`, `C` is `m × n`.
+///
+/// Returns `(m, n, k)`. Zero dimensions are allowed (BLAS semantics): `m = 0` or `n = 0` is a
+/// no-op; `k = 0` gives `C ← β·C` (or `C ← 0` when `β = 0`).
+pub fn check_gemm(
+    a: &MatRef<'_>,
+    b: &MatRef<'_>,
+    c: &MatMut<'_>,
+) -> Result<(usize, usize, usize), Error> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if b.rows != k {
+        return Err(Error::DimMismatch {
+            dim: Dim::K,
+            expected: k,
+            got: b.rows,
+        });
+    }
+    if c.rows != m {
+        return Err(Error::DimMismatch {
+            dim: Dim::M,
+            expected: m,
+            got: c.rows,
+        });
+    }
+    if c.cols != n {
+        return Err(Error::DimMismatch {
+            dim: Dim::N,
+            expected: n,
+            got: c.cols,
+        });
+    }
+    let sa = check_mat_ref(Operand::A, a)?;
+    let sb = check_mat_ref(Operand::B, b)?;
+    let sc = check_mat_mut(Operand::C, c)?;
+    check_disjoint(Operand::C, sc, Operand::A, sa)?;
+    check_disjoint(Operand::C, sc, Operand::B, sb)?;
+    Ok((m, n, k))
+}
+
+fn check_finite_nonzero_scale(scale: f32) -> Result<(), Error> {
+    if scale.is_finite() && scale != 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidScale { scale })
+    }
+}
+
+fn unit_last_axis(op: Operand, len_last: usize, stride_last: usize) -> Result<(), Error> {
+    if len_last > 1 && stride_last != 1 {
+        Err(Error::NonUnitStride {
+            operand: op,
+            stride: stride_last,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Validates a row softmax of `x` (`rows × cols`) into `y` (`None`: in place in `x`'s memory,
+/// passed as `x_out`), with its options and optional per-row logsumexp output.
+///
+/// Rows must be contiguous (unit column stride) in `x`, `y`, the mask and the bias; the mask and
+/// bias broadcast (`1` or the full size on each axis); `scale` is finite and non-zero; `lse` has
+/// at least `rows` elements.
+pub fn check_softmax(
+    x: &MatRef<'_>,
+    y: Option<&MatMut<'_>>,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&[f32]>,
+) -> Result<(usize, usize), Error> {
+    let (rows, cols) = (x.rows, x.cols);
+    let out_op = if y.is_some() { Operand::Y } else { Operand::X };
+    let sx = check_mat_ref(Operand::X, x)?;
+    unit_last_axis(Operand::X, cols, x.cs)?;
+    let mut sy = sx;
+    if let Some(y) = y {
+        if y.rows != rows {
+            return Err(Error::DimMismatch {
+                dim: Dim::Rows,
+                expected: rows,
+                got: y.rows,
+            });
+        }
+        if y.cols != cols {
+            return Err(Error::DimMismatch {
+                dim: Dim::Cols,
+                expected: cols,
+                got: y.cols,
+            });
+        }
+        sy = check_mat_mut(Operand::Y, y)?;
+        unit_last_axis(Operand::Y, cols, y.cs)?;
+        check_disjoint(Operand::Y, sy, Operand::X, sx)?;
+    } else {
+        // In place: x is also the output, so it must not alias itself.
+        no_self_alias(Operand::X, &[rows, cols], &[x.rs, x.cs])?;
+    }
+    check_finite_nonzero_scale(opts.scale)?;
+    if let Some(m) = &opts.mask {
+        check_broadcast::<bool>(Operand::Mask, &[m.rows, m.cols], &[rows, cols])?;
+        let sm = check_mat_ref(Operand::Mask, m)?;
+        unit_last_axis(Operand::Mask, m.cols, m.cs)?;
+        check_disjoint(out_op, sy, Operand::Mask, sm)?;
+    }
+    if let Some(b) = &opts.bias {
+        check_broadcast::<f32>(Operand::Bias, &[b.rows, b.cols], &[rows, cols])?;
+        let sb = check_mat_ref(Operand::Bias, b)?;
+        unit_last_axis(Operand::Bias, b.cols, b.cs)?;
+        check_disjoint(out_op, sy, Operand::Bias, sb)?;
+    }
+    if let Some(l) = lse {
+        let sl = check_slice_len(Operand::Lse, l, rows)?;
+        check_disjoint(Operand::Lse, sl, Operand::X, sx)?;
+        check_disjoint(Operand::Lse, sl, out_op, sy)?;
+    }
+    Ok((rows, cols))
+}
+
+/// Shape of a validated attention call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttnDims {
+    /// Batch size `B`.
+    pub batch: usize,
+    /// Query heads `Hq`.
+    pub heads_q: usize,
+    /// Key/value heads `Hkv` (divides `Hq`).
+    pub heads_kv: usize,
+    /// Query length `Lq`.
+    pub len_q: usize,
+    /// Key/value length `Lk`.
+    pub len_kv: usize,
+    /// Query/key head dimension `dk`.
+    pub dim_qk: usize,
+    /// Value head dimension `dv`.
+    pub dim_v: usize,
+    /// The scale actually used (`opts.scale` or `1/√dk`).
+    pub scale: f32,
+}
+
+impl AttnDims {
+    /// Query heads per kv head (`Hq / Hkv`): query head `h` reads kv head `h / group()`.
+    pub fn group(&self) -> usize {
+        self.heads_q / self.heads_kv
+    }
+}
+
+/// Validates an attention call (see [`crate::attention`] for the contract).
+pub fn check_attention(
+    q: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_>,
+    v: &Tensor4Ref<'_>,
+    o: &Tensor4Mut<'_>,
+    opts: &AttentionOptions<'_>,
+    lse: Option<&[f32]>,
+) -> Result<AttnDims, Error> {
+    let [batch, heads_q, len_q, dim_qk] = q.dims;
+    let [kb, heads_kv, len_kv, kd] = k.dims;
+    let [vb, vh, vl, dim_v] = v.dims;
+    let mismatch = |dim, expected, got| Err(Error::DimMismatch { dim, expected, got });
+    if kb != batch {
+        return mismatch(Dim::Batch, batch, kb);
+    }
+    if vb != batch {
+        return mismatch(Dim::Batch, batch, vb);
+    }
+    if kd != dim_qk {
+        return mismatch(Dim::DimQk, dim_qk, kd);
+    }
+    if vh != heads_kv {
+        return mismatch(Dim::HeadsKv, heads_kv, vh);
+    }
+    if vl != len_kv {
+        return mismatch(Dim::LenKv, len_kv, vl);
+    }
+    let od = [batch, heads_q, len_q, dim_v];
+    for (ax, dim) in [Dim::Batch, Dim::HeadsQ, Dim::LenQ, Dim::DimV]
+        .into_iter()
+        .enumerate()
+    {
+        if o.dims[ax] != od[ax] {
+            return mismatch(dim, od[ax], o.dims[ax]);
+        }
+    }
+    if dim_qk == 0 {
+        return Err(Error::ZeroDim { dim: Dim::DimQk });
+    }
+    if dim_v == 0 {
+        return Err(Error::ZeroDim { dim: Dim::DimV });
+    }
+    if heads_kv == 0 {
+        return Err(Error::ZeroDim { dim: Dim::HeadsKv });
+    }
+    if heads_q % heads_kv != 0 {
+        return Err(Error::HeadsNotDivisible { heads_q, heads_kv });
+    }
+    let sq = check_t4_ref(Operand::Q, q)?;
+    let sk = check_t4_ref(Operand::K, k)?;
+    let sv = check_t4_ref(Operand::V, v)?;
+    let so = check_t4_mut(Operand::O, o)?;
+    for (op, s) in [(Operand::Q, sq), (Operand::K, sk), (Operand::V, sv)] {
+        check_disjoint(Operand::O, so, op, s)?;
+    }
+    let scale = match opts.scale {
+        Some(s) => s,
+        None => (1.0 / libm::sqrt(dim_qk as f64)) as f32,
+    };
+    check_finite_nonzero_scale(scale)?;
+    if let Some(c) = opts.softcap {
+        if !(c.is_finite() && c > 0.0) {
+            return Err(Error::InvalidSoftcap { softcap: c });
+        }
+    }
+    if opts.window == Some(0) {
+        return Err(Error::ZeroWindow);
+    }
+    let full = [batch, heads_q, len_q, len_kv];
+    if let Some(m) = &opts.attn_mask {
+        check_broadcast::<bool>(Operand::Mask, &m.dims, &full)?;
+        let sm = check_t4_ref(Operand::Mask, m)?;
+        check_disjoint(Operand::O, so, Operand::Mask, sm)?;
+    }
+    if let Some(b) = &opts.attn_bias {
+        check_broadcast::<f32>(Operand::Bias, &b.dims, &full)?;
+        let sb = check_t4_ref(Operand::Bias, b)?;
+        check_disjoint(Operand::O, so, Operand::Bias, sb)?;
+    }
+    if let Some(p) = opts.key_padding_lens {
+        let sp = check_slice_len(Operand::KeyPadding, p, batch)?;
+        check_disjoint(Operand::O, so, Operand::KeyPadding, sp)?;
+        if let Some((b, &len)) = p[..batch].iter().enumerate().find(|(_, &l)| l > len_kv) {
+            return Err(Error::PaddingTooLong {
+                batch: b,
+                len,
+                len_kv,
+            });
+        }
+    }
+    if let Some(s) = opts.alibi_slopes {
+        let ss = check_slice_len(Operand::AlibiSlopes, s, heads_q)?;
+        check_disjoint(Operand::O, so, Operand::AlibiSlopes, ss)?;
+    }
+    if let Some(s) = opts.sinks {
+        let ss = check_slice_len(Operand::Sinks, s, heads_q)?;
+        check_disjoint(Operand::O, so, Operand::Sinks, ss)?;
+    }
+    if let Some(l) = lse {
+        let rows = product(&[batch, heads_q, len_q]).ok_or(Error::Overflow {
+            operand: Operand::Lse,
+        })?;
+        let sl = check_slice_len(Operand::Lse, l, rows)?;
+        for (op, s) in [
+            (Operand::Q, sq),
+            (Operand::K, sk),
+            (Operand::V, sv),
+            (Operand::O, so),
+        ] {
+            check_disjoint(Operand::Lse, sl, op, s)?;
+        }
+    }
+    Ok(AttnDims {
+        batch,
+        heads_q,
+        heads_kv,
+        len_q,
+        len_kv,
+        dim_qk,
+        dim_v,
+        scale,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extent_counts_last_offset_plus_one() {
+        assert_eq!(extent(&[2, 3], &[3, 1]), Some(6));
+        assert_eq!(extent(&[2, 3], &[1, 2]), Some(6));
+        assert_eq!(extent(&[0, 3], &[3, 1]), Some(0));
+        assert_eq!(extent(&[usize::MAX, 3], &[3, 1]), None);
+    }
+
+    #[test]
+    fn aliasing_strides_are_caught() {
+        assert!(no_self_alias(Operand::C, &[4, 4], &[4, 1]).is_ok());
+        assert!(no_self_alias(Operand::C, &[4, 4], &[1, 4]).is_ok());
+        assert!(no_self_alias(Operand::C, &[4, 4], &[0, 1]).is_err());
+        assert!(no_self_alias(Operand::C, &[4, 4], &[2, 1]).is_err());
+        assert!(no_self_alias(Operand::C, &[1, 4], &[0, 1]).is_ok());
+    }
+}

@@ -1,0 +1,10 @@
+//! huiyan: the std API.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+pub mod dispatch;
+
+pub use huiyan_kernels::{
+    attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,
+};
+pub use huiyan_kernels::{reference, Dim, Error, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
