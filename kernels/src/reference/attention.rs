@@ -4,10 +4,17 @@ use crate::error::Error;
 use crate::shape::{check_attention, AttnDims};
 use crate::view::{Tensor4Mut, Tensor4Ref};
 
+/// Output columns accumulated per pass over the keys: a stack buffer of `f64`s, so the
+/// reference allocates nothing and recomputes each logit only `⌈dv / CHUNK⌉` times.
+const CHUNK: usize = 32;
+
 /// Reference attention (contract: [`crate::attention`]), every option, in `f64`.
 ///
-/// Two passes per query row over the keys, straight from the definition: the logits of the
-/// visible keys, then `lse` and the weighted sum of their value rows. Masked keys are skipped.
+/// Straight from the definition, per query row: pass 1 finds `m`, the max over the visible
+/// logits and the sink; pass 2 sums `Σ = Σ exp(t − m)` (plus `exp(sink − m)`); pass 3 forms
+/// `O = Σ_visible (exp(t − m) / Σ) · v` (`CHUNK` columns at a time) and `lse = m + ln Σ`.
+/// Masked keys are skipped: their K and V rows are never read. Weights are never formed as
+/// `exp(t − lse)`, which loses `Σ` when `|m| ≳ 1e16`.
 ///
 /// ```
 /// use huiyan_kernels::{attention::AttentionOptions, reference, Tensor4Mut, Tensor4Ref};
@@ -39,40 +46,58 @@ pub fn attention(
             for i in 0..d.len_q {
                 let row = |j: usize| logit(&q, &k, opts, &d, [b, h, hk, i, j]);
                 let sink = opts.sinks.map(|s| s[h] as f64);
+                // Pass 1: the max. NaN must win it so that it reaches lse and O.
                 let mut max = sink.unwrap_or(f64::NEG_INFINITY);
-                for t in (0..d.len_kv).filter_map(row) {
-                    // NaN must win the max so it reaches lse and O.
-                    max = if t.is_nan() || max.is_nan() {
-                        f64::NAN
-                    } else {
-                        max.max(t)
-                    };
+                for j in 0..d.len_kv {
+                    if let Some(t) = row(j) {
+                        max = if t.is_nan() || max.is_nan() {
+                            f64::NAN
+                        } else {
+                            max.max(t)
+                        };
+                    }
                 }
-                let row_lse = if max == f64::NEG_INFINITY {
-                    f64::NEG_INFINITY
-                } else {
-                    let mut sum: f64 = (0..d.len_kv)
-                        .filter_map(row)
-                        .map(|t| libm::exp(t - max))
-                        .sum();
+                // Pass 2: the normaliser (an empty row leaves it 0 and is caught below).
+                let mut sum = 0.0f64;
+                if max != f64::NEG_INFINITY {
+                    for j in 0..d.len_kv {
+                        if let Some(t) = row(j) {
+                            sum += libm::exp(t - max);
+                        }
+                    }
                     if let Some(s) = sink {
                         sum += libm::exp(s - max);
                     }
+                }
+                let row_lse = if max == f64::NEG_INFINITY {
+                    f64::NEG_INFINITY // no visible key, no (finite) sink
+                } else {
                     max + libm::log(sum)
                 };
-                for e in 0..d.dim_v {
-                    let mut acc = 0.0f64;
-                    if row_lse != f64::NEG_INFINITY {
+                // Pass 3: the weighted sum of the visible value rows.
+                let mut e0 = 0;
+                while e0 < d.dim_v {
+                    let e1 = (e0 + CHUNK).min(d.dim_v);
+                    let mut acc = [0.0f64; CHUNK];
+                    if max != f64::NEG_INFINITY {
                         for j in 0..d.len_kv {
                             if let Some(t) = row(j) {
-                                // SAFETY: check_attention proved [b, hk, j, e] inside V.
-                                let ve = unsafe { *v.ptr.add(offset([b, hk, j, e], v.strides)) };
-                                acc += libm::exp(t - row_lse) * ve as f64;
+                                let p = libm::exp(t - max) / sum;
+                                for e in e0..e1 {
+                                    // SAFETY: check_attention proved [b, hk, j, e] inside V.
+                                    let ve =
+                                        unsafe { *v.ptr.add(offset([b, hk, j, e], v.strides)) };
+                                    acc[e - e0] += p * ve as f64;
+                                }
                             }
                         }
                     }
-                    // SAFETY: [b, h, i, e] inside O (validated), O disjoint from all inputs.
-                    unsafe { *o.ptr.add(offset([b, h, i, e], o.strides)) = acc as f32 };
+                    for e in e0..e1 {
+                        // SAFETY: [b, h, i, e] inside O (validated); O is disjoint from every
+                        // input and exclusively borrowed.
+                        unsafe { *o.ptr.add(offset([b, h, i, e], o.strides)) = acc[e - e0] as f32 };
+                    }
+                    e0 = e1;
                 }
                 if let Some(l) = lse.as_deref_mut() {
                     l[(b * d.heads_q + h) * d.len_q + i] = row_lse as f32;
@@ -83,7 +108,9 @@ pub fn attention(
     Ok(())
 }
 
-/// The logit of key `j` for query `i`, or `None` when the key is not visible.
+/// The logit of key `j` for query `i` (head `h`, kv head `hk`, batch `b`), or `None` when the
+/// key is not visible. Visibility is decided before K is read, so a masked key's K row is
+/// never touched.
 fn logit(
     q: &Tensor4Ref<'_>,
     k: &Tensor4Ref<'_>,
@@ -91,6 +118,7 @@ fn logit(
     d: &AttnDims,
     [b, h, hk, i, j]: [usize; 5],
 ) -> Option<f64> {
+    // Query position p(i); i64 because LowerRight with Lq > Lk puts early queries before key 0.
     let pos = match opts.causal_variant {
         CausalVariant::UpperLeft => i as i64,
         CausalVariant::LowerRight => i as i64 + d.len_kv as i64 - d.len_q as i64,
@@ -110,6 +138,7 @@ fn logit(
             return None;
         }
     }
+    // Index of [b, h, i, j] in a broadcast operand: axes of size 1 read index 0.
     let bcast = |dims: [usize; 4]| {
         let full = [b, h, i, j];
         let mut idx = [0usize; 4];
@@ -119,6 +148,7 @@ fn logit(
         idx
     };
     if let Some(m) = &opts.attn_mask {
+        // `get` cannot fail: check_attention proved the broadcast shape and extent.
         if !*m.get(bcast(m.dims))? {
             return None;
         }

@@ -7,6 +7,12 @@ use crate::view::{MatMut, MatRef};
 ///
 /// Writes the row's logsumexp into `lse[r]` when `lse` is given.
 ///
+/// Per row: the logits are formed in `f32` exactly as the contract says
+/// (`fl(fl(scale·x) + bias)`, two roundings, no fused multiply-add); then, in `f64`,
+/// `m = max t`, `Σ = Σ exp(t − m)` (so `1 ≤ Σ ≤ cols`), `y = exp(t − m) / Σ`,
+/// log-softmax `y = (t − m) − ln Σ`, `lse = m + ln Σ`. Outputs are never formed as
+/// `exp(t − lse)`: for `|m| ≳ 1e16` the sum `m + ln Σ` rounds back to `m` and would lose `Σ`.
+///
 /// ```
 /// use huiyan_kernels::{reference, softmax::SoftmaxOptions, MatMut, MatRef};
 /// let x = [0.0f32, 0.0, f32::NEG_INFINITY];
@@ -25,13 +31,15 @@ pub fn softmax(
 ) -> Result<(), Error> {
     let (rows, cols) = check_softmax(&x, Some(&y), opts, lse.as_deref())?;
     for r in 0..rows {
-        // Logits, formed in f32 as the contract says; None = does not take part.
+        // The logit of column j, formed in f32 as the contract says; None = does not take
+        // part (masked, or −∞).
         let logit = |j: usize| -> Option<f32> {
             if let Some(m) = &opts.mask {
                 let (mr, mc) = (
                     if m.rows == 1 { 0 } else { r },
                     if m.cols == 1 { 0 } else { j },
                 );
+                // `get` cannot fail: check_softmax proved the broadcast shape and extent.
                 if !*m.get(mr, mc)? {
                     return None;
                 }
@@ -52,6 +60,7 @@ pub fn softmax(
                 Some(t)
             }
         };
+        // Pass 1: the max, and whether a NaN or +∞ takes part (→ the row is NaN).
         let mut max = f64::NEG_INFINITY;
         let mut nan = false;
         for j in 0..cols {
@@ -60,23 +69,28 @@ pub fn softmax(
                 max = max.max(t as f64);
             }
         }
-        let row_lse = if nan {
-            f64::NAN
-        } else if max == f64::NEG_INFINITY {
-            f64::NEG_INFINITY
+        if nan {
+            max = f64::NAN;
+        }
+        // Pass 2: the normaliser Σ exp(t − m) (≥ 1 when the row is finite).
+        let mut sum = 0.0f64;
+        for j in 0..cols {
+            if let Some(t) = logit(j) {
+                sum += libm::exp(t as f64 - max);
+            }
+        }
+        let row_lse = if max == f64::NEG_INFINITY {
+            f64::NEG_INFINITY // no entry takes part
         } else {
-            let sum: f64 = (0..cols)
-                .filter_map(logit)
-                .map(|t| libm::exp(t as f64 - max))
-                .sum();
-            max + libm::log(sum)
+            max + libm::log(sum) // NaN when the row is NaN
         };
+        // Pass 3: the outputs.
         for j in 0..cols {
             let out = match logit(j) {
                 None if opts.log => f64::NEG_INFINITY,
                 None => 0.0,
-                Some(t) if opts.log => t as f64 - row_lse,
-                Some(t) => libm::exp(t as f64 - row_lse),
+                Some(t) if opts.log => (t as f64 - max) - libm::log(sum),
+                Some(t) => libm::exp(t as f64 - max) / sum,
             };
             // SAFETY: check_softmax proved (r, j) inside y, y disjoint from every input.
             unsafe { *y.ptr.add(r * y.rs + j * y.cs) = out as f32 };
