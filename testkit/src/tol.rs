@@ -1,39 +1,298 @@
-//! Tolerances, stated once and explained.
+//! Tolerances, stated once and explained, and the helpers that turn a problem into a bound per
+//! output element.
 //!
-//! `U = 2⁻²⁴` is the unit roundoff of `f32`. All bounds compare an `f32` kernel with the
-//! `f64` reference, whose own error is negligible (≈ 2⁻⁵³ relative).
+//! Every bound compares an `f32` kernel with the `f64` reference (`huiyan_kernels::reference`),
+//! whose own error is one final rounding to `f32` (≤ `U` relative) — the bounds below include
+//! it. `U = 2⁻²⁴` is the unit roundoff of `f32`. The bounds are first-order worst cases
+//! (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1), valid for any summation
+//! order, blocking or FMA use, so they hold at every size and for every ISA; typical errors are
+//! far below them (≈ `√n·U`). They are still tight enough that any indexing, masking, scaling
+//! or normalisation mistake fails by orders of magnitude.
+//!
+//! | op | bound on `|got − want|` | helper |
+//! |---|---|---|
+//! | gemm | `gemm(k)·(|α|(|A||B|) + |β||C₀|) + floor` | [`gemm_bounds`] |
+//! | softmax | `p_j·(δ_j + Σ_k p_k δ_k + (n+2)U) + 2·2⁻¹²⁶`, `δ_j = U(ln(1/p_j) + 2·EXP_ULP + 2)` | [`softmax_bounds`] |
+//! | attention | `Σ_j p_j δ_j (|v_j| + |O|) + U((4Lk+16)Σ_j p_j|v_j| + (Lk+8)|O|) + floor` | [`attention_bounds`] |
+//!
+//! All helpers compute the magnitudes they need **with the reference itself** (on absolute
+//! values, or on an identity `V` that makes it return the probability matrix), so there is no
+//! second implementation of masking to get wrong.
 
-/// Unit roundoff of `f32`.
+use huiyan_kernels::attention::{AttentionOptions, CausalVariant};
+use huiyan_kernels::softmax::SoftmaxOptions;
+use huiyan_kernels::{reference, MatMut, MatRef, Tensor4Mut, Tensor4Ref};
+
+/// Unit roundoff of `f32`: `2⁻²⁴`.
 pub const U: f64 = 1.0 / (1u64 << 24) as f64;
 
-/// Matmul, element `(i, j)`: `|ΔC| ≤ gemm(k) · (|α|·(|A||B|)ᵢⱼ + |β|·|C₀ᵢⱼ|)`.
+/// Smallest normal `f32`, `2⁻¹²⁶`. Kernels may flush results below it to zero (a SIMD `exp`
+/// typically returns 0 for arguments below ≈ −87.3), so outputs that small get it as an
+/// absolute floor.
+pub const MIN_NORMAL: f64 = f32::MIN_POSITIVE as f64;
+
+/// Smallest subnormal `f32`, `2⁻¹⁴⁹`: the absolute rounding unit where products underflow.
+pub const MIN_SUBNORMAL: f64 = 1.401298464324817e-45;
+
+/// The `exp` kernel: at most this many ulp from the correctly rounded value over its domain
+/// (an ulp is ≤ `2U` relative, so `exp` contributes ≤ `2·EXP_ULP·U` relative).
+pub const EXP_ULP: f64 = 2.0;
+
+/// Matmul relative factor: `|ΔC_ij| ≤ gemm(k)·(|α|·(|A||B|)_ij + |β|·|C₀_ij|)` (+ [`gemm_floor`]).
 ///
-/// Any order of summing `k` products in `f32` (with or without FMA) is within `γ_k ≈ k·U` of
-/// the exact dot product relative to `Σ|a||b|` (Higham, *Accuracy and Stability*, §3.1); the
-/// extra terms cover rounding the α and β products and the final add. This is a worst case, so
-/// it is safe at every `k`; blocked sums typically land near `√k·U`.
+/// Summing `k` products in any order, with or without FMA, is within `γ_k ≤ k·U/(1−kU)` of the
+/// exact dot product relative to `Σ|a||b|`; the extra `4U` covers the α product, the β product,
+/// the final add and the reference's own rounding.
 pub fn gemm(k: usize) -> f64 {
     (k as f64 + 4.0) * U
 }
 
-/// Softmax, element `j` of a row of `n` entries: `|Δy| ≤ softmax(n, a)·y + 2⁻¹⁴⁹` (relative to
-/// the exact value, with the smallest subnormal as an absolute floor for outputs that underflow).
-///
-/// Each output is `exp(tⱼ − m) / Σ`: the exp contributes ≤ 2 ulp, the scaling and subtraction
-/// ≤ 2 U relative (amplified by |t| for huge logits: the caller passes the argument range), the
-/// sum ≤ n·U relative. `exp_arg` is the largest |tⱼ − m| taking part in the row (for huge-logit
-/// rows the rounding of `tⱼ − m` itself is amplified by exp).
-pub fn softmax(n: usize, exp_arg: f64) -> f64 {
-    (n as f64 + 8.0 + 2.0 * exp_arg) * U
+/// Matmul absolute floor for underflow: each of the `k` products and adds may round at the
+/// subnormal spacing, scaled by `|α|`, plus the β term and the final rounding.
+pub fn gemm_floor(k: usize, alpha: f32) -> f64 {
+    (k as f64 + 2.0) * (1.0 + (alpha as f64).abs()) * MIN_SUBNORMAL + 2.0 * MIN_SUBNORMAL
 }
 
-/// The `exp` kernel: at most this many ulp from the correctly rounded value over its domain.
-pub const EXP_ULP: f64 = 2.0;
+/// Bound per element of `C` (logical row-major `m × n`) for `C ← α·A·B + β·C₀`.
+///
+/// The magnitude matrix `|α|(|A||B|) + |β||C₀|` is computed by `reference::matmul` on copies
+/// holding absolute values (rounded to `f32`, hence the `1 + 2U` factor). With `β = 0` the
+/// reference never reads `C₀`, so `c0` may hold NaN (pass it anyway, or `None`).
+pub fn gemm_bounds(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c0: Option<MatRef<'_>>,
+) -> Vec<f64> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    let abs_of = |x: &MatRef<'_>| -> Vec<f32> {
+        let mut v = Vec::with_capacity(x.rows * x.cols);
+        for i in 0..x.rows {
+            for j in 0..x.cols {
+                v.push(x.get(i, j).expect("operand shorter than its shape").abs());
+            }
+        }
+        v
+    };
+    let (aa, ba) = (abs_of(&a), abs_of(&b));
+    let mut mag = match (&c0, beta != 0.0) {
+        (Some(c), true) => abs_of(c),
+        _ => vec![0.0f32; m * n],
+    };
+    reference::matmul(
+        alpha.abs(),
+        MatRef::row_major(&aa, m, k),
+        MatRef::row_major(&ba, k, n),
+        beta.abs(),
+        MatMut::row_major(&mut mag, m, n),
+    )
+    .expect("gemm_bounds: operands do not form a valid matmul");
+    let (rel, floor) = (gemm(k) * (1.0 + 2.0 * U), gemm_floor(k, alpha));
+    mag.iter().map(|&x| rel * x as f64 + floor).collect()
+}
 
-/// Attention output element: `|ΔO| ≤ attention(dk, lk) · Σⱼ pⱼ|vⱼ| · (1 + max|t|)`, the
-/// reference's weighted sum of absolute values. The dot product contributes `dk·U` relative to
-/// `|q||k|` (times `scale`, which feeds into the logit error amplified by exp, hence the
-/// `1 + max|t|` factor the caller supplies); the softmax `lk·U`; the P·V sum another `lk·U`.
-pub fn attention(dk: usize, lk: usize) -> f64 {
-    (dk as f64 + 2.0 * lk as f64 + 16.0) * U
+/// Relative error `δ` of one unnormalised weight `exp(t_j − m)` whose probability is `p`:
+/// rounding `t_j − m` (an `f32` subtraction, `|t_j − m| ≤ ln(1/p)`), `exp` itself, one more
+/// rounding. `p = 0` (underflowed) gives 0: such terms are covered by the absolute floors.
+fn weight_err(p: f64) -> f64 {
+    if p > 0.0 {
+        U * (-p.ln() + 2.0 * EXP_ULP + 2.0)
+    } else {
+        0.0
+    }
+}
+
+/// Bounds for a softmax call: `(per output element, logical row-major; per row for lse)`,
+/// for the output kind `opts.log` selects.
+///
+/// Derivation, per row with `n` columns and reference probabilities `p_j` (computed by
+/// `reference::softmax`): each weight `exp(t_j − m)` has relative error `δ_j` (`weight_err`),
+/// so the normaliser has relative error `≤ Σ_k p_k δ_k + nU` and
+/// * softmax: `|Δy_j| ≤ p_j·(δ_j + Σ_k p_k δ_k + (n + 2)U) + 2·2⁻¹²⁶` (the floor: a kernel may
+///   flush weights below the normal range);
+/// * log-softmax: `|Δy_j| ≤ U(ln(1/p_j) + |y_j| + 2) + Σ_k p_k δ_k + (n + 2 + ln n)U`;
+/// * lse: `|Δlse| ≤ Σ_k p_k δ_k + U(n + 2 + ln n + 2|lse|)`.
+///
+/// Entries that do not take part (masked, `−∞`) must be exactly `0` (log: `−∞`): their bound
+/// is 0. **The logits are assumed formed exactly as the contract and the reference form them,
+/// `fl(fl(scale·x) + bias)`** — a kernel that fuses the multiply-add sees a different `t` and
+/// needs an extra `U·|t_j|` per weight, which this bound does not grant (with logits of ±1e4
+/// that is a 6e-4 relative error, far above everything else here).
+pub fn softmax_bounds(x: MatRef<'_>, opts: &SoftmaxOptions<'_>) -> (Vec<f64>, Vec<f64>) {
+    let (rows, cols) = (x.rows, x.cols);
+    let mut logp = vec![0.0f32; rows * cols];
+    let mut lse = vec![0.0f32; rows];
+    let log_opts = SoftmaxOptions { log: true, ..*opts };
+    reference::softmax(
+        x,
+        MatMut::row_major(&mut logp, rows, cols),
+        &log_opts,
+        Some(&mut lse),
+    )
+    .expect("softmax_bounds: invalid softmax problem");
+    let n = cols as f64;
+    let mut yb = vec![0.0f64; rows * cols];
+    let mut lb = vec![0.0f64; rows];
+    for r in 0..rows {
+        let row = &logp[r * cols..(r + 1) * cols];
+        if !lse[r].is_finite() {
+            continue; // NaN row or fully masked: exact expectations (NaN / 0 / −∞)
+        }
+        let s: f64 = row
+            .iter()
+            .map(|&l| {
+                let p = (l as f64).exp();
+                p * weight_err(p)
+            })
+            .sum();
+        let common = s + (n + 2.0 + n.ln()) * U;
+        for (j, &l) in row.iter().enumerate() {
+            if l == f32::NEG_INFINITY {
+                continue; // does not take part: exact
+            }
+            let p = (l as f64).exp();
+            yb[r * cols + j] = if opts.log {
+                U * (-(l as f64) + (l as f64).abs() + 2.0) + common
+            } else {
+                p * (weight_err(p) + s + (n + 2.0) * U) + 2.0 * MIN_NORMAL
+            };
+        }
+        lb[r] = common + 2.0 * U * (lse[r] as f64).abs();
+    }
+    (yb, lb)
+}
+
+/// Bounds for an attention call: `(per O element, logical [B, Hq, Lq, dv]; per lse entry)`.
+///
+/// The reference is run twice: once as given (for `O` and `lse`) and once with `V` replaced
+/// by the identity (`dv = Lk`), which makes it return the probability matrix `p_ij` — masked
+/// keys get exactly 0 there, so no masking logic is repeated here. Then, per query row:
+///
+/// * each logit `t_j` carries an `f32` error `≤ U·((dk + 4)·G_j + 2|bias_j| + 2|alibi_j| +
+///   4|t_j|)` with `G_j = |scale|·Σ_e |q_e||k_je|` (dot product, scale, softcap's tanh, the
+///   bias and ALiBi additions; `|t_j| ≤ |lse| + ln(1/p_j)`), and its weight the further
+///   `weight_err(p_j)`; together `δ_j`;
+/// * `∂O/∂t_j = p_j(v_j − O)`, so logit errors move `O` by `≤ Σ_j p_j δ_j (|v_j| + |O|)`;
+/// * the `f32` sums (the `P·V` accumulation, online-softmax rescaling by `exp(m_old − m_new)`,
+///   the normaliser, the final division) add `≤ U((4Lk + 16)·Σ_j p_j|v_j| + (Lk + 8)|O|)`;
+/// * weights below `2⁻¹²⁶` may be flushed: `+ 2⁻¹²⁶·(Lk + 1)·max|v|` (finite `v` of the head);
+/// * `lse`: `Σ_j p_j δ_j + U(Lk + 10 + 2|lse|)`.
+///
+/// NaN, `±∞` and fully masked rows have exact expectations (NaN, `0`, `−∞`) and bound 0.
+pub fn attention_bounds(
+    q: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_>,
+    v: Tensor4Ref<'_>,
+    opts: &AttentionOptions<'_>,
+) -> (Vec<f64>, Vec<f64>) {
+    let [nb, hq, lq, dk] = q.dims;
+    let [_, hkv, lk, _] = k.dims;
+    let dv = v.dims[3];
+    let rows = nb * hq * lq;
+    let mut o = vec![0.0f32; rows * dv];
+    let mut lse = vec![0.0f32; rows];
+    reference::attention(
+        q,
+        k,
+        v,
+        Tensor4Mut::bhsd(&mut o, [nb, hq, lq, dv]),
+        opts,
+        Some(&mut lse),
+    )
+    .expect("attention_bounds: invalid attention problem");
+    let mut ob = vec![0.0f64; rows * dv];
+    let mut lb = vec![0.0f64; rows];
+    if lk == 0 || hkv == 0 {
+        return (ob, lb); // every row fully masked: O = 0 exactly
+    }
+    // p_ij via the identity V.
+    let eye: Vec<f32> = (0..nb * hkv * lk * lk)
+        .map(|n| if n % lk == (n / lk) % lk { 1.0 } else { 0.0 })
+        .collect();
+    let mut p = vec![0.0f32; rows * lk];
+    reference::attention(
+        q,
+        k,
+        Tensor4Ref::bhsd(&eye, [nb, hkv, lk, lk]),
+        Tensor4Mut::bhsd(&mut p, [nb, hq, lq, lk]),
+        opts,
+        None,
+    )
+    .expect("attention_bounds: identity-V run");
+    let scale = opts.scale.unwrap_or((1.0 / (dk as f64).sqrt()) as f32) as f64;
+    let at = |t: &Tensor4Ref<'_>, idx: [usize; 4]| -> f64 {
+        *t.get(idx).expect("operand shorter than its shape") as f64
+    };
+    let bcast = |dims: [usize; 4], idx: [usize; 4]| -> [usize; 4] {
+        core::array::from_fn(|ax| if dims[ax] == 1 { 0 } else { idx[ax] })
+    };
+    let group = hq / hkv;
+    let lkf = lk as f64;
+    for b in 0..nb {
+        for h in 0..hq {
+            let hk = h / group;
+            // Largest finite |v| of this kv head, for the flush floor.
+            let mut vmax = 0.0f64;
+            for j in 0..lk {
+                for e in 0..dv {
+                    let x = at(&v, [b, hk, j, e]).abs();
+                    if x.is_finite() {
+                        vmax = vmax.max(x);
+                    }
+                }
+            }
+            for i in 0..lq {
+                let r = (b * hq + h) * lq + i;
+                let l = lse[r] as f64;
+                let orow = &o[r * dv..(r + 1) * dv];
+                if !l.is_finite() || orow.iter().any(|x| !x.is_finite()) {
+                    continue; // exact expectations
+                }
+                let pos = match opts.causal_variant {
+                    CausalVariant::UpperLeft => i as f64,
+                    CausalVariant::LowerRight => i as f64 + lk as f64 - lq as f64,
+                };
+                let mut s_delta = 0.0f64; // Σ_j p_j δ_j
+                let mut w = vec![0.0f64; dv]; // Σ_j p_j δ_j |v_j|
+                let mut sv = vec![0.0f64; dv]; // Σ_j p_j |v_j|
+                for j in 0..lk {
+                    let pj = p[r * lk + j] as f64;
+                    if pj <= 0.0 {
+                        continue; // masked (exactly 0) or underflowed (the floor covers it)
+                    }
+                    let g: f64 = (0..dk)
+                        .map(|e| (at(&q, [b, h, i, e]) * at(&k, [b, hk, j, e])).abs())
+                        .sum::<f64>()
+                        * scale.abs();
+                    let bias = opts
+                        .attn_bias
+                        .as_ref()
+                        .map_or(0.0, |t| at(t, bcast(t.dims, [b, h, i, j])).abs());
+                    let alibi = opts
+                        .alibi_slopes
+                        .map_or(0.0, |s| (s[h] as f64 * (pos - j as f64)).abs());
+                    let t_abs = l.abs() - pj.ln();
+                    let dj = U * ((dk as f64 + 4.0) * g + 2.0 * bias + 2.0 * alibi + 4.0 * t_abs)
+                        + weight_err(pj);
+                    s_delta += pj * dj;
+                    for e in 0..dv {
+                        let ve = at(&v, [b, hk, j, e]).abs();
+                        w[e] += pj * dj * ve;
+                        sv[e] += pj * ve;
+                    }
+                }
+                for e in 0..dv {
+                    let oe = (orow[e] as f64).abs();
+                    ob[r * dv + e] = w[e]
+                        + s_delta * oe
+                        + U * ((4.0 * lkf + 16.0) * sv[e] + (lkf + 8.0) * oe)
+                        + MIN_NORMAL * (lkf + 1.0) * vmax
+                        + MIN_SUBNORMAL;
+                }
+                lb[r] = s_delta + U * (lkf + 10.0 + 2.0 * l.abs());
+            }
+        }
+    }
+    (ob, lb)
 }
