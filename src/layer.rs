@@ -1,0 +1,411 @@
+//! [`MultiHeadAttention`]: the layer a user meets — Q/K/V projections, split heads, attention,
+//! output projection — for self and cross attention over batch-first `[B, L, E]` inputs.
+
+use huiyan_kernels::attention::AttentionOptions;
+use huiyan_kernels::shape::product;
+use huiyan_kernels::{Dim, Error, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
+
+/// Shape of a [`MultiHeadAttention`] layer.
+///
+/// `head_dim` defaults to `embed_dim / num_heads` in [`MhaConfig::new`]; `kdim`/`vdim` (the
+/// feature sizes of the key and value inputs) default to `embed_dim`, as in PyTorch's
+/// `nn.MultiheadAttention`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MhaConfig {
+    /// Model dimension `E`: query input and output features.
+    pub embed_dim: usize,
+    /// Query heads `Hq`.
+    pub num_heads: usize,
+    /// Key/value heads `Hkv` (`Hq % Hkv == 0`; `Hkv < Hq` is grouped-query attention).
+    pub num_kv_heads: usize,
+    /// Features per head `d`.
+    pub head_dim: usize,
+    /// Key input features.
+    pub kdim: usize,
+    /// Value input features.
+    pub vdim: usize,
+}
+
+impl MhaConfig {
+    /// Multi-head attention with `num_heads` heads of `embed_dim / num_heads` features.
+    ///
+    /// ```
+    /// let cfg = huiyan::MhaConfig::new(512, 8)?;
+    /// assert_eq!(cfg.head_dim, 64);
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
+    pub fn new(embed_dim: usize, num_heads: usize) -> Result<Self, Error> {
+        if num_heads == 0 {
+            return Err(Error::ZeroDim { dim: Dim::HeadsQ });
+        }
+        if embed_dim == 0 {
+            return Err(Error::ZeroDim { dim: Dim::Embed });
+        }
+        if embed_dim % num_heads != 0 {
+            return Err(Error::NotDivisible {
+                dim: Dim::Embed,
+                value: embed_dim,
+                divisor: num_heads,
+            });
+        }
+        Ok(MhaConfig {
+            embed_dim,
+            num_heads,
+            num_kv_heads: num_heads,
+            head_dim: embed_dim / num_heads,
+            kdim: embed_dim,
+            vdim: embed_dim,
+        })
+    }
+
+    /// The same layer with `kv_heads` key/value heads (GQA; `1` is multi-query attention).
+    pub fn with_kv_heads(self, kv_heads: usize) -> Self {
+        MhaConfig {
+            num_kv_heads: kv_heads,
+            ..self
+        }
+    }
+
+    /// The same layer with key and value inputs of `kdim` and `vdim` features (cross attention
+    /// from another modality).
+    pub fn with_kv_dims(self, kdim: usize, vdim: usize) -> Self {
+        MhaConfig { kdim, vdim, ..self }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        for (v, dim) in [
+            (self.embed_dim, Dim::Embed),
+            (self.num_heads, Dim::HeadsQ),
+            (self.num_kv_heads, Dim::HeadsKv),
+            (self.head_dim, Dim::DimQk),
+            (self.kdim, Dim::KeyIn),
+            (self.vdim, Dim::ValueIn),
+        ] {
+            if v == 0 {
+                return Err(Error::ZeroDim { dim });
+            }
+        }
+        if self.num_heads % self.num_kv_heads != 0 {
+            return Err(Error::HeadsNotDivisible {
+                heads_q: self.num_heads,
+                heads_kv: self.num_kv_heads,
+            });
+        }
+        product(&[
+            self.num_heads,
+            self.head_dim,
+            self.embed_dim.max(self.kdim).max(self.vdim),
+        ])
+        .ok_or(Error::Overflow {
+            operand: Operand::Wq,
+        })?;
+        Ok(())
+    }
+
+    fn q_out(&self) -> usize {
+        self.num_heads * self.head_dim
+    }
+
+    fn kv_out(&self) -> usize {
+        self.num_kv_heads * self.head_dim
+    }
+}
+
+/// Projection weights of a [`MultiHeadAttention`] layer, borrowed from plain `f32` slices.
+///
+/// Layout: PyTorch's `nn.Linear` — each weight is `[out_features, in_features]`, row-major,
+/// and a projection computes `y = x·Wᵀ + b`. So a PyTorch state dict's tensors can be copied
+/// in as they are.
+///
+/// | weight | shape | bias |
+/// |---|---|---|
+/// | `wq` | `[Hq·d, E]` | `bq: [Hq·d]` |
+/// | `wk` | `[Hkv·d, kdim]` | `bk: [Hkv·d]` |
+/// | `wv` | `[Hkv·d, vdim]` | `bv: [Hkv·d]` |
+/// | `wo` | `[E, Hq·d]` | `bo: [E]` |
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MhaWeights<'a> {
+    /// Query projection `[Hq·d, E]`.
+    pub wq: &'a [f32],
+    /// Key projection `[Hkv·d, kdim]`.
+    pub wk: &'a [f32],
+    /// Value projection `[Hkv·d, vdim]`.
+    pub wv: &'a [f32],
+    /// Output projection `[E, Hq·d]`.
+    pub wo: &'a [f32],
+    /// Optional query bias `[Hq·d]`.
+    pub bq: Option<&'a [f32]>,
+    /// Optional key bias `[Hkv·d]`.
+    pub bk: Option<&'a [f32]>,
+    /// Optional value bias `[Hkv·d]`.
+    pub bv: Option<&'a [f32]>,
+    /// Optional output bias `[E]`.
+    pub bo: Option<&'a [f32]>,
+}
+
+/// Which attention weights [`MultiHeadAttention::forward`] should also return.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NeedWeights {
+    /// None (the default: nothing `[Lq, Lk]`-sized is ever materialised).
+    #[default]
+    No,
+    /// Per head: `[B, Hq, Lq, Lk]`.
+    PerHead,
+    /// Averaged over heads: `[B, Lq, Lk]` (PyTorch's `average_attn_weights=True`).
+    Averaged,
+}
+
+/// Largest attention-weight tensor [`MultiHeadAttention::forward`] will materialise, in
+/// elements (64 Mi f32 = 256 MiB). Above it the call fails with [`Error::TooLarge`].
+pub const MAX_WEIGHTS_ELEMENTS: usize = 64 << 20;
+
+/// Multi-head attention with Wq/Wk/Wv/Wo (+ optional biases), GQA, self and cross attention.
+///
+/// Owns a copy of its weights and reusable scratch: after the first call with a given shape,
+/// [`forward`](Self::forward) allocates nothing.
+///
+/// ```
+/// use huiyan::{AttentionOptions, MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights};
+/// let cfg = MhaConfig::new(8, 2)?; // E = 8, 2 heads of 4
+/// let eye: Vec<f32> = (0..64).map(|i| if i % 9 == 0 { 1.0 } else { 0.0 }).collect();
+/// let w = MhaWeights { wq: &eye, wk: &eye, wv: &eye, wo: &eye, ..Default::default() };
+/// let mut mha = MultiHeadAttention::new(cfg, &w)?;
+/// let x = vec![0.5f32; 3 * 8]; // [B = 1, L = 3, E = 8]
+/// let mut out = vec![0.0f32; 3 * 8];
+/// mha.forward(&x, &x, &x, 1, 3, 3, &AttentionOptions::default(), &mut out, NeedWeights::No, None)?;
+/// assert!(out.iter().all(|&v| (v - 0.5).abs() < 1e-6)); // identity weights, equal rows
+/// # Ok::<(), huiyan::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MultiHeadAttention {
+    cfg: MhaConfig,
+    wq: Vec<f32>,
+    wk: Vec<f32>,
+    wv: Vec<f32>,
+    wo: Vec<f32>,
+    bq: Option<Vec<f32>>,
+    bk: Option<Vec<f32>>,
+    bv: Option<Vec<f32>>,
+    bo: Option<Vec<f32>>,
+    scratch: Scratch,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    q: Vec<f32>,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    o: Vec<f32>,
+}
+
+fn need(op: Operand, s: &[f32], needed: usize) -> Result<(), Error> {
+    if s.len() != needed {
+        // Weights must match exactly: a longer slice almost always means a wrong shape.
+        return Err(Error::SliceTooShort {
+            operand: op,
+            needed,
+            got: s.len(),
+        });
+    }
+    Ok(())
+}
+
+/// `y[rows, out] = x[rows, in]·Wᵀ (+ b)`, through huiyan's matmul.
+fn linear(
+    x: &[f32],
+    rows: usize,
+    inp: usize,
+    w: &[f32],
+    out: usize,
+    b: Option<&[f32]>,
+    y: &mut [f32],
+) -> Result<(), Error> {
+    let beta = match b {
+        Some(b) => {
+            for row in y.chunks_exact_mut(out).take(rows) {
+                row.copy_from_slice(b);
+            }
+            1.0
+        }
+        None => 0.0,
+    };
+    crate::linear_matmul(
+        1.0,
+        MatRef::row_major(x, rows, inp),
+        MatRef::row_major(w, out, inp).t(),
+        beta,
+        MatMut::row_major(y, rows, out),
+    )
+}
+
+impl MultiHeadAttention {
+    /// Builds the layer, copying and checking the weights (lengths must match the config
+    /// exactly: [`Error::SliceTooShort`] names the weight and the length it needs).
+    pub fn new(cfg: MhaConfig, w: &MhaWeights<'_>) -> Result<Self, Error> {
+        cfg.validate()?;
+        let (e, qo, kvo) = (cfg.embed_dim, cfg.q_out(), cfg.kv_out());
+        need(Operand::Wq, w.wq, qo * e)?;
+        need(Operand::Wk, w.wk, kvo * cfg.kdim)?;
+        need(Operand::Wv, w.wv, kvo * cfg.vdim)?;
+        need(Operand::Wo, w.wo, e * qo)?;
+        for (b, n) in [(w.bq, qo), (w.bk, kvo), (w.bv, kvo), (w.bo, e)] {
+            if let Some(b) = b {
+                need(Operand::ProjBias, b, n)?;
+            }
+        }
+        Ok(MultiHeadAttention {
+            cfg,
+            wq: w.wq.to_vec(),
+            wk: w.wk.to_vec(),
+            wv: w.wv.to_vec(),
+            wo: w.wo.to_vec(),
+            bq: w.bq.map(<[f32]>::to_vec),
+            bk: w.bk.map(<[f32]>::to_vec),
+            bv: w.bv.map(<[f32]>::to_vec),
+            bo: w.bo.map(<[f32]>::to_vec),
+            scratch: Scratch::default(),
+        })
+    }
+
+    /// The layer's shape.
+    pub fn config(&self) -> &MhaConfig {
+        &self.cfg
+    }
+
+    /// Self or cross attention over batch-first inputs.
+    ///
+    /// * `query`: `[batch, len_q, E]`; `key`: `[batch, len_kv, kdim]`; `value`:
+    ///   `[batch, len_kv, vdim]` (self attention: pass the same slice three times);
+    /// * `opts`: every attention option ([`AttentionOptions`]) passed through to the kernel
+    ///   (masks broadcast over `[batch, Hq, len_q, len_kv]`);
+    /// * `out`: `[batch, len_q, E]`;
+    /// * `weights`/`weights_out`: the attention weights for inspection, materialised only when
+    ///   asked: `[batch, Hq, len_q, len_kv]` (`PerHead`) or `[batch, len_q, len_kv]`
+    ///   (`Averaged`); rows of fully masked queries are 0. Refused above
+    ///   [`MAX_WEIGHTS_ELEMENTS`].
+    ///
+    /// On `Err`, `out` and `weights_out` are untouched.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward(
+        &mut self,
+        query: &[f32],
+        key: &[f32],
+        value: &[f32],
+        batch: usize,
+        len_q: usize,
+        len_kv: usize,
+        opts: &AttentionOptions<'_>,
+        out: &mut [f32],
+        weights: NeedWeights,
+        weights_out: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        let c = self.cfg;
+        let (e, d, hq, hkv) = (c.embed_dim, c.head_dim, c.num_heads, c.num_kv_heads);
+        let ov = |op| Error::Overflow { operand: op };
+        let rows_q = product(&[batch, len_q]).ok_or(ov(Operand::Input))?;
+        let rows_k = product(&[batch, len_kv]).ok_or(ov(Operand::Context))?;
+        let len = |op, s: &[f32], n: Option<usize>| -> Result<(), Error> {
+            let n = n.ok_or(ov(op))?;
+            if s.len() < n {
+                return Err(Error::SliceTooShort {
+                    operand: op,
+                    needed: n,
+                    got: s.len(),
+                });
+            }
+            Ok(())
+        };
+        len(Operand::Input, query, rows_q.checked_mul(e))?;
+        len(Operand::Context, key, rows_k.checked_mul(c.kdim))?;
+        len(Operand::Context, value, rows_k.checked_mul(c.vdim))?;
+        len(Operand::O, out, rows_q.checked_mul(e))?;
+        let wdims = match weights {
+            NeedWeights::No => None,
+            NeedWeights::PerHead => Some([batch, hq, len_q, len_kv]),
+            NeedWeights::Averaged => Some([batch, 1, len_q, len_kv]),
+        };
+        if let Some(wd) = wdims {
+            let n = product(&wd).ok_or(ov(Operand::Weights))?;
+            if n > MAX_WEIGHTS_ELEMENTS {
+                return Err(Error::TooLarge {
+                    operand: Operand::Weights,
+                    elements: n,
+                    limit: MAX_WEIGHTS_ELEMENTS,
+                });
+            }
+            let got = weights_out.as_deref().map_or(0, <[f32]>::len);
+            if got < n {
+                return Err(Error::SliceTooShort {
+                    operand: Operand::Weights,
+                    needed: n,
+                    got,
+                });
+            }
+        }
+        // Validate the attention call itself (masks, padding, scale, …) before writing
+        // anything the caller can see: check it on the scratch shapes with empty data first.
+        let qd = [batch, hq, len_q, d];
+        let kd = [batch, hkv, len_kv, d];
+        let s = &mut self.scratch;
+        s.q.resize(rows_q * hq * d, 0.0);
+        s.k.resize(rows_k * hkv * d, 0.0);
+        s.v.resize(rows_k * hkv * d, 0.0);
+        s.o.resize(rows_q * hq * d, 0.0);
+        huiyan_kernels::shape::check_attention(
+            &Tensor4Ref::bshd(&s.q, qd),
+            &Tensor4Ref::bshd(&s.k, kd),
+            &Tensor4Ref::bshd(&s.v, kd),
+            &Tensor4Mut::bshd(&mut s.o, qd),
+            opts,
+            None,
+        )?;
+
+        // Projections: [B·L, in] · Wᵀ → [B·L, H·d], which *is* BSHD memory: no head split copy.
+        linear(
+            query,
+            rows_q,
+            e,
+            &self.wq,
+            hq * d,
+            self.bq.as_deref(),
+            &mut s.q,
+        )?;
+        linear(
+            key,
+            rows_k,
+            c.kdim,
+            &self.wk,
+            hkv * d,
+            self.bk.as_deref(),
+            &mut s.k,
+        )?;
+        linear(
+            value,
+            rows_k,
+            c.vdim,
+            &self.wv,
+            hkv * d,
+            self.bv.as_deref(),
+            &mut s.v,
+        )?;
+        crate::attention(
+            Tensor4Ref::bshd(&s.q, qd),
+            Tensor4Ref::bshd(&s.k, kd),
+            Tensor4Ref::bshd(&s.v, kd),
+            Tensor4Mut::bshd(&mut s.o, qd),
+            opts,
+            None,
+        )?;
+        if let (Some(wd), Some(wout)) = (wdims, weights_out) {
+            crate::weights::attention_weights(
+                Tensor4Ref::bshd(&s.q, qd),
+                Tensor4Ref::bshd(&s.k, kd),
+                opts,
+                wd[1] == 1 && hq > 1,
+                wout,
+            )?;
+        }
+        // Merge heads (already interleaved: [B, Lq, Hq·d]) and project out.
+        linear(&s.o, rows_q, hq * d, &self.wo, e, self.bo.as_deref(), out)
+    }
+}
