@@ -17,13 +17,38 @@
 //!
 //! The mask and bias broadcast: each of their two axes is 1 or the full size. `scale` must be
 //! finite and non-zero. `lse`, when asked for, has one entry per row.
+//!
+//! # Kernels
+//!
+//! Row kernels see whole rows ([`row`]): one pass for the maximum, one for `exp` and the sum
+//! (storing the terms), one to normalise, on data the first pass left in cache. Loops, tails
+//! and special rows are written once over [`simd::SimdF32`]; each ISA tier implements that
+//! trait in its own file (`scalar.rs`, `portable.rs`, `x86_64/{v3,v4}.rs`, `aarch64/neon.rs`).
+//! The `exp` ([`exp_lane`] and module `exp.rs`) is the same operation sequence on every tier,
+//! so every tier's `exp` returns identical bits; softmax outputs agree across tiers within
+//! the `tol::softmax` bound of `huiyan-testkit` (only the order of the row sum differs).
 
 #[cfg(target_arch = "aarch64")]
+mod aarch64;
+mod exp;
+mod portable;
+pub(crate) mod row;
+mod scalar;
+pub(crate) mod simd;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+pub use exp::exp_lane;
+
+use crate::error::{Dim, Error};
+#[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
-use crate::isa::{Portable, Scalar};
 #[cfg(target_arch = "x86_64")]
 use crate::isa::{X86V3, X86V4};
-use crate::view::MatRef;
+use crate::kernels::Kernels;
+use crate::shape::check_softmax;
+use crate::view::{MatMut, MatRef};
+use row::{Bcast, Call};
 
 /// Options of a softmax call. [`Default`] is plain softmax: scale 1, no mask, no bias.
 #[derive(Clone, Copy, Debug)]
@@ -49,29 +74,172 @@ impl Default for SoftmaxOptions<'_> {
     }
 }
 
-/// The softmax entry of one ISA tier (filled in by the softmax kernels).
+/// The softmax entries of one ISA tier: monomorphised whole-operation functions.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct SoftmaxKernel;
+pub(crate) struct SoftmaxKernel {
+    /// Runs a validated call. Safety: the CPU has the tier's features (guaranteed by the
+    /// token the constructor took) and the call passed [`check_softmax`].
+    rows: unsafe fn(&Call),
+    /// `y[j] ← exp(x[j])`, `n` elements. Safety: as `rows`; `x`, `y` cover `n`, disjoint.
+    exp: unsafe fn(*const f32, *mut f32, usize),
+}
 
 impl SoftmaxKernel {
     pub(crate) fn scalar() -> Self {
-        let _ = Scalar;
-        SoftmaxKernel
+        SoftmaxKernel {
+            rows: scalar::softmax_scalar,
+            exp: scalar::exp_scalar,
+        }
     }
     pub(crate) fn portable() -> Self {
-        let _ = Portable;
-        SoftmaxKernel
+        SoftmaxKernel {
+            rows: portable::softmax_portable,
+            exp: portable::exp_portable,
+        }
     }
     #[cfg(target_arch = "x86_64")]
     pub(crate) fn x86_v3(_t: X86V3) -> Self {
-        SoftmaxKernel
+        SoftmaxKernel {
+            rows: x86_64::v3::softmax_x86_v3,
+            exp: x86_64::v3::exp_x86_v3,
+        }
     }
     #[cfg(target_arch = "x86_64")]
     pub(crate) fn x86_v4(_t: X86V4) -> Self {
-        SoftmaxKernel
+        SoftmaxKernel {
+            rows: x86_64::v4::softmax_x86_v4,
+            exp: x86_64::v4::exp_x86_v4,
+        }
     }
     #[cfg(target_arch = "aarch64")]
     pub(crate) fn neon(_t: Neon) -> Self {
-        SoftmaxKernel
+        SoftmaxKernel {
+            rows: aarch64::neon::softmax_neon,
+            exp: aarch64::neon::exp_neon,
+        }
+    }
+}
+
+/// Row softmax of `x` into `y` (contract: [this module](self)), with the kernels of
+/// `kernels`; writes each row's logsumexp into `lse` when given.
+///
+/// Validates everything first ([`check_softmax`]); on `Err` nothing was written. Never
+/// allocates, never panics.
+///
+/// ```
+/// use huiyan_kernels::{softmax::{softmax, SoftmaxOptions}, Kernels, MatMut, MatRef};
+/// let k = Kernels::best_compile_time();
+/// let x = [1.0f32, 2.0, 3.0, 0.0, 0.0, f32::NEG_INFINITY];
+/// let mut y = [0.0f32; 6];
+/// let mut lse = [0.0f32; 2];
+/// softmax(&k, MatRef::row_major(&x, 2, 3), MatMut::row_major(&mut y, 2, 3),
+///         &SoftmaxOptions::default(), Some(&mut lse)).unwrap();
+/// assert!((y[0] + y[1] + y[2] - 1.0).abs() < 1e-6);
+/// assert_eq!(&y[3..], &[0.5, 0.5, 0.0]);
+/// assert_eq!(lse[1], 2f32.ln());
+///
+/// // Bad input: an error naming the operand, and `y` untouched.
+/// let mut y2 = [7.0f32; 5];
+/// let e = softmax(&k, MatRef::row_major(&x, 2, 3), MatMut::row_major(&mut y2, 2, 3),
+///                 &SoftmaxOptions::default(), None);
+/// assert!(e.is_err());
+/// assert_eq!(y2, [7.0; 5]);
+/// ```
+pub fn softmax(
+    kernels: &Kernels,
+    x: MatRef<'_>,
+    y: MatMut<'_>,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    check_softmax(&x, Some(&y), opts, lse.as_deref())?;
+    let call = make_call(&x, y.ptr, y.rs, opts, lse);
+    // SAFETY: the call was validated above; the table's constructor took the tier's token.
+    unsafe { (kernels.softmax.rows)(&call) };
+    Ok(())
+}
+
+/// Row softmax of `x` in place (contract: [this module](self)); otherwise as [`softmax`].
+///
+/// ```
+/// use huiyan_kernels::{softmax::{softmax_inplace, SoftmaxOptions}, Kernels, MatMut, MatRef};
+/// let k = Kernels::best_compile_time();
+/// let mut x = [0.0f32, 1.0, 2.0, 3.0];
+/// let mask = [true, true, false, false];
+/// let opts = SoftmaxOptions { mask: Some(MatRef::row_major(&mask, 1, 4)), ..Default::default() };
+/// softmax_inplace(&k, MatMut::row_major(&mut x, 1, 4), &opts, None).unwrap();
+/// assert!((x[0] - 0.26894143).abs() < 1e-6);
+/// assert_eq!(&x[2..], &[0.0, 0.0]);
+/// ```
+pub fn softmax_inplace(
+    kernels: &Kernels,
+    x: MatMut<'_>,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    let xr = x.as_ref();
+    check_softmax(&xr, None, opts, lse.as_deref())?;
+    let call = make_call(&xr, x.ptr, x.rs, opts, lse);
+    // SAFETY: as in `softmax`; in place, `y` is `x` itself, which the kernels allow.
+    unsafe { (kernels.softmax.rows)(&call) };
+    Ok(())
+}
+
+/// `y[j] = eˣʲ` for every `j`, the [`exp_lane`] of every tier (at most 2 ulp from the exact
+/// value over `[−87.3, 88.7]`, exact specials; see the `exp` module docs).
+///
+/// `y` must have the length of `x` ([`Error::DimMismatch`] on [`Dim::Cols`] otherwise, with
+/// `y` untouched).
+///
+/// ```
+/// use huiyan_kernels::{softmax::exp, Kernels};
+/// let k = Kernels::best_compile_time();
+/// let mut y = [0.0f32; 3];
+/// exp(&k, &[0.0, f32::NEG_INFINITY, 1.0], &mut y).unwrap();
+/// assert_eq!(&y[..2], &[1.0, 0.0]);
+/// assert!((y[2] - core::f32::consts::E).abs() < 1e-6);
+/// ```
+pub fn exp(kernels: &Kernels, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
+    if y.len() != x.len() {
+        return Err(Error::DimMismatch {
+            dim: Dim::Cols,
+            expected: x.len(),
+            got: y.len(),
+        });
+    }
+    // SAFETY: both slices have x.len() elements and cannot overlap (`&` and `&mut`); the
+    // table's constructor took the tier's token.
+    unsafe { (kernels.softmax.exp)(x.as_ptr(), y.as_mut_ptr(), x.len()) };
+    Ok(())
+}
+
+/// The raw form of a validated call.
+fn make_call(
+    x: &MatRef<'_>,
+    y: *mut f32,
+    rsy: usize,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Call {
+    Call {
+        x: x.ptr,
+        rsx: x.rs,
+        y,
+        rsy,
+        rows: x.rows,
+        cols: x.cols,
+        scale: opts.scale,
+        mask: opts.mask.map(|m| Bcast {
+            ptr: m.ptr,
+            rs: if m.rows == 1 { 0 } else { m.rs },
+            per_row: m.cols == 1,
+        }),
+        bias: opts.bias.map(|b| Bcast {
+            ptr: b.ptr,
+            rs: if b.rows == 1 { 0 } else { b.rs },
+            per_row: b.cols == 1,
+        }),
+        log: opts.log,
+        lse: lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr()),
     }
 }

@@ -1,0 +1,186 @@
+//! aarch64 NEON: [`SimdF32`] on `float32x4_t`, 4 lanes; tails through a stack array, lane
+//! masks as `uint32x4_t`. Every operation mirrors [`exp_lane`](crate::softmax::exp_lane):
+//! `vmulq`/`vaddq`/`vsubq` (never `vfmaq`), clamps as compare + `vbslq` (NaN passes),
+//! `vrndnq` (ties to even), and the two-step `ldexp` on integer exponents.
+//! Contract: [`crate::softmax`].
+//!
+//! Not compiled or run on the machine this was written on (no aarch64 target there); the
+//! qemu job of the cross-build issue is what tests it.
+
+use core::arch::aarch64::*;
+
+use crate::isa::Neon;
+use crate::softmax::row::{self, Call};
+use crate::softmax::simd::SimdF32;
+
+// SAFETY (every `unsafe` block in this file): a `Neon` value exists only when the CPU has
+// Advanced SIMD (its constructor's contract), which is all these intrinsics need; pointer
+// obligations are the caller's, as each method's docs state.
+
+impl SimdF32 for Neon {
+    type V = float32x4_t;
+    type M = uint32x4_t;
+    const LANES: usize = 4;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vdupq_n_f32(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(self, p: *const f32) -> float32x4_t {
+        // SAFETY: see the file note; p..p+4 readable (caller).
+        unsafe { vld1q_f32(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_part(self, p: *const f32, n: usize, fill: f32) -> float32x4_t {
+        let mut a = [fill; 4];
+        for (i, slot) in a.iter_mut().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n readable (caller).
+            *slot = unsafe { *p.add(i) };
+        }
+        // SAFETY: see the file note; a is 4 readable floats.
+        unsafe { vld1q_f32(a.as_ptr()) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32, v: float32x4_t) {
+        // SAFETY: see the file note; p..p+4 writable (caller).
+        unsafe { vst1q_f32(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_part(self, p: *mut f32, n: usize, v: float32x4_t) {
+        let mut a = [0.0f32; 4];
+        // SAFETY: see the file note; a is 4 writable floats.
+        unsafe { vst1q_f32(a.as_mut_ptr(), v) };
+        for (i, x) in a.into_iter().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n writable (caller).
+            unsafe { *p.add(i) = x };
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_bools(self, p: *const bool) -> uint32x4_t {
+        // SAFETY: p..p+4 readable (caller).
+        unsafe { self.load_bools_part(p, 4) }
+    }
+    #[inline(always)]
+    unsafe fn load_bools_part(self, p: *const bool, n: usize) -> uint32x4_t {
+        let mut a = [0u32; 4];
+        for (i, slot) in a.iter_mut().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n readable (caller).
+            *slot = if unsafe { *p.add(i) } { u32::MAX } else { 0 };
+        }
+        // SAFETY: see the file note; a is 4 readable u32.
+        unsafe { vld1q_u32(a.as_ptr()) }
+    }
+    #[inline(always)]
+    fn add(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vaddq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn sub(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vsubq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vmulq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vmaxq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn min(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vminq_f32(a, b) }
+    }
+    #[inline(always)]
+    fn clamp_below(self, x: float32x4_t, lo: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note. x < lo is false for NaN: x is kept.
+        unsafe { vbslq_f32(vcltq_f32(x, lo), lo, x) }
+    }
+    #[inline(always)]
+    fn clamp_above(self, x: float32x4_t, hi: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vbslq_f32(vcgtq_f32(x, hi), hi, x) }
+    }
+    #[inline(always)]
+    fn round(self, x: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vrndnq_f32(x) }
+    }
+    #[inline(always)]
+    fn ldexp(self, p: float32x4_t, n: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe {
+            // n is an integer in [−150, 128]: exact (NaN converts to 0; p is NaN anyway).
+            let n = vcvtq_s32_f32(n);
+            let n1 = vshrq_n_s32::<1>(n);
+            let n2 = vsubq_s32(n, n1);
+            let bias = vdupq_n_s32(127);
+            let f1 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n1, bias)));
+            let f2 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n2, bias)));
+            vmulq_f32(vmulq_f32(p, f1), f2)
+        }
+    }
+    #[inline(always)]
+    fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vbslq_f32(m, a, b) }
+    }
+    #[inline(always)]
+    fn is_nan(self, v: float32x4_t) -> uint32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vmvnq_u32(vceqq_f32(v, v)) }
+    }
+    #[inline(always)]
+    fn mask_or(self, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vorrq_u32(a, b) }
+    }
+    #[inline(always)]
+    fn mask_any(self, m: uint32x4_t) -> bool {
+        // SAFETY: see the file note.
+        unsafe { vmaxvq_u32(m) != 0 }
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: float32x4_t) -> f32 {
+        // SAFETY: see the file note.
+        unsafe { vmaxvq_f32(v) }
+    }
+    #[inline(always)]
+    fn reduce_min(self, v: float32x4_t) -> f32 {
+        // SAFETY: see the file note.
+        unsafe { vminvq_f32(v) }
+    }
+    #[inline(always)]
+    fn reduce_add(self, v: float32x4_t) -> f32 {
+        // SAFETY: see the file note.
+        unsafe { vaddvq_f32(v) }
+    }
+}
+
+/// Whole-operation softmax entry of the NEON tier.
+///
+/// # Safety
+/// The CPU has NEON (the pointer is handed out only by `SoftmaxKernel::neon`, which takes
+/// the token); `c` was validated by [`check_softmax`](crate::shape::check_softmax).
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn softmax_neon(c: &Call) {
+    // SAFETY: the CPU has NEON (caller), so the token is sound; c is validated.
+    unsafe { row::softmax_rows(Neon::new_unchecked(), c) }
+}
+
+/// Vector `exp` entry of the NEON tier.
+///
+/// # Safety
+/// As [`softmax_neon`] for the CPU; `x` and `y` cover `n` elements, `y` writable, equal or
+/// disjoint.
+#[target_feature(enable = "neon")]
+pub(crate) unsafe fn exp_neon(x: *const f32, y: *mut f32, n: usize) {
+    // SAFETY: as in softmax_neon.
+    unsafe { row::exp_slice(Neon::new_unchecked(), x, y, n) }
+}

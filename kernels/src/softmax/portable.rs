@@ -1,0 +1,170 @@
+//! The portable tier: [`SimdF32`] on `wide::f32x8`, lowered for whatever the *compile-time*
+//! target features allow (SSE2 on plain x86-64, NEON on aarch64, `simd128` on wasm32, scalar
+//! elsewhere). Every operation is an exact IEEE op, compare or select, so the tier computes
+//! [`exp_lane`](super::exp::exp_lane) bit for bit on every target (`wide`'s `max`/`round`
+//! differ between back ends in NaN and tie handling, so clamps are compare + select and
+//! rounding is the `1.5·2²³` trick). Contract: [`super`].
+
+use wide::{f32x8, i32x8};
+
+use super::exp::ROUND_MAGIC;
+use super::row::{self, Call};
+use super::simd::SimdF32;
+use crate::isa::Portable;
+
+/// All-ones (true) lane pattern.
+const TRUE: f32 = f32::from_bits(u32::MAX);
+
+impl SimdF32 for Portable {
+    type V = f32x8;
+    type M = f32x8;
+    const LANES: usize = 8;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> f32x8 {
+        f32x8::splat(x)
+    }
+    #[inline(always)]
+    unsafe fn load(self, p: *const f32) -> f32x8 {
+        // SAFETY: p..p+8 readable (caller); read_unaligned has no alignment requirement.
+        f32x8::new(unsafe { (p as *const [f32; 8]).read_unaligned() })
+    }
+    #[inline(always)]
+    unsafe fn load_part(self, p: *const f32, n: usize, fill: f32) -> f32x8 {
+        let mut a = [fill; 8];
+        for (i, slot) in a.iter_mut().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n readable (caller).
+            *slot = unsafe { *p.add(i) };
+        }
+        f32x8::new(a)
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32, v: f32x8) {
+        // SAFETY: p..p+8 writable (caller).
+        unsafe { (p as *mut [f32; 8]).write_unaligned(v.to_array()) }
+    }
+    #[inline(always)]
+    unsafe fn store_part(self, p: *mut f32, n: usize, v: f32x8) {
+        for (i, x) in v.to_array().into_iter().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n writable (caller).
+            unsafe { *p.add(i) = x };
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_bools(self, p: *const bool) -> f32x8 {
+        // SAFETY: p..p+8 readable (caller).
+        unsafe { self.load_bools_part(p, 8) }
+    }
+    #[inline(always)]
+    unsafe fn load_bools_part(self, p: *const bool, n: usize) -> f32x8 {
+        let mut a = [0.0f32; 8];
+        for (i, slot) in a.iter_mut().enumerate().take(n) {
+            // SAFETY: i < n, p..p+n readable (caller).
+            *slot = if unsafe { *p.add(i) } { TRUE } else { 0.0 };
+        }
+        f32x8::new(a)
+    }
+    #[inline(always)]
+    fn add(self, a: f32x8, b: f32x8) -> f32x8 {
+        a + b
+    }
+    #[inline(always)]
+    fn sub(self, a: f32x8, b: f32x8) -> f32x8 {
+        a - b
+    }
+    #[inline(always)]
+    fn mul(self, a: f32x8, b: f32x8) -> f32x8 {
+        a * b
+    }
+    #[inline(always)]
+    fn max(self, a: f32x8, b: f32x8) -> f32x8 {
+        a.fast_max(b)
+    }
+    #[inline(always)]
+    fn min(self, a: f32x8, b: f32x8) -> f32x8 {
+        a.fast_min(b)
+    }
+    #[inline(always)]
+    fn clamp_below(self, x: f32x8, lo: f32x8) -> f32x8 {
+        x.simd_lt(lo).select(lo, x)
+    }
+    #[inline(always)]
+    fn clamp_above(self, x: f32x8, hi: f32x8) -> f32x8 {
+        x.simd_gt(hi).select(hi, x)
+    }
+    #[inline(always)]
+    fn round(self, x: f32x8) -> f32x8 {
+        let m = f32x8::splat(ROUND_MAGIC);
+        (x + m) - m
+    }
+    #[inline(always)]
+    fn ldexp(self, p: f32x8, n: f32x8) -> f32x8 {
+        // n is an integer in [−150, 128] (NaN truncates to 0; p is then NaN anyway).
+        let n = n.trunc_int();
+        let n1 = n >> 1u32;
+        let n2 = n - n1;
+        let bias = i32x8::splat(127);
+        let f1 = f32x8::from_bits(((n1 + bias) << 23u32).cast_unsigned());
+        let f2 = f32x8::from_bits(((n2 + bias) << 23u32).cast_unsigned());
+        (p * f1) * f2
+    }
+    #[inline(always)]
+    fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {
+        m.select(a, b)
+    }
+    #[inline(always)]
+    fn is_nan(self, v: f32x8) -> f32x8 {
+        v.is_nan()
+    }
+    #[inline(always)]
+    fn mask_or(self, a: f32x8, b: f32x8) -> f32x8 {
+        a | b
+    }
+    #[inline(always)]
+    fn mask_any(self, m: f32x8) -> bool {
+        m.any()
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: f32x8) -> f32 {
+        fold(v, |a, b| if a > b { a } else { b })
+    }
+    #[inline(always)]
+    fn reduce_min(self, v: f32x8) -> f32 {
+        fold(v, |a, b| if a < b { a } else { b })
+    }
+    #[inline(always)]
+    fn reduce_add(self, v: f32x8) -> f32 {
+        fold(v, |a, b| a + b)
+    }
+}
+
+/// Pairwise fold: lanes `i` and `i + 4`, then `i` and `i + 2`, then 0 and 1.
+#[inline(always)]
+fn fold(v: f32x8, op: impl Fn(f32, f32) -> f32) -> f32 {
+    let a = v.to_array();
+    let b = [
+        op(a[0], a[4]),
+        op(a[1], a[5]),
+        op(a[2], a[6]),
+        op(a[3], a[7]),
+    ];
+    op(op(b[0], b[2]), op(b[1], b[3]))
+}
+
+/// Whole-operation softmax entry of the portable tier.
+///
+/// # Safety
+/// `c` was validated by [`check_softmax`](crate::shape::check_softmax).
+pub(crate) unsafe fn softmax_portable(c: &Call) {
+    // SAFETY: forwarded; the tier uses compile-time features only.
+    unsafe { row::softmax_rows(Portable, c) }
+}
+
+/// Vector `exp` entry of the portable tier.
+///
+/// # Safety
+/// `x` and `y` cover `n` elements, `y` writable, equal or disjoint.
+pub(crate) unsafe fn exp_portable(x: *const f32, y: *mut f32, n: usize) {
+    // SAFETY: forwarded.
+    unsafe { row::exp_slice(Portable, x, y, n) }
+}

@@ -1,0 +1,170 @@
+//! x86-64-v4 (AVX-512 F/BW/DQ/VL): [`SimdF32`] on `__m512`, 16 lanes; tails with lane masks
+//! (masked loads and stores touch no memory in masked-off lanes). `ldexp` is one `vscalefps`,
+//! which rounds `p·2ⁿ` once exactly as the two-step scaling of
+//! [`exp_lane`](crate::softmax::exp_lane) does. Contract: [`crate::softmax`].
+
+use core::arch::x86_64::*;
+
+use crate::isa::X86V4;
+use crate::softmax::row::{self, Call};
+use crate::softmax::simd::SimdF32;
+
+/// Lanes `0..n` set, `n < 16`.
+#[inline(always)]
+fn low(n: usize) -> __mmask16 {
+    ((1u32 << n) - 1) as __mmask16
+}
+
+// SAFETY (every `unsafe` block in this impl): an `X86V4` value exists only when the CPU
+// supports AVX-512 F/BW/DQ/VL, AVX2 and FMA (its constructor's contract), which are all the
+// intrinsics below need; pointer obligations are the caller's, as each method's docs state.
+impl SimdF32 for X86V4 {
+    type V = __m512;
+    type M = __mmask16;
+    const LANES: usize = 16;
+
+    #[inline(always)]
+    fn splat(self, x: f32) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_set1_ps(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(self, p: *const f32) -> __m512 {
+        // SAFETY: see the impl; p..p+16 readable (caller).
+        unsafe { _mm512_loadu_ps(p) }
+    }
+    #[inline(always)]
+    unsafe fn load_part(self, p: *const f32, n: usize, fill: f32) -> __m512 {
+        // SAFETY: see the impl; masked-off lanes are not accessed, p..p+n readable (caller).
+        unsafe { _mm512_mask_loadu_ps(_mm512_set1_ps(fill), low(n), p) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32, v: __m512) {
+        // SAFETY: see the impl; p..p+16 writable (caller).
+        unsafe { _mm512_storeu_ps(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn store_part(self, p: *mut f32, n: usize, v: __m512) {
+        // SAFETY: see the impl; masked-off lanes are not accessed, p..p+n writable (caller).
+        unsafe { _mm512_mask_storeu_ps(p, low(n), v) }
+    }
+    #[inline(always)]
+    unsafe fn load_bools(self, p: *const bool) -> __mmask16 {
+        // SAFETY: see the impl; p..p+16 readable (caller). A bool is the byte 0 or 1.
+        unsafe {
+            let b = _mm_loadu_si128(p as *const __m128i);
+            _mm_test_epi8_mask(b, b)
+        }
+    }
+    #[inline(always)]
+    unsafe fn load_bools_part(self, p: *const bool, n: usize) -> __mmask16 {
+        // SAFETY: see the impl; masked-off bytes are not accessed, p..p+n readable (caller).
+        unsafe {
+            let b = _mm_maskz_loadu_epi8(low(n), p as *const i8);
+            _mm_test_epi8_mask(b, b)
+        }
+    }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_add_ps(a, b) }
+    }
+    #[inline(always)]
+    fn sub(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_sub_ps(a, b) }
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_mul_ps(a, b) }
+    }
+    #[inline(always)]
+    fn max(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_max_ps(a, b) }
+    }
+    #[inline(always)]
+    fn min(self, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_min_ps(a, b) }
+    }
+    #[inline(always)]
+    fn clamp_below(self, x: __m512, lo: __m512) -> __m512 {
+        // vmaxps returns its second operand when either is NaN: max(lo, x) keeps a NaN x.
+        // SAFETY: see the impl.
+        unsafe { _mm512_max_ps(lo, x) }
+    }
+    #[inline(always)]
+    fn clamp_above(self, x: __m512, hi: __m512) -> __m512 {
+        // As clamp_below: min(hi, x) keeps a NaN x.
+        // SAFETY: see the impl.
+        unsafe { _mm512_min_ps(hi, x) }
+    }
+    #[inline(always)]
+    fn round(self, x: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
+    }
+    #[inline(always)]
+    fn ldexp(self, p: __m512, n: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_scalef_ps(p, n) }
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_mask_blend_ps(m, b, a) }
+    }
+    #[inline(always)]
+    fn is_nan(self, v: __m512) -> __mmask16 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(v, v) }
+    }
+    #[inline(always)]
+    fn mask_or(self, a: __mmask16, b: __mmask16) -> __mmask16 {
+        a | b
+    }
+    #[inline(always)]
+    fn mask_any(self, m: __mmask16) -> bool {
+        m != 0
+    }
+    #[inline(always)]
+    fn reduce_max(self, v: __m512) -> f32 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_reduce_max_ps(v) }
+    }
+    #[inline(always)]
+    fn reduce_min(self, v: __m512) -> f32 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_reduce_min_ps(v) }
+    }
+    #[inline(always)]
+    fn reduce_add(self, v: __m512) -> f32 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_reduce_add_ps(v) }
+    }
+}
+
+/// Whole-operation softmax entry of the x86-64-v4 tier.
+///
+/// # Safety
+/// The CPU supports [`X86V4::FEATURES`] (the pointer is handed out only by
+/// `SoftmaxKernel::x86_v4`, which takes the token); `c` was validated by
+/// [`check_softmax`](crate::shape::check_softmax).
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+pub(crate) unsafe fn softmax_x86_v4(c: &Call) {
+    // SAFETY: the CPU has the features (caller), so the token is sound; c is validated.
+    unsafe { row::softmax_rows(X86V4::new_unchecked(), c) }
+}
+
+/// Vector `exp` entry of the x86-64-v4 tier.
+///
+/// # Safety
+/// As [`softmax_x86_v4`] for the CPU; `x` and `y` cover `n` elements, `y` writable, equal or
+/// disjoint.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+pub(crate) unsafe fn exp_x86_v4(x: *const f32, y: *mut f32, n: usize) {
+    // SAFETY: as in softmax_x86_v4.
+    unsafe { row::exp_slice(X86V4::new_unchecked(), x, y, n) }
+}
