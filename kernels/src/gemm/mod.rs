@@ -15,36 +15,150 @@
 //! * NaN and ±∞ in `A`, `B` (and `C` when β ≠ 0) propagate as IEEE arithmetic says.
 //! * Each element of `C` is accumulated over `k` in a fixed order that depends only on the ISA
 //!   tier and `k`, never on the thread count or on where the element sits in `C`.
+//!
+//! # Example
+//!
+//! ```
+//! use huiyan_kernels::{gemm, Kernels, MatMut, MatRef};
+//! let k = Kernels::best_compile_time();
+//! let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 × 3, row-major
+//! let b = [1.0, 0.0, 0.0, 1.0, 1.0, 1.0]; // 3 × 2, row-major
+//! let mut c = [f32::NAN; 4];             // β = 0: never read
+//! let mut ws = vec![0.0; gemm::gemm_workspace_len(&k, 2, 2, 3)];
+//! gemm::gemm(&k, 1.0, MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 2),
+//!            0.0, MatMut::row_major(&mut c, 2, 2), &mut ws).unwrap();
+//! assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
+//! ```
+//!
+//! # Layout of this module
+//!
+//! [`microkernel`] (the trait and the packed-panel diagram), `blocking` (MC/KC/NC and why),
+//! `loops` (the BLIS nest, no ISA code), `pack`, and one file per ISA: `scalar`, `portable`,
+//! `x86_64/v3`, `x86_64/v4`, `aarch64/neon`.
 
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+pub(crate) mod blocking;
+pub(crate) mod loops;
+pub(crate) mod microkernel;
+pub(crate) mod pack;
+mod portable;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86_64;
+
+use crate::error::Error;
 #[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
 use crate::isa::{Portable, Scalar};
 #[cfg(target_arch = "x86_64")]
 use crate::isa::{X86V3, X86V4};
+use crate::kernels::Kernels;
+use crate::shape::{check_gemm, check_workspace};
+use crate::view::{MatMut, MatRef};
+use blocking::Blocking;
+use loops::GemmArgs;
 
-/// The gemm entry of one ISA tier (filled in by the gemm kernels).
+/// A monomorphised whole-operation entry: runs the loop nest for one ISA.
+///
+/// # Safety (of calling one)
+///
+/// `args` is validated by [`check_gemm`], `ws` is writable for
+/// `blocking.workspace_len(m, n, k)` elements and disjoint from the operands, and the CPU has
+/// the features of the ISA the entry was built for (guaranteed by the token that built the
+/// [`GemmKernel`]).
+pub(crate) type GemmEntry = unsafe fn(&GemmArgs, *mut f32);
+
+/// The gemm entry of one ISA tier: the whole-op entry point and its block sizes.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct GemmKernel;
+pub(crate) struct GemmKernel {
+    pub(crate) run: GemmEntry,
+    pub(crate) blocking: Blocking,
+}
 
 impl GemmKernel {
     pub(crate) fn scalar() -> Self {
-        let _ = Scalar;
-        GemmKernel
+        scalar::gemm_kernel(Scalar)
     }
     pub(crate) fn portable() -> Self {
-        let _ = Portable;
-        GemmKernel
+        portable::gemm_kernel(Portable)
     }
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn x86_v3(_t: X86V3) -> Self {
-        GemmKernel
+    pub(crate) fn x86_v3(t: X86V3) -> Self {
+        x86_64::v3::gemm_kernel(t)
     }
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn x86_v4(_t: X86V4) -> Self {
-        GemmKernel
+    pub(crate) fn x86_v4(t: X86V4) -> Self {
+        x86_64::v4::gemm_kernel(t)
     }
     #[cfg(target_arch = "aarch64")]
-    pub(crate) fn neon(_t: Neon) -> Self {
-        GemmKernel
+    pub(crate) fn neon(t: Neon) -> Self {
+        aarch64::neon::gemm_kernel(t)
     }
+}
+
+/// Elements of workspace [`gemm`] needs for an `m × n × k` product with `kernels`: room for one
+/// packed block of A and one packed panel of B (bounded by the block sizes, so at most a few
+/// MiB however large the product), plus alignment slack. 0 when any dimension is 0.
+///
+/// ```
+/// use huiyan_kernels::{gemm::gemm_workspace_len, Kernels};
+/// let k = Kernels::scalar();
+/// assert_eq!(gemm_workspace_len(&k, 0, 5, 5), 0);
+/// assert!(gemm_workspace_len(&k, 64, 64, 64) >= 2 * 64 * 64);
+/// ```
+pub fn gemm_workspace_len(kernels: &Kernels, m: usize, n: usize, k: usize) -> usize {
+    kernels.gemm.blocking.workspace_len(m, n, k)
+}
+
+/// `C ← α·A·B + β·C` on the calling thread (contract: [this module](self)).
+///
+/// Validates every operand and the workspace length first and returns the first [`Error`]
+/// found without touching `c`. Never allocates, never panics. `workspace` needs
+/// [`gemm_workspace_len`] elements; its contents are ignored and left unspecified.
+///
+/// ```
+/// use huiyan_kernels::{gemm, Error, Kernels, MatMut, MatRef};
+/// let k = Kernels::scalar();
+/// let a = [1.0f32; 6];
+/// let mut c = [0.0f32; 4];
+/// let err = gemm::gemm(&k, 1.0, MatRef::row_major(&a, 2, 3), MatRef::row_major(&a, 2, 3),
+///                      0.0, MatMut::row_major(&mut c, 2, 2), &mut []);
+/// assert!(matches!(err, Err(Error::DimMismatch { .. })));
+/// ```
+pub fn gemm(
+    kernels: &Kernels,
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    workspace: &mut [f32],
+) -> Result<(), Error> {
+    let (m, n, k) = check_gemm(&a, &b, &c)?;
+    let gk = &kernels.gemm;
+    check_workspace(gk.blocking.workspace_len(m, n, k), workspace.len())?;
+    let args = GemmArgs {
+        m,
+        n,
+        k,
+        alpha,
+        beta,
+        a: a.ptr,
+        rsa: a.rs,
+        csa: a.cs,
+        b: b.ptr,
+        rsb: b.rs,
+        csb: b.cs,
+        c: c.ptr,
+        rsc: c.rs,
+        csc: c.cs,
+    };
+    // SAFETY: check_gemm validated the three views (coverage, C injective and disjoint from A
+    // and B); the workspace is a `&mut` slice of the required length, so it is writable and
+    // cannot overlap the views (A and B are shared borrows, C an exclusive one, or raw views
+    // whose contract forbids other writers); `kernels` could only be built from a token
+    // proving its ISA.
+    unsafe { (gk.run)(&args, workspace.as_mut_ptr()) };
+    Ok(())
 }

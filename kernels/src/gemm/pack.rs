@@ -1,0 +1,146 @@
+//! Packing: strided blocks of A and B into the micropanel layout of
+//! [`microkernel`](super::microkernel), zero-padded to whole tiles.
+//!
+//! Portable code, `#[inline(always)]`: it is compiled inside each ISA's entry function, so the
+//! copies vectorise with that ISA's instructions. Each function has a fast path for the
+//! contiguous direction and a general strided one.
+
+/// Packs the `mc × kc` block of A at `a` (strides `rsa`, `csa`) into `⌈mc/MR⌉` micropanels of
+/// `MR × kc` (`MR = mr_tile`) at `dst`: panel `q` holds rows `q·MR ..`, column `p` of it at
+/// `dst + q·MR·kc + p·MR`; rows past `mc` are zero.
+///
+/// # Safety
+///
+/// `a + i·rsa + p·csa` is readable for `i < mc`, `p < kc`; `dst` is writable for
+/// `⌈mc/MR⌉·MR·kc` elements and overlaps nothing that is read.
+#[inline(always)]
+pub(crate) unsafe fn pack_a(
+    mr_tile: usize,
+    dst: *mut f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    mc: usize,
+    kc: usize,
+) {
+    let mr = mr_tile;
+    let mut i0 = 0;
+    let mut out = dst;
+    while i0 < mc {
+        let rows = if mc - i0 < mr { mc - i0 } else { mr };
+        // SAFETY: rows i0..i0+rows < mc and columns < kc are readable (caller); the panel
+        // `out .. out + MR·kc` lies inside `dst`'s range (caller), disjoint from `a`.
+        unsafe {
+            let src = a.add(i0 * rsa);
+            if rows == mr {
+                pack_panel_full(mr, out, src, rsa, csa, kc);
+            } else {
+                pack_panel_part(mr, out, src, rsa, csa, rows, kc);
+            }
+            out = out.add(mr * kc);
+        }
+        i0 += mr;
+    }
+}
+
+/// Packs the `kc × nc` block of B at `b` (strides `rsb`, `csb`) into `⌈nc/NR⌉` micropanels of
+/// `kc × NR` (`NR = nr_tile`) at `dst`: panel `q` holds columns `q·NR ..`, row `p` of it at
+/// `dst + q·NR·kc + p·NR`; columns past `nc` are zero.
+///
+/// # Safety
+///
+/// `b + p·rsb + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
+/// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
+#[inline(always)]
+pub(crate) unsafe fn pack_b(
+    nr_tile: usize,
+    dst: *mut f32,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    kc: usize,
+    nc: usize,
+) {
+    // Packing B is packing Bᵀ as an "A": the roles of the two strides swap.
+    // SAFETY: the same ranges as the caller's, read through swapped strides.
+    unsafe { pack_a(nr_tile, dst, b, csb, rsb, nc, kc) }
+}
+
+/// One full panel: `MR` rows from `src` (strides `rs`, `cs`) to `out` (column `p` at `p·MR`).
+///
+/// # Safety
+///
+/// `src + i·rs + p·cs` readable for `i < MR`, `p < kc`; `out` writable for `MR·kc`.
+#[inline(always)]
+unsafe fn pack_panel_full(
+    mr: usize,
+    out: *mut f32,
+    src: *const f32,
+    rs: usize,
+    cs: usize,
+    kc: usize,
+) {
+    // SAFETY (whole body): every read is `src + i·rs + p·cs` with i < MR, p < kc and every
+    // write `out + p·MR + i` with the same bounds, as the caller guarantees.
+    unsafe {
+        if rs == 1 {
+            // Columns are contiguous: copy MR elements per step.
+            for p in 0..kc {
+                core::ptr::copy_nonoverlapping(src.add(p * cs), out.add(p * mr), mr);
+            }
+        } else if cs == 1 {
+            // Rows are contiguous: read 8-wide strips of each row, transpose into the panel.
+            let mut p = 0;
+            while p + 8 <= kc {
+                for i in 0..mr {
+                    let s = src.add(i * rs + p);
+                    for q in 0..8 {
+                        *out.add((p + q) * mr + i) = *s.add(q);
+                    }
+                }
+                p += 8;
+            }
+            while p < kc {
+                for i in 0..mr {
+                    *out.add(p * mr + i) = *src.add(i * rs + p);
+                }
+                p += 1;
+            }
+        } else {
+            for p in 0..kc {
+                for i in 0..mr {
+                    *out.add(p * mr + i) = *src.add(i * rs + p * cs);
+                }
+            }
+        }
+    }
+}
+
+/// A partial panel: `rows < MR` rows, the rest zero.
+///
+/// # Safety
+///
+/// `src + i·rs + p·cs` readable for `i < rows`, `p < kc`; `out` writable for `MR·kc`.
+#[inline(always)]
+unsafe fn pack_panel_part(
+    mr: usize,
+    out: *mut f32,
+    src: *const f32,
+    rs: usize,
+    cs: usize,
+    rows: usize,
+    kc: usize,
+) {
+    for p in 0..kc {
+        for i in 0..mr {
+            let x = if i < rows {
+                // SAFETY: i < rows, p < kc (caller).
+                unsafe { *src.add(i * rs + p * cs) }
+            } else {
+                0.0
+            };
+            // SAFETY: out + p·mr + i is inside the panel (caller).
+            unsafe { *out.add(p * mr + i) = x };
+        }
+    }
+}

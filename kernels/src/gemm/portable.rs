@@ -1,0 +1,87 @@
+//! The portable tier: an 8 × 6 microkernel on `wide::f32x8`, lowered to whatever the
+//! compile-time target features give (two SSE registers per vector on plain x86-64, AVX with
+//! `-C target-cpu=native`, NEON on aarch64, simd128 on wasm32, scalar elsewhere).
+//!
+//! `f32x8::mul_add` fuses only when the build enables FMA; either way the order of the sum is
+//! fixed ([`microkernel`](super::microkernel)).
+
+use wide::f32x8;
+
+use super::blocking::Blocking;
+use super::loops::{gemm_nest, GemmArgs};
+use super::microkernel::Microkernel;
+use super::GemmKernel;
+use crate::isa::Portable;
+
+/// `gemm_ukr_portable_8x6`: six `f32x8` accumulators.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct UkrPortable8x6(#[allow(dead_code)] pub(crate) Portable);
+
+const MR: usize = 8;
+const NR: usize = 6;
+
+impl Microkernel for UkrPortable8x6 {
+    const MR: usize = MR;
+    const NR: usize = NR;
+
+    #[inline(always)]
+    unsafe fn tile(
+        self,
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        ldb: usize,
+        beta: f32,
+        c: *mut f32,
+        csc: usize,
+    ) {
+        let mut acc = [f32x8::splat(0.0); NR];
+        for p in 0..kc {
+            // SAFETY: column p of the A micropanel (MR elements) and row p of the B micropanel
+            // (NR elements) are readable (trait contract).
+            let (ac, br) = unsafe {
+                (
+                    f32x8::new(core::ptr::read_unaligned(a.add(p * lda) as *const [f32; MR])),
+                    core::ptr::read_unaligned(b.add(p * ldb) as *const [f32; NR]),
+                )
+            };
+            for j in 0..NR {
+                acc[j] = ac.mul_add(f32x8::splat(br[j]), acc[j]);
+            }
+        }
+        let va = f32x8::splat(alpha);
+        let vb = f32x8::splat(beta);
+        for (j, &x) in acc.iter().enumerate() {
+            // SAFETY: column j of the tile, MR elements from c + j·csc, is valid and distinct
+            // (trait contract); it is read only when β ≠ 0.
+            unsafe {
+                let col = c.add(j * csc) as *mut [f32; MR];
+                let out = if beta == 0.0 {
+                    va * x
+                } else {
+                    va * x + vb * f32x8::new(core::ptr::read_unaligned(col))
+                };
+                core::ptr::write_unaligned(col, out.to_array());
+            }
+        }
+    }
+}
+
+/// The portable whole-op entry.
+///
+/// # Safety
+///
+/// As [`super::GemmEntry`].
+unsafe fn gemm_portable(args: &GemmArgs, ws: *mut f32) {
+    // SAFETY: forwarded from the caller.
+    unsafe { gemm_nest(UkrPortable8x6(Portable), &Blocking::PORTABLE, args, ws) }
+}
+
+pub(crate) fn gemm_kernel(_t: Portable) -> GemmKernel {
+    GemmKernel {
+        run: gemm_portable,
+        blocking: Blocking::PORTABLE,
+    }
+}
