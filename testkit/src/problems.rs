@@ -531,9 +531,9 @@ impl AttnProblem {
         let s = self.shape;
         let (ks, _) = self.k_layout.strides(s.k_dims());
         let (vs, _) = self.v_layout.strides(s.v_dims());
-        for b in 0..s.batch {
+        for (b, &len) in lens.iter().enumerate().take(s.batch) {
             for h in 0..s.heads_kv {
-                for j in lens[b]..s.len_kv {
+                for j in len..s.len_kv {
                     for e in 0..s.dim_qk {
                         self.k[offset4([b, h, j, e], ks)] = f32::NAN;
                     }

@@ -321,7 +321,8 @@ fn opt<T: std::fmt::Debug + Clone>(
     on: bool,
     s: impl Strategy<Value = T>,
 ) -> impl Strategy<Value = Option<T>> {
-    proptest::option::weighted(if on { 0.3 } else { 0.0 }, s)
+    // (`option::weighted` rejects probability 0, so an option that is off is mapped away.)
+    proptest::option::weighted(0.3, s).prop_map(move |x| if on { x } else { None })
 }
 
 /// A full attention problem: random shape ([`attn_shape`]), random layouts of Q, K, V, O
@@ -333,7 +334,16 @@ pub fn attn_problem_with(
     lim: AttnLimits,
     set: AttnOptionSet,
 ) -> impl Strategy<Value = AttnProblem> {
-    attn_shape(lim)
+    attn_problem_from(attn_shape(lim), set)
+}
+
+/// [`attn_problem_with`] over shapes from any strategy (e.g. `Lq = 1` decode shapes, or
+/// `Lq = Lk`): values, layouts and options are drawn as there.
+pub fn attn_problem_from(
+    shapes: impl Strategy<Value = AttnShape>,
+    set: AttnOptionSet,
+) -> impl Strategy<Value = AttnProblem> {
+    shapes
         .prop_flat_map(move |s| {
             let full = s.score_dims();
             let n_scores = |d: [usize; 4]| d.iter().product::<usize>();
