@@ -1,15 +1,27 @@
 //! Scaled dot-product attention (contract: [`huiyan_kernels::attention`]).
 
-use huiyan_kernels::attention::AttentionOptions;
-use huiyan_kernels::{reference, Error, Tensor4Mut, Tensor4Ref};
+use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
 
-/// `O = softmax(scale·QKᵀ + mask)·V`, PyTorch SDPA vocabulary, every option of
+use crate::dispatch;
+use crate::scratch::with_scratch;
+
+thread_local! {
+    /// Decode partials of calls made on this thread.
+    static SHARED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Task workspace of this thread (packed K/V of a head, score and accumulator tiles).
+    static TASK: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `O = softmax(scale·QKᵀ + masks)·V` in PyTorch SDPA vocabulary, with every option of
 /// [`AttentionOptions`]; writes the per-row logsumexp into `lse` (`[B, Hq, Lq]`) when given.
 ///
-/// Validates everything first: on `Err`, `o` and `lse` are untouched.
+/// Flash-style: the `Lq × Lk` score matrix is never materialised (memory is `O(Lk·d)` per
+/// thread), causal and windowed calls skip the blocks they cannot see, and decode-shaped calls
+/// (`Lq ≤ 4`) stream the KV cache in chunks merged by logsumexp. With the `rayon` feature the
+/// work is spread over the pool; the result has the same bits for any thread count.
 ///
-/// Interim implementation: until the flash-style tiled kernel lands (issue 5) this runs the
-/// `f64` reference, which is exact but `O(Lq·Lk·d)` scalar work.
+/// Validates everything first: on `Err`, `o` and `lse` are untouched.
 ///
 /// ```
 /// use huiyan::{attention, AttentionOptions, Tensor4Mut, Tensor4Ref};
@@ -30,5 +42,60 @@ pub fn attention(
     opts: &AttentionOptions<'_>,
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    reference::attention(q, k, v, o, opts, lse)
+    attention_with(dispatch::kernels(), q, k, v, o, opts, lse)
+}
+
+/// [`attention`] with an explicit kernel table (for example one of [`dispatch::available`]).
+///
+/// ```
+/// use huiyan::{attention_with, AttentionOptions, Tensor4Mut, Tensor4Ref};
+/// let x = [1.0f32, 2.0];
+/// for k in huiyan::dispatch::available() {
+///     let mut o = [0.0f32; 2];
+///     attention_with(&k, Tensor4Ref::bhsd(&x, [1, 1, 1, 2]), Tensor4Ref::bhsd(&x, [1, 1, 1, 2]),
+///                    Tensor4Ref::bhsd(&x, [1, 1, 1, 2]), Tensor4Mut::bhsd(&mut o, [1, 1, 1, 2]),
+///                    &AttentionOptions::default(), None)?;
+///     assert_eq!(o, x, "{}", k.isa().name()); // one key: weight 1
+/// }
+/// # Ok::<(), huiyan::Error>(())
+/// ```
+pub fn attention_with(
+    kernels: &Kernels,
+    q: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_>,
+    v: Tensor4Ref<'_>,
+    o: Tensor4Mut<'_>,
+    opts: &AttentionOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    // Validate before growing any scratch: a bad shape must not cost an allocation.
+    huiyan_kernels::shape::check_attention(&q, &k, &v, &o, opts, lse.as_deref())?;
+    let shared_len = AttentionJob::shared_len(kernels, &q, &k, &v);
+    with_scratch(&SHARED, shared_len, |shared| {
+        let job = AttentionJob::new(kernels, q, k, v, o, opts, lse, shared)?;
+        run(&job)
+    })
+}
+
+#[cfg(feature = "rayon")]
+fn run(job: &AttentionJob<'_>) -> Result<(), Error> {
+    use rayon::prelude::*;
+    let workers = rayon::current_num_threads().min(job.tasks());
+    if workers <= 1 {
+        return run_here(job);
+    }
+    (0..workers).into_par_iter().try_for_each(|_| run_here(job))
+}
+
+#[cfg(not(feature = "rayon"))]
+fn run(job: &AttentionJob<'_>) -> Result<(), Error> {
+    run_here(job)
+}
+
+/// Claims and runs tasks on this thread until none is left.
+fn run_here(job: &AttentionJob<'_>) -> Result<(), Error> {
+    with_scratch(&TASK, job.task_workspace_len(), |ws| {
+        while job.run_next(ws)? {}
+        Ok(())
+    })
 }

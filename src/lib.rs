@@ -7,10 +7,11 @@ pub mod dispatch;
 mod layer;
 mod matmul;
 mod pool;
+mod scratch;
 mod softmax;
 mod weights;
 
-pub use attention::attention;
+pub use attention::{attention, attention_with};
 pub use huiyan_kernels::{
     attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,
 };

@@ -21,6 +21,7 @@ pub struct Kernels {
     pub(crate) isa: IsaId,
     pub(crate) gemm: crate::gemm::GemmKernel,
     pub(crate) softmax: crate::softmax::SoftmaxKernel,
+    pub(crate) attention: crate::attention::AttentionKernel,
 }
 
 impl Kernels {
@@ -30,6 +31,7 @@ impl Kernels {
             isa: IsaId::Scalar,
             gemm: crate::gemm::GemmKernel::scalar(),
             softmax: crate::softmax::SoftmaxKernel::scalar(),
+            attention: crate::attention::AttentionKernel::scalar(),
         }
     }
 
@@ -39,6 +41,7 @@ impl Kernels {
             isa: IsaId::Portable,
             gemm: crate::gemm::GemmKernel::portable(),
             softmax: crate::softmax::SoftmaxKernel::portable(),
+            attention: crate::attention::AttentionKernel::portable(),
         }
     }
 
@@ -49,6 +52,7 @@ impl Kernels {
             isa: IsaId::X86V3,
             gemm: crate::gemm::GemmKernel::x86_v3(token),
             softmax: crate::softmax::SoftmaxKernel::x86_v3(token),
+            attention: crate::attention::AttentionKernel::x86_v3(token),
         }
     }
 
@@ -59,6 +63,7 @@ impl Kernels {
             isa: IsaId::X86V4,
             gemm: crate::gemm::GemmKernel::x86_v4(token),
             softmax: crate::softmax::SoftmaxKernel::x86_v4(token),
+            attention: crate::attention::AttentionKernel::x86_v4(token),
         }
     }
 
@@ -69,6 +74,7 @@ impl Kernels {
             isa: IsaId::Neon,
             gemm: crate::gemm::GemmKernel::neon(token),
             softmax: crate::softmax::SoftmaxKernel::neon(token),
+            attention: crate::attention::AttentionKernel::neon(token),
         }
     }
 

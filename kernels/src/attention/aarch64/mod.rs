@@ -1,0 +1,3 @@
+//! aarch64 attention entries.
+
+pub(crate) mod neon;

@@ -1,0 +1,255 @@
+//! The public entry points: [`attention`] (one call, one workspace) and [`AttentionJob`] (the
+//! same work as independent tasks any number of threads can share, with identical bits).
+
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use super::decode::{self, MAX_DECODE_LQ};
+use super::tile::Call;
+use super::{AttentionKernel, AttentionOptions};
+use crate::error::Error;
+use crate::kernels::Kernels;
+use crate::shape::{check_attention, check_workspace};
+use crate::view::{Tensor4Mut, Tensor4Ref};
+
+/// Workspace sizes for a shape: `(shared, per task)`, in f32 elements. Saturating: an
+/// unrepresentable shape fails validation before any buffer of this size is needed.
+fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) -> (usize, usize) {
+    let (b, hq, lq, dk) = (q[0], q[1], q[2], q[3]);
+    let (hkv, lk, dv) = (k[1].max(1), k[2], v[3]);
+    if b == 0 || hq == 0 || lq == 0 {
+        return (0, 0);
+    }
+    let group = hq / hkv;
+    if lq <= MAX_DECODE_LQ {
+        (
+            decode::shared_len([b, hkv, lk, group, lq, dv]),
+            decode::workspace_len(lq, group, dk, dv),
+        )
+    } else {
+        (0, (kern.tile_ws)(lk, dk, dv))
+    }
+}
+
+/// Elements of workspace [`attention`] needs for these shapes (Q, K, V dims as in the
+/// [contract](super)). Independent of the values and of the options.
+///
+/// ```
+/// use huiyan_kernels::{attention::attention_workspace_len, Kernels, Tensor4Ref};
+/// let x = vec![0.0f32; 2 * 8 * 256 * 64];
+/// let t = Tensor4Ref::bhsd(&x, [2, 8, 256, 64]);
+/// let n = attention_workspace_len(&Kernels::scalar(), &t, &t, &t);
+/// assert!(n >= 256 * 2 * 64); // at least the packed K and V of one head
+/// ```
+pub fn attention_workspace_len(
+    kernels: &Kernels,
+    q: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_>,
+    v: &Tensor4Ref<'_>,
+) -> usize {
+    let (shared, ws) = sizes(&kernels.attention, q.dims, k.dims, v.dims);
+    shared.saturating_add(ws)
+}
+
+/// Scaled dot-product attention (contract: [the module](super)) on one thread, with the
+/// caller's workspace of at least [`attention_workspace_len`] elements. No allocation.
+///
+/// Validates everything first: on `Err`, `o` and `lse` are untouched.
+///
+/// ```
+/// use huiyan_kernels::attention::{attention, attention_workspace_len, AttentionOptions};
+/// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
+/// let dims = [1, 2, 5, 4];
+/// let q = vec![0.5f32; 40];
+/// let mut o = vec![0.0f32; 40];
+/// let kern = Kernels::best_compile_time();
+/// let t = |s| Tensor4Ref::bhsd(s, dims);
+/// let mut ws = vec![0.0f32; attention_workspace_len(&kern, &t(&q), &t(&q), &t(&q))];
+/// attention(&kern, t(&q), t(&q), t(&q), Tensor4Mut::bhsd(&mut o, dims),
+///           &AttentionOptions { is_causal: true, ..Default::default() }, None, &mut ws)?;
+/// assert!(o.iter().all(|&x| (x - 0.5).abs() < 1e-6));
+/// # Ok::<(), huiyan_kernels::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn attention<'a>(
+    kernels: &Kernels,
+    q: Tensor4Ref<'a>,
+    k: Tensor4Ref<'a>,
+    v: Tensor4Ref<'a>,
+    o: Tensor4Mut<'_>,
+    opts: &AttentionOptions<'a>,
+    lse: Option<&mut [f32]>,
+    workspace: &mut [f32],
+) -> Result<(), Error> {
+    check_attention(&q, &k, &v, &o, opts, lse.as_deref())?;
+    let (shared_len, ws_len) = sizes(&kernels.attention, q.dims, k.dims, v.dims);
+    check_workspace(shared_len.saturating_add(ws_len), workspace.len())?;
+    let (shared, ws) = workspace.split_at_mut(shared_len);
+    let job = AttentionJob::new(kernels, q, k, v, o, opts, lse, shared)?;
+    while job.run_next(ws)? {}
+    Ok(())
+}
+
+/// One attention call as independent tasks, for callers that bring their own threads (the
+/// `huiyan` crate runs it on rayon).
+///
+/// Every thread calls [`run_next`](Self::run_next) with its own workspace of
+/// [`task_workspace_len`](Self::task_workspace_len) elements until it returns `false`. Each
+/// task is claimed exactly once (an atomic counter), tasks write disjoint parts of the output,
+/// and the split points depend only on the shapes, so the result has the same bits whatever
+/// the number of threads. Decode-shaped calls (`Lq ≤ 4`) have a second phase that merges the
+/// first phase's partial results from the `shared` buffer; a thread that claims a merge task
+/// waits for the partials it needs, which are being computed by threads that already claimed
+/// them.
+///
+/// ```
+/// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+/// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
+/// let dims = [1, 4, 1, 8]; // a decode step: one query per head
+/// let (q, kv) = (vec![0.1f32; 32], vec![0.2f32; 4 * 100 * 8]);
+/// let kvt = Tensor4Ref::bhsd(&kv, [1, 4, 100, 8]);
+/// let mut o = vec![0.0f32; 32];
+/// let kern = Kernels::scalar();
+/// let qt = Tensor4Ref::bhsd(&q, dims);
+/// let mut shared = vec![0.0f32; AttentionJob::shared_len(&kern, &qt, &kvt, &kvt)];
+/// let opts = AttentionOptions::default();
+/// let job = AttentionJob::new(&kern, qt, kvt, kvt, Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut shared)?;
+/// let mut ws = vec![0.0f32; job.task_workspace_len()];
+/// while job.run_next(&mut ws)? {}
+/// drop(job);
+/// assert!(o.iter().all(|&x| (x - 0.2).abs() < 1e-6));
+/// # Ok::<(), huiyan_kernels::Error>(())
+/// ```
+pub struct AttentionJob<'a> {
+    call: Call<'a>,
+    kern: AttentionKernel,
+    decode: bool,
+    shared: *mut f32,
+    ws_len: usize,
+    /// Phase-0 tasks (tile tasks, or decode chunks) and phase-1 tasks (decode merges).
+    n0: usize,
+    n1: usize,
+    next: AtomicUsize,
+    done0: AtomicUsize,
+    _out: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the job's raw pointers are the validated output views (disjoint from every input)
+// and the caller's shared buffer. Tasks are claimed exactly once through `next`, each task
+// writes a region no other task writes (its own O/lse rows, or its own partials), and merges
+// read partials only after `done0` (Release/Acquire) says they are complete. So sharing a job
+// between threads is as sound as handing each thread a disjoint `&mut` slice.
+unsafe impl Sync for AttentionJob<'_> {}
+// SAFETY: as above; the job owns no thread-bound state.
+unsafe impl Send for AttentionJob<'_> {}
+
+impl core::fmt::Debug for AttentionJob<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AttentionJob")
+            .field("dims", &self.call.d)
+            .field("decode", &self.decode)
+            .field("tasks", &(self.n0 + self.n1))
+            .finish()
+    }
+}
+
+impl<'a> AttentionJob<'a> {
+    /// Elements of the `shared` buffer [`AttentionJob::new`] needs (0 unless decode-shaped).
+    pub fn shared_len(
+        kernels: &Kernels,
+        q: &Tensor4Ref<'_>,
+        k: &Tensor4Ref<'_>,
+        v: &Tensor4Ref<'_>,
+    ) -> usize {
+        sizes(&kernels.attention, q.dims, k.dims, v.dims).0
+    }
+
+    /// Validates the call (everything: on `Err` nothing is written) and splits it into tasks.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        kernels: &Kernels,
+        q: Tensor4Ref<'a>,
+        k: Tensor4Ref<'a>,
+        v: Tensor4Ref<'a>,
+        o: Tensor4Mut<'a>,
+        opts: &AttentionOptions<'a>,
+        lse: Option<&'a mut [f32]>,
+        shared: &'a mut [f32],
+    ) -> Result<Self, Error> {
+        let d = check_attention(&q, &k, &v, &o, opts, lse.as_deref())?;
+        let kern = kernels.attention;
+        let (shared_len, ws_len) = sizes(&kern, q.dims, k.dims, v.dims);
+        check_workspace(shared_len, shared.len())?;
+        let lse_ptr = lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr());
+        let mut call = Call::new(q, k, v, &o, lse_ptr, *opts, d);
+        call.qchunk = kern.qchunk;
+        let empty = d.batch == 0 || d.heads_q == 0 || d.len_q == 0;
+        let decode = d.len_q <= MAX_DECODE_LQ;
+        let (n0, n1) = if empty {
+            (0, 0)
+        } else if decode {
+            (
+                d.batch * d.heads_kv * decode::chunks(&call),
+                d.batch * d.heads_kv,
+            )
+        } else {
+            (d.batch * d.heads_kv * call.qchunks(), 0)
+        };
+        Ok(AttentionJob {
+            call,
+            kern,
+            decode,
+            shared: shared.as_mut_ptr(),
+            ws_len,
+            n0,
+            n1,
+            next: AtomicUsize::new(0),
+            done0: AtomicUsize::new(0),
+            _out: PhantomData,
+        })
+    }
+
+    /// Total number of tasks.
+    pub fn tasks(&self) -> usize {
+        self.n0 + self.n1
+    }
+
+    /// Elements of workspace each [`run_next`](Self::run_next) call needs.
+    pub fn task_workspace_len(&self) -> usize {
+        self.ws_len
+    }
+
+    /// Claims and runs the next task; `Ok(false)` when none is left. The workspace must hold
+    /// [`task_workspace_len`](Self::task_workspace_len) elements (checked before claiming).
+    pub fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
+        check_workspace(self.ws_len, workspace.len())?;
+        let t = self.next.fetch_add(1, Ordering::Relaxed);
+        let ws = workspace.as_mut_ptr();
+        if t < self.n0 {
+            // SAFETY: the call was validated in `new`; task t is claimed by this thread only;
+            // the workspace is large enough (checked above) and is the caller's exclusive
+            // slice; the shared buffer holds `shared_len` elements (checked in `new`); the
+            // entry's ISA was proven by the token that built `kernels`.
+            unsafe {
+                if self.decode {
+                    (self.kern.chunk)(&self.call, t, self.shared, ws);
+                } else {
+                    (self.kern.tile)(&self.call, t, ws);
+                }
+            }
+            self.done0.fetch_add(1, Ordering::Release);
+            return Ok(true);
+        }
+        if t < self.n0 + self.n1 {
+            // Every phase-0 task was claimed before this one (the counter is monotonic) and
+            // runs to completion on the thread that claimed it.
+            while self.done0.load(Ordering::Acquire) < self.n0 {
+                core::hint::spin_loop();
+            }
+            // SAFETY: as above; all partials are complete (Acquire pairs with Release).
+            unsafe { decode::run_merge(&self.call, t - self.n0, self.shared) };
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}

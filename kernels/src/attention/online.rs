@@ -1,0 +1,101 @@
+//! The online softmax of FlashAttention (Dao et al., 2022, §3.1; Milakov & Gimelshein, 2018)
+//! on one `MR × n` panel of scores, vectorised across the panel's *rows* (queries).
+//!
+//! A score panel is stored the way the gemm microkernel writes it and the P·V microkernel reads
+//! it as a packed `A` micropanel: column `j` (one key) is `MR` contiguous floats, one per query
+//! row. So every step below is a vertical operation on whole vectors — no horizontal
+//! reductions — and the exponentiated panel `P` is already packed for `P·V`.
+//!
+//! Per row, with running maximum `m`, running sum `l` and unnormalised output `acc`:
+//!
+//! ```text
+//! m' = max(m, maxⱼ sⱼ)          base = max(m', −FLT_MAX)   (−∞ guard: a row with no visible
+//! pⱼ = exp(sⱼ − base)                                        key yet keeps m' = −∞, and
+//! c  = exp(m − base)                                         exp(−∞ − base) = 0, never NaN)
+//! l' = l·c + Σⱼ pⱼ              acc' = acc·c + P·V        (the caller rescales acc, then adds P·V)
+//! ```
+//!
+//! Division by `l` happens once, at the end. Exponentials are [`exp_le_hi`]: the same bits as
+//! the softmax kernels' `exp_lane` on every ISA.
+
+use crate::softmax::exp::exp_le_hi;
+use crate::softmax::simd::SimdF32;
+
+/// Updates rows `0..mr` of the running state with score panel `panel` (`mr × n`, column `j`
+/// at `panel + j·mr`), overwriting the panel with `P` and writing each row's rescale factor to
+/// `corr`. Returns whether any factor differs from 1 (the accumulator then needs rescaling).
+///
+/// # Safety
+///
+/// `panel` is valid for reads and writes of `mr·n` floats; `m`, `l`, `corr` for `mr` floats
+/// each; none overlap; `mr` is a multiple of `S::LANES`; the CPU supports `S`'s instructions
+/// (holding `s` proves it).
+#[inline(always)]
+pub(crate) unsafe fn update_panel<S: SimdF32>(
+    s: S,
+    mr: usize,
+    panel: *mut f32,
+    n: usize,
+    m: *mut f32,
+    l: *mut f32,
+    corr: *mut f32,
+) -> bool {
+    let lanes = S::LANES;
+    let floor = s.splat(-f32::MAX);
+    let mut v = 0;
+    while v < mr {
+        // SAFETY: rows v..v+LANES < mr and columns < n lie inside the caller's ranges.
+        unsafe {
+            let m_old = s.load(m.add(v));
+            let mut mx = m_old;
+            for j in 0..n {
+                mx = s.max(mx, s.load(panel.add(j * mr + v)));
+            }
+            // NaN scores: `max` may drop them, but their own exp below is NaN, which reaches
+            // l and O as the contract says.
+            let base = s.clamp_below(mx, floor);
+            let c = exp_le_hi(s, s.sub(m_old, base));
+            let mut sum = s.mul(s.load(l.add(v)), c);
+            for j in 0..n {
+                let p = panel.add(j * mr + v);
+                let e = exp_le_hi(s, s.sub(s.load(p), base));
+                s.store(p, e);
+                sum = s.add(sum, e);
+            }
+            s.store(m.add(v), mx);
+            s.store(l.add(v), sum);
+            s.store(corr.add(v), c);
+        }
+        v += lanes;
+    }
+    // SAFETY: corr holds mr floats, just written.
+    (0..mr).any(|i| unsafe { *corr.add(i) } != 1.0)
+}
+
+/// `acc[i, e] *= corr[i]` over an `mr × cols` accumulator panel (column `e` at `acc + e·mr`).
+///
+/// # Safety
+///
+/// `acc` valid for reads and writes of `mr·cols` floats, `corr` for reads of `mr`; `mr` a
+/// multiple of `S::LANES`; the CPU supports `S`.
+#[inline(always)]
+pub(crate) unsafe fn rescale_panel<S: SimdF32>(
+    s: S,
+    mr: usize,
+    acc: *mut f32,
+    cols: usize,
+    corr: *const f32,
+) {
+    let mut v = 0;
+    while v < mr {
+        // SAFETY: in range as documented.
+        unsafe {
+            let c = s.load(corr.add(v));
+            for e in 0..cols {
+                let p = acc.add(e * mr + v);
+                s.store(p, s.mul(s.load(p), c));
+            }
+        }
+        v += S::LANES;
+    }
+}

@@ -1,0 +1,404 @@
+//! The flash-attention tile driver: portable, generic over [`AttnIsa`], monomorphised inside
+//! each ISA's `#[target_feature]` entry point. No ISA code here.
+//!
+//! One *task* is `(batch b, kv head g, query chunk)`: it packs the keys and values the chunk can
+//! see once, then for every query head sharing kv head `g` (GQA: no K/V copies, one packing for
+//! the whole group) and every `Br`-row query block:
+//!
+//! ```text
+//! Qp ← pack(Q block)                                     (Br/MR micropanels of MR × dk)
+//! for each KV block of Bc keys that some row can see:    (blocks above the causal diagonal /
+//!     for each MR-row query panel r:                      outside the window are skipped)
+//!         S  = scale · Qp_r · Kpᵀ          gemm microkernel, MR × Bc, column-major panel
+//!         S  = masks/bias/ALiBi/softcap     only on blocks that need it
+//!         P, m, l, corr = online(S)         online.rs: vertical SIMD, exp of the softmax issue
+//!         acc_r = acc_r · corr + P · Vp     gemm microkernel again: P *is* a packed A panel
+//! O = acc / l,  lse = m + ln l              once per row, at the end
+//! ```
+//!
+//! Tile sizes (cache reasoning, measured on a 32 KiB-L1d / 1 MiB-L2 core): an `MR × Bc` score
+//! panel (32 × 132 f32 = 16.5 KiB with AVX-512) stays in L1 between the QKᵀ, softmax and P·V
+//! steps; the packed K and V of one block (`Bc·(dk + dv)` f32 = 66 KiB at d = 64) stay in L2
+//! while the `Br/MR` query panels of a block reuse them; a whole packed head (`Lk·(dk + dv)`)
+//! streams from L2/L3 once per query block.
+//!
+//! **NaN in masked values.** The P·V microkernel multiplies every key's value row by its weight,
+//! and `0 · NaN = NaN`. Blocks whose packed V holds a non-finite value and that mask some
+//! element are therefore accumulated by a scalar path that skips masked keys, as the contract
+//! requires. Blocks without masked elements, or with finite V, never take it.
+
+use super::mask::{ElementOpts, Intervals};
+use super::online::{rescale_panel, update_panel};
+use super::AttentionOptions;
+use crate::gemm::microkernel::Microkernel;
+use crate::gemm::pack::{pack_a, pack_b};
+use crate::shape::AttnDims;
+use crate::softmax::simd::SimdF32;
+use crate::view::{Tensor4Mut, Tensor4Ref};
+
+/// What an attention entry point needs of an ISA: its gemm microkernel and its vector ops.
+pub(crate) trait AttnIsa: Copy {
+    /// The gemm microkernel (QKᵀ and P·V tiles).
+    type Ukr: Microkernel;
+    /// The vector operations (online softmax, exp).
+    type Simd: SimdF32;
+    /// The microkernel value (a token in disguise).
+    fn ukr(self) -> Self::Ukr;
+    /// The vector-ops value (a token in disguise).
+    fn simd(self) -> Self::Simd;
+}
+
+/// Target sizes; the real ones are rounded to multiples of `MR` and `NR`.
+const BR_TARGET: usize = 128;
+const BC_TARGET: usize = 128;
+/// Query blocks per task: a task is `QBLOCKS·Br` query rows of one `(b, kv head)`, the unit of
+/// parallel work. Fixed, so the same rows always form the same blocks whatever the thread count.
+pub(crate) const QBLOCKS: usize = 4;
+
+/// `(Br, Bc)` for a microkernel.
+pub(crate) const fn blocks<K: Microkernel>() -> (usize, usize) {
+    let br = K::MR * max1(BR_TARGET / K::MR);
+    let bc = K::NR * max1(BC_TARGET / K::NR);
+    (br, bc)
+}
+
+const fn max1(x: usize) -> usize {
+    if x == 0 {
+        1
+    } else {
+        x
+    }
+}
+
+const fn round_up(x: usize, to: usize) -> usize {
+    x.div_ceil(to) * to
+}
+
+/// A validated attention call, as raw parts (see [`super::job`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Call<'a> {
+    pub(crate) q: Tensor4Ref<'a>,
+    pub(crate) k: Tensor4Ref<'a>,
+    pub(crate) v: Tensor4Ref<'a>,
+    /// Base pointer and strides of O (validated; disjoint from every input).
+    pub(crate) o: *mut f32,
+    pub(crate) os: [usize; 4],
+    /// `[B, Hq, Lq]` logsumexp output, or null.
+    pub(crate) lse: *mut f32,
+    pub(crate) opts: AttentionOptions<'a>,
+    pub(crate) d: AttnDims,
+    /// Query rows per tile task (`QBLOCKS·Br` of the ISA).
+    pub(crate) qchunk: usize,
+}
+
+impl<'a> Call<'a> {
+    pub(crate) fn new(
+        q: Tensor4Ref<'a>,
+        k: Tensor4Ref<'a>,
+        v: Tensor4Ref<'a>,
+        o: &Tensor4Mut<'_>,
+        lse: *mut f32,
+        opts: AttentionOptions<'a>,
+        d: AttnDims,
+    ) -> Self {
+        Call {
+            q,
+            k,
+            v,
+            o: o.ptr,
+            os: o.strides,
+            lse,
+            opts,
+            d,
+            qchunk: 1,
+        }
+    }
+
+    /// Query chunks per `(b, kv head)`.
+    pub(crate) fn qchunks(&self) -> usize {
+        self.d.len_q.div_ceil(self.qchunk)
+    }
+}
+
+#[inline(always)]
+fn off(idx: [usize; 4], st: [usize; 4]) -> usize {
+    idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3]
+}
+
+/// Workspace (f32 elements) one tile task needs for this shape.
+pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: usize) -> usize {
+    let (br, bc) = blocks::<K>();
+    let dvp = round_up(dv, K::NR);
+    let kp = round_up(len_kv, K::NR) * dk;
+    let vp = round_up(len_kv, bc) * dvp;
+    kp + vp + br * dk + 2 * K::MR * bc + br * dvp + 3 * br + K::MR
+}
+
+/// Runs tile task `task` (`b`, kv head, query chunk, row-major in that order).
+///
+/// # Safety
+///
+/// `c` was validated by `shape::check_attention` (every element addressed below is inside its
+/// view, O and lse are disjoint from all inputs); no other task with the same index runs
+/// concurrently (tasks write disjoint rows of O and lse); `ws` is valid for
+/// [`workspace_len`]`::<I::Ukr>(Lk, dk, dv)` floats and overlaps nothing else; the CPU supports
+/// `isa`'s instructions.
+#[inline(always)]
+pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws: *mut f32) {
+    let d = &c.d;
+    let nq = c.qchunks();
+    let (b, rest) = (task / (d.heads_kv * nq), task % (d.heads_kv * nq));
+    let (g, chunk) = (rest / nq, rest % nq);
+    let (q0, q1) = (chunk * c.qchunk, ((chunk + 1) * c.qchunk).min(d.len_q));
+    let iv = Intervals::new(&c.opts, d, b);
+    let (klo, khi) = iv.rows_span(q0, q1);
+    let (mr, nr) = (I::Ukr::MR, I::Ukr::NR);
+    let (br, bc) = blocks::<I::Ukr>();
+    let (dk, dv) = (d.dim_qk, d.dim_v);
+    let dvp = round_up(dv, nr);
+    // Keys are re-based so that block 0 starts at `klo0`, a multiple of Bc (blocks then line up
+    // with the same boundaries whatever the chunk: bit-identical results for any split).
+    let klo0 = klo / bc * bc;
+    let nk = khi.saturating_sub(klo0);
+
+    // Workspace carve-up (sizes as in `workspace_len`).
+    let kp = ws;
+    // SAFETY (all `add`s below): offsets sum to at most `workspace_len`, which the caller
+    // provides.
+    let (vp, qp, sbuf, vis, acc, m, l, corr) = unsafe {
+        let vp = kp.add(round_up(d.len_kv, nr) * dk);
+        let qp = vp.add(round_up(d.len_kv, bc) * dvp);
+        let sbuf = qp.add(br * dk);
+        let vis = sbuf.add(mr * bc);
+        let acc = vis.add(mr * bc);
+        let m = acc.add(br * dvp);
+        let l = m.add(br);
+        let corr = l.add(br);
+        (vp, qp, sbuf, vis, acc, m, l, corr)
+    };
+
+    // Pack Kᵀ (dk × nk, B operand: row p = feature, column j = key) and V per block.
+    let (kst, vst) = (c.k.strides, c.v.strides);
+    // SAFETY: keys klo0..khi ≤ Lk and features < dk/dv are inside the validated K and V views;
+    // the destinations lie in the workspace.
+    let kbase = unsafe { c.k.ptr.add(off([b, g, klo0, 0], kst)) };
+    if nk > 0 {
+        // SAFETY: as above.
+        unsafe { pack_b(nr, kp, kbase, kst[3], kst[2], dk, nk) };
+    }
+    let nblocks = nk.div_ceil(bc);
+    // Non-finite flags per V block, kept after the packed panels of the last block.
+    for t in 0..nblocks {
+        let (j0, n) = (t * bc, bc.min(nk - t * bc));
+        // SAFETY: as above; block t's panels occupy `dvp·n` floats at `vp + dvp·j0`.
+        unsafe {
+            let src = c.v.ptr.add(off([b, g, klo0 + j0, 0], vst));
+            pack_b(nr, vp.add(dvp * j0), src, vst[2], vst[3], n, dv);
+        }
+    }
+    let v_nonfinite = |t: usize| -> bool {
+        let (j0, n) = (t * bc, bc.min(nk - t * bc));
+        // SAFETY: the packed block was just written (zero padding is finite).
+        let blk = unsafe { core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n) };
+        blk.iter().fold(0.0f32, |a, &x| a + (x - x)) != 0.0
+    };
+
+    let (ukr, simd) = (isa.ukr(), isa.simd());
+    let group = d.group();
+    for h in g * group..(g + 1) * group {
+        let eo = ElementOpts::new(&c.opts, b, h);
+        let sink = c.opts.sinks.map(|s| s[h]);
+        let mut i0 = q0;
+        while i0 < q1 {
+            let rows = br.min(q1 - i0);
+            let panels = rows.div_ceil(mr);
+            // SAFETY: rows i0..i0+rows < Lq of head h; Qp holds Br·dk floats.
+            unsafe {
+                let qsrc = c.q.ptr.add(off([b, h, i0, 0], c.q.strides));
+                pack_a(mr, qp, qsrc, c.q.strides[2], c.q.strides[3], rows, dk);
+                for i in 0..panels * mr {
+                    *m.add(i) = sink.unwrap_or(f32::NEG_INFINITY);
+                    *l.add(i) = if sink.is_some() { 1.0 } else { 0.0 };
+                }
+                core::ptr::write_bytes(acc, 0, panels * mr * dvp);
+            }
+            let (blo, bhi) = iv.rows_span(i0, i0 + rows);
+            let t_first = blo.saturating_sub(klo0) / bc;
+            let t_end = bhi.saturating_sub(klo0).div_ceil(bc).min(nblocks);
+            for t in t_first..t_end {
+                let (j0, n) = (klo0 + t * bc, bc.min(nk - t * bc));
+                let ncols = round_up(n, nr);
+                let structural_full = iv.covers(i0, i0 + rows, j0, j0 + n);
+                // Padded key columns (n < ncols) must be masked too: they hold scale·0.
+                let exact = structural_full && !eo.any() && n == ncols;
+                let vbad = !exact && v_nonfinite(t);
+                for r in 0..panels {
+                    let pr0 = i0 + r * mr;
+                    let prows = mr.min(i0 + rows - pr0);
+                    // SAFETY: panel r of Qp, the K panels of block t, the score buffer and the
+                    // accumulator panel are inside the workspace; the microkernel's pointer
+                    // contract holds (lda = MR, ldb = NR, csc = MR ≥ MR).
+                    unsafe {
+                        let a = qp.add(r * mr * dk);
+                        for cp in 0..ncols / nr {
+                            let bp = kp.add((t * bc / nr + cp) * nr * dk);
+                            ukr.tile(dk, d.scale, a, mr, bp, nr, 0.0, sbuf.add(cp * nr * mr), mr);
+                        }
+                        if !exact {
+                            mask_panel(&iv, &eo, sbuf, mr, pr0, prows, j0, n, ncols);
+                        }
+                        if vbad {
+                            core::ptr::copy_nonoverlapping(sbuf, vis, mr * ncols);
+                        }
+                        let accp = acc.add(r * mr * dvp);
+                        let mp = m.add(r * mr);
+                        if update_panel(simd, mr, sbuf, ncols, mp, l.add(r * mr), corr) {
+                            rescale_panel(simd, mr, accp, dvp, corr);
+                        }
+                        if vbad {
+                            scalar_pv(c, b, g, sbuf, vis, mr, prows, j0, n, accp, dv);
+                        } else {
+                            let vblk = vp.add(dvp * t * bc);
+                            for cp in 0..dvp / nr {
+                                ukr.tile(
+                                    n,
+                                    1.0,
+                                    sbuf,
+                                    mr,
+                                    vblk.add(cp * nr * n),
+                                    nr,
+                                    1.0,
+                                    accp.add(cp * nr * mr),
+                                    mr,
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            // SAFETY: rows i0..i0+rows of head h are inside O (and lse); acc/m/l in workspace.
+            unsafe { finish(c, b, h, i0, rows, acc, m, l, mr, dvp) };
+            i0 += rows;
+        }
+    }
+}
+
+/// Sets masked scores of one panel to −∞: structural masks (rows' key intervals, and the
+/// padded columns past the block), then the per-element options.
+///
+/// # Safety
+///
+/// `sbuf` holds an `mr × ncols` panel (column `j` at `j·mr`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn mask_panel(
+    iv: &Intervals,
+    eo: &ElementOpts<'_>,
+    sbuf: *mut f32,
+    mr: usize,
+    pr0: usize,
+    prows: usize,
+    j0: usize,
+    n: usize,
+    ncols: usize,
+) {
+    for ii in 0..mr {
+        let (lo, hi) = if ii < prows { iv.row(pr0 + ii) } else { (0, 0) };
+        let pos = iv.pos(pr0 + ii);
+        for jj in 0..ncols {
+            let j = j0 + jj;
+            // SAFETY: ii < mr, jj < ncols: inside the panel.
+            let p = unsafe { sbuf.add(jj * mr + ii) };
+            // SAFETY: as above.
+            unsafe {
+                if jj >= n || j < lo || j >= hi {
+                    *p = f32::NEG_INFINITY;
+                } else if eo.any() {
+                    *p = eo.apply(*p, pr0 + ii, pos, j);
+                }
+            }
+        }
+    }
+}
+
+/// `acc += P·V` for one panel, skipping masked keys (`vis == −∞`): the NaN-safe path.
+///
+/// # Safety
+///
+/// Panels as in [`run_task`]; keys `j0..j0+n` and features `< dv` of kv head `g` are in V.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn scalar_pv(
+    c: &Call<'_>,
+    b: usize,
+    g: usize,
+    p: *const f32,
+    vis: *const f32,
+    mr: usize,
+    prows: usize,
+    j0: usize,
+    n: usize,
+    acc: *mut f32,
+    dv: usize,
+) {
+    for jj in 0..n {
+        for ii in 0..prows {
+            // SAFETY: ii < mr, jj < n ≤ ncols: inside the panels.
+            let (w, s) = unsafe { (*p.add(jj * mr + ii), *vis.add(jj * mr + ii)) };
+            if s == f32::NEG_INFINITY {
+                continue;
+            }
+            for e in 0..dv {
+                // SAFETY: key j0+jj < Lk, feature e < dv: inside V; acc column e < dvp.
+                unsafe {
+                    let x = *c.v.ptr.add(off([b, g, j0 + jj, e], c.v.strides));
+                    *acc.add(e * mr + ii) += w * x;
+                }
+            }
+        }
+    }
+}
+
+/// `O = acc / l`, `lse = m + ln l` for rows `i0..i0+rows` of head `h` (0 and −∞ for rows that
+/// saw no key, unless a sink gave them a normaliser).
+///
+/// # Safety
+///
+/// As [`run_task`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn finish(
+    c: &Call<'_>,
+    b: usize,
+    h: usize,
+    i0: usize,
+    rows: usize,
+    acc: *const f32,
+    m: *const f32,
+    l: *const f32,
+    mr: usize,
+    dvp: usize,
+) {
+    for ii in 0..rows {
+        let (panel, lane) = (ii / mr, ii % mr);
+        // SAFETY: ii < rows ≤ Br: inside m, l.
+        let (mi, li) = unsafe { (*m.add(ii), *l.add(ii)) };
+        let inv_zero = li == 0.0;
+        for e in 0..c.d.dim_v {
+            // SAFETY: accumulator element of row ii, column e < dv ≤ dvp; O element inside O.
+            unsafe {
+                let a = *acc.add(panel * mr * dvp + e * mr + lane);
+                *c.o.add(off([b, h, i0 + ii, e], c.os)) = if inv_zero { 0.0 } else { a / li };
+            }
+        }
+        if !c.lse.is_null() {
+            let lse = if inv_zero {
+                f32::NEG_INFINITY
+            } else {
+                mi + libm::logf(li)
+            };
+            // SAFETY: lse holds B·Hq·Lq floats (validated).
+            unsafe { *c.lse.add((b * c.d.heads_q + h) * c.d.len_q + i0 + ii) = lse };
+        }
+    }
+}

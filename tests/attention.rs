@@ -1,0 +1,283 @@
+//! The attention kernels of every ISA on this machine against `reference::attention`:
+//! random shapes, layouts and every option, tile boundaries, decode shapes, the NaN-leak rule,
+//! and bit-identical results for any thread count.
+
+use huiyan::dispatch;
+use huiyan::dispatch::Kernels;
+use huiyan_testkit::strategies::{self, AttnLimits, AttnOptionSet};
+use huiyan_testkit::{assert_within, AttnProblem};
+use proptest::prelude::*;
+
+/// Runs `p` through `kern` and checks O and lse against the reference within the testkit's
+/// attention bounds, and that O's gaps (padding of strided layouts) are untouched.
+fn check(kern: &Kernels, p: &AttnProblem) {
+    let (want, want_lse) = p.reference();
+    let (bo, bl) = p.bounds();
+    let mut o = p.new_output();
+    let mut lse = p.new_lse();
+    huiyan::attention_with(
+        kern,
+        p.q(),
+        p.k(),
+        p.v(),
+        p.o_view(&mut o),
+        &p.options(),
+        lse.as_deref_mut(),
+    )
+    .unwrap();
+    let ctx = format!("{} {:?}", kern.isa().name(), p.shape);
+    assert_within(&p.gather_o(&o), &want, &bo, &format!("O, {ctx}"));
+    if let (Some(g), Some(w)) = (&lse, &want_lse) {
+        assert_within(g, w, &bl, &format!("lse, {ctx}"));
+    }
+    p.assert_o_gaps_untouched(&o);
+}
+
+fn kernels() -> Vec<Kernels> {
+    dispatch::under_test()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_option_small(p in strategies::attn_problem(AttnLimits::SMALL)) {
+        for k in kernels() { check(&k, &p); }
+    }
+
+    /// Causal (both alignments), padding and window only: the block-skipping and
+    /// diagonal-masking logic without per-element options to hide behind.
+    #[test]
+    fn structural_masks_only(p in strategies::attn_problem_with(AttnLimits::TILES, AttnOptionSet {
+        causal: true, padding: true, window: true, ..AttnOptionSet::NONE
+    })) {
+        for k in kernels() { check(&k, &p); }
+    }
+
+    #[test]
+    fn every_option_across_tiles(p in strategies::attn_problem(AttnLimits::TILES)) {
+        for k in kernels() { check(&k, &p); }
+    }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn plain_and_causal_at_block_boundaries(
+        lq in prop_oneof![Just(1usize), Just(5usize), 127usize..=130, 255usize..=257, 511usize..=513],
+        lk in prop_oneof![Just(1usize), 127usize..=133, 263usize..=265],
+        d in prop_oneof![Just(1usize), Just(3), Just(16), Just(64), Just(80), Just(128), Just(256)],
+        causal in any::<bool>(), lower_right in any::<bool>(), seed in 0u64..1 << 20,
+    ) {
+        let mut p = seeded(1, 2, 1, lq, lk, d, d, seed);
+        p.is_causal = causal;
+        if lower_right { p.causal_variant = huiyan::CausalVariant::LowerRight; }
+        for k in kernels() { check(&k, &p); }
+    }
+
+    #[test]
+    fn decode_shapes(
+        lq in 1usize..=4, lk in prop_oneof![1usize..40, 1020usize..1030, 2047usize..2050],
+        hkv in 1usize..3, group in prop_oneof![Just(1usize), Just(4)],
+        seed in 0u64..1 << 20,
+    ) {
+        let mut p = seeded(1, hkv * group, hkv, lq, lk, 16, 24, seed);
+        p.is_causal = seed % 3 == 0;
+        p.causal_variant = huiyan::CausalVariant::LowerRight;
+        p.window = (seed % 5 == 0).then_some(300);
+        p.sinks = (seed % 7 == 0).then(|| vec![0.5; hkv * group]);
+        for k in kernels() { check(&k, &p); }
+    }
+}
+
+/// A problem with values from a fixed-seed generator (for shapes proptest should not shrink
+/// element by element).
+#[allow(clippy::too_many_arguments)]
+fn seeded(
+    b: usize,
+    hq: usize,
+    hkv: usize,
+    lq: usize,
+    lk: usize,
+    dk: usize,
+    dv: usize,
+    seed: u64,
+) -> AttnProblem {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut gen = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    };
+    let shape = huiyan_testkit::problems::AttnShape {
+        batch: b,
+        heads_q: hq,
+        heads_kv: hkv,
+        len_q: lq,
+        len_kv: lk,
+        dim_qk: dk,
+        dim_v: dv,
+    };
+    let (q, k, v) = (
+        gen(b * hq * lq * dk),
+        gen(b * hkv * lk * dk),
+        gen(b * hkv * lk * dv),
+    );
+    AttnProblem::new(shape, &q, &k, &v)
+}
+
+#[test]
+fn nan_in_masked_values_never_reaches_the_output() {
+    // Causal diagonal blocks and padding: masked keys' V rows (and K rows) hold NaN.
+    for (lq, lk) in [(5, 5), (130, 130), (300, 300), (1, 2000), (3, 700)] {
+        let mut p = seeded(2, 2, 1, lq, lk, 8, 8, 7);
+        p.is_causal = true;
+        p.causal_variant = huiyan::CausalVariant::LowerRight;
+        p.key_padding_lens = Some(vec![lk, lk.div_ceil(2)]);
+        p.poison_padded_keys();
+        for k in kernels() {
+            let mut o = p.new_output();
+            huiyan::attention_with(
+                &k,
+                p.q(),
+                p.k(),
+                p.v(),
+                p.o_view(&mut o),
+                &p.options(),
+                None,
+            )
+            .unwrap();
+            let got = p.gather_o(&o);
+            assert!(
+                got.iter().all(|x| x.is_finite()),
+                "{} lq={lq} lk={lk}: NaN leaked",
+                k.isa().name()
+            );
+            check(&k, &p);
+        }
+    }
+}
+
+#[test]
+fn nan_in_value_rows_above_the_causal_diagonal_is_skipped() {
+    // Top-left causal, Lq = Lk: key j is masked for queries i < j. Poison V row j = L − 1 (seen
+    // only by the last query): every other query's output must stay finite.
+    for l in [4usize, 33, 140, 300] {
+        let mut p = seeded(1, 1, 1, l, l, 8, 8, 11);
+        p.is_causal = true;
+        let dv = 8;
+        let last = (l - 1) * dv; // BHSD, b = h = 0
+        p.v[last..last + dv].fill(f32::NAN);
+        for k in kernels() {
+            let mut o = p.new_output();
+            huiyan::attention_with(
+                &k,
+                p.q(),
+                p.k(),
+                p.v(),
+                p.o_view(&mut o),
+                &p.options(),
+                None,
+            )
+            .unwrap();
+            let got = p.gather_o(&o);
+            let (ok, bad) = got.split_at(last);
+            assert!(
+                ok.iter().all(|x| x.is_finite()),
+                "{} l={l}: NaN leaked into earlier rows",
+                k.isa().name()
+            );
+            assert!(
+                bad.iter().all(|x| x.is_nan()),
+                "{} l={l}: the last row sees the NaN row",
+                k.isa().name()
+            );
+        }
+    }
+}
+
+#[test]
+fn gqa_reads_the_shared_kv_head() {
+    // Hq = 4, Hkv = 2: heads 0,1 read kv head 0; heads 2,3 read kv head 1.
+    let p = seeded(1, 4, 2, 20, 33, 16, 16, 3);
+    for k in kernels() {
+        check(&k, &p);
+    }
+}
+
+#[test]
+fn bit_identical_for_any_thread_count() {
+    // The same call on 1, 2 and 3 rayon threads (sequential without the feature).
+    let mut p = seeded(2, 4, 2, 700, 900, 32, 32, 5);
+    p.is_causal = true;
+    let mut dec = seeded(1, 8, 2, 1, 5000, 64, 64, 6);
+    dec.causal_variant = huiyan::CausalVariant::LowerRight;
+    for prob in [&p, &dec] {
+        for k in kernels() {
+            let run = |threads: usize| {
+                let mut o = prob.new_output();
+                let mut lse = prob.new_lse();
+                let mut f = || {
+                    huiyan::attention_with(
+                        &k,
+                        prob.q(),
+                        prob.k(),
+                        prob.v(),
+                        prob.o_view(&mut o),
+                        &prob.options(),
+                        lse.as_deref_mut(),
+                    )
+                    .unwrap()
+                };
+                #[cfg(feature = "rayon")]
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap()
+                    .install(f);
+                #[cfg(not(feature = "rayon"))]
+                {
+                    let _ = threads;
+                    f();
+                }
+                (o, lse)
+            };
+            let one = run(1);
+            for t in [2, 3] {
+                let other = run(t);
+                assert!(
+                    one.0
+                        .iter()
+                        .zip(&other.0)
+                        .all(|(a, b)| a.to_bits() == b.to_bits()),
+                    "{}: O differs with {t} threads",
+                    k.isa().name()
+                );
+                assert_eq!(
+                    one.1
+                        .as_ref()
+                        .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()),
+                    other
+                        .1
+                        .as_ref()
+                        .map(|v| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn kernel_matches_reference_on_a_long_plain_row() {
+    let p = seeded(1, 1, 1, 300, 700, 64, 64, 9);
+    for k in kernels() {
+        check(&k, &p);
+    }
+}
