@@ -1,1 +1,121 @@
-fn main() {}
+//! sgemm throughput: huiyan against `matrixmultiply` and `gemm` (feature `x86-v4`), single
+//! thread, row-major operands, `C ← A·B` (β = 0).
+//!
+//! One group per shape `m×n×k`; throughput is `2·m·n·k` elements, so criterion's
+//! "elem/s" is FLOP/s. Run: `cargo bench --bench matmul` (add `-- 512x` to filter;
+//! `HUIYAN_FORCE_ISA=x86-v3` to measure another tier).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use huiyan::{matmul, MatMut, MatRef};
+
+const SHAPES: &[(usize, usize, usize)] = &[
+    (64, 64, 64),
+    (128, 128, 128),
+    (256, 256, 256),
+    (512, 512, 512),
+    (1024, 1024, 1024),
+    (2048, 2048, 2048),
+    (512, 512, 64),
+    (512, 64, 512),
+    (4096, 64, 64),
+    (333, 517, 129),
+];
+
+fn values(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+fn bench(cr: &mut Criterion) {
+    eprintln!(
+        "huiyan matmul bench: ISA {}",
+        huiyan::dispatch::kernels().isa().name()
+    );
+    for &(m, n, k) in SHAPES {
+        let a = values(m * k, 1);
+        let b = values(k * n, 2);
+        let mut c = vec![0.0f32; m * n];
+        let mut g = cr.benchmark_group(format!("matmul/{m}x{n}x{k}"));
+        g.throughput(Throughput::Elements(2 * (m * n * k) as u64));
+        if m * n * k >= 512 * 512 * 512 {
+            g.sample_size(20);
+        }
+        g.bench_function("huiyan", |bch| {
+            bch.iter(|| {
+                matmul(
+                    1.0,
+                    MatRef::row_major(black_box(&a), m, k),
+                    MatRef::row_major(black_box(&b), k, n),
+                    0.0,
+                    MatMut::row_major(&mut c, m, n),
+                )
+                .unwrap()
+            })
+        });
+        g.bench_function("matrixmultiply", |bch| {
+            bch.iter(|| {
+                // SAFETY: row-major m×k, k×n and m×n buffers of exactly those sizes.
+                unsafe {
+                    matrixmultiply::sgemm(
+                        m,
+                        k,
+                        n,
+                        1.0,
+                        black_box(a.as_ptr()),
+                        k as isize,
+                        1,
+                        black_box(b.as_ptr()),
+                        n as isize,
+                        1,
+                        0.0,
+                        c.as_mut_ptr(),
+                        n as isize,
+                        1,
+                    )
+                }
+            })
+        });
+        g.bench_function("gemm", |bch| {
+            bch.iter(|| {
+                // SAFETY: as above; gemm's (alpha, beta) scale (dst, lhs·rhs), and
+                // read_dst = false ignores dst.
+                unsafe {
+                    gemm::gemm(
+                        m,
+                        n,
+                        k,
+                        c.as_mut_ptr(),
+                        1,
+                        n as isize,
+                        false,
+                        black_box(a.as_ptr()),
+                        1,
+                        k as isize,
+                        black_box(b.as_ptr()),
+                        1,
+                        n as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    )
+                }
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

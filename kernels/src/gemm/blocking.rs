@@ -69,6 +69,7 @@ impl Blocking {
         nc: 3072,
     };
 
+    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
     /// aarch64 NEON, 8 × 8 kernel (16 q accumulators): 8 KiB B micropanel, 256 KiB A block
     /// (typical 64 KiB L1 / 1–2 MiB L2 cores have room to spare).
     pub const NEON: Blocking = Blocking {

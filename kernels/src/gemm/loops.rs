@@ -14,7 +14,7 @@
 //! same elements with the operands' strides swapped ([`GemmArgs::oriented`]).
 
 use super::blocking::{round_up, Blocking};
-use super::microkernel::{write_back, Microkernel};
+use super::microkernel::{tile_buffered, Microkernel};
 use super::pack::{pack_a, pack_b};
 
 /// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx`.
@@ -60,19 +60,13 @@ impl GemmArgs {
     }
 }
 
-/// Largest `MR·NR` of any microkernel (the edge buffer's size).
-const TILE_MAX: usize = 512;
-
-#[repr(C, align(64))]
-struct TileBuf([f32; TILE_MAX]);
-
-/// One tile of any size `mr ≤ MR`, `nr ≤ NR` and any C strides. Full tiles with `rsc = 1` go
-/// straight to the kernel; the others are computed into a buffer (`α·acc`, β = 0) and written
-/// back with [`write_back`], the kernels' own rounding, so edges give the interior's bits.
+/// One tile of any size `mr ≤ MR`, `nr ≤ NR` and any C strides: full tiles with `rsc = 1` go
+/// straight to the kernel, edges with `rsc = 1` to [`Microkernel::tile_edge`], the rest through
+/// [`tile_buffered`]. All three give the same bits for the same element.
 ///
 /// # Safety
 ///
-/// The panels satisfy [`Microkernel::tile`]'s contract for `kc`; `c + i·rsc + j·csc` is valid
+/// The panels satisfy [`Microkernel::tile_strided`]'s contract for `kc`; `c + i·rsc + j·csc` is valid
 /// (readable unless β = 0, writable, distinct) for `i < mr`, `j < nr`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -80,32 +74,25 @@ pub(crate) unsafe fn tile_any<K: Microkernel>(
     uk: K,
     kc: usize,
     alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    ldb: usize,
+    (a, lda): (*const f32, usize),
+    (b, rsb, csb): (*const f32, usize, usize),
     beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
+    (c, rsc, csc): (*mut f32, usize, usize),
     mr: usize,
     nr: usize,
 ) {
-    if mr == K::MR && nr == K::NR && rsc == 1 {
-        // SAFETY: a full tile with unit row stride is exactly the kernel's contract (caller).
-        unsafe { uk.tile(kc, alpha, a, lda, b, ldb, beta, c, csc) };
-        return;
-    }
-    debug_assert!(K::MR * K::NR <= TILE_MAX);
-    let mut buf = TileBuf([0.0; TILE_MAX]);
-    let t = buf.0.as_mut_ptr();
-    // SAFETY: the buffer holds MR·NR ≤ TILE_MAX elements in column-major MR × NR (csc = MR);
-    // β = 0 so it is not read; the panels are the caller's.
-    unsafe { uk.tile(kc, alpha, a, lda, b, ldb, 0.0, t, K::MR) };
-    for j in 0..nr {
-        for i in 0..mr {
-            // SAFETY: i < mr ≤ MR, j < nr ≤ NR index the buffer; C's element is valid (caller).
-            unsafe { write_back(*t.add(i + j * K::MR), beta, &mut *c.add(i * rsc + j * csc)) };
+    // SAFETY (all three arms): the caller's contract is each callee's.
+    unsafe {
+        if rsc == 1 {
+            if mr == K::MR && nr == K::NR {
+                uk.tile_strided(kc, alpha, a, lda, b, rsb, csb, beta, c, csc);
+            } else {
+                uk.tile_edge(kc, alpha, a, lda, b, rsb, csb, beta, c, csc, mr, nr);
+            }
+        } else {
+            tile_buffered(
+                uk, kc, alpha, a, lda, b, rsb, csb, beta, c, rsc, csc, mr, nr,
+            );
         }
     }
 }
@@ -137,7 +124,18 @@ fn align64(ws: *mut f32) -> *mut f32 {
     ws.wrapping_add(off)
 }
 
+/// Operands at most this many rows (A: columns of C) long are read in place instead of packed.
+///
+/// Packing an element costs about as much as one vector FMA; an element of B is used by
+/// `m / lanes` vector FMAs and one of A by `n / lanes`. Below 128 the copy is a large share of
+/// the work (64³: a third), above it the packed layout's cache and TLB behaviour wins.
+const DIRECT_MAX: usize = 128;
+
 /// The whole product `C ← α·A·B + β·C` on one thread.
+///
+/// A is read in place when its columns are contiguous (`rsa = 1`) and `n ≤ DIRECT_MAX`; B when
+/// the kernel can read its layout and `m ≤ DIRECT_MAX`. Only their ragged last micropanels are
+/// then packed (zero-padded), so the kernel never reads past the operand.
 ///
 /// # Safety
 ///
@@ -161,73 +159,121 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
         unsafe { scale_c(&g) };
         return;
     }
+    let (mr_k, nr_k) = (K::MR, K::NR);
+    let direct_a = g.rsa == 1 && n <= DIRECT_MAX;
+    let direct_b = m <= DIRECT_MAX && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
     let mc_max = if m < bl.mc { m } else { bl.mc };
     let ap = align64(ws);
     // SAFETY: the A block needs round_up(mc_max, MR)·kc_blk elements; the workspace holds
     // that plus the B panel plus 16 of alignment slack (Blocking::workspace_len).
-    let bp = unsafe { ap.add(round_up(mc_max, K::MR) * kc_blk) };
+    let bp = unsafe { ap.add(round_up(mc_max, mr_k) * kc_blk) };
 
     // LOOP 5: NC-wide panels of B and C.
     let mut jc = 0;
     while jc < n {
         let nc = if n - jc < bl.nc { n - jc } else { bl.nc };
+        let b_tail = if direct_b { nc % nr_k } else { nc };
         // LOOP 4: rank-kc updates.
         let mut pc = 0;
         while pc < k {
             let kc = if k - pc < kc_blk { k - pc } else { kc_blk };
             let beta = if pc == 0 { g.beta } else { 1.0 };
-            // SAFETY: rows pc..pc+kc, columns jc..jc+nc are inside B; bp has room for
+            // Packed: the whole panel; in place: only the ragged last micropanel.
+            // SAFETY: rows pc..pc+kc, columns jc+nc−b_tail..jc+nc are inside B; bp has room for
             // round_up(nc, NR)·kc elements.
             unsafe {
-                pack_b(
-                    K::NR,
-                    bp,
-                    g.b.add(pc * g.rsb + jc * g.csb),
-                    g.rsb,
-                    g.csb,
-                    kc,
-                    nc,
-                )
+                let b0 = g.b.add(pc * g.rsb + (jc + nc - b_tail) * g.csb);
+                pack_b(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail);
+            }
+            let b_at = |jr: usize| {
+                if direct_b && jr + nr_k <= nc {
+                    // SAFETY: a whole micropanel inside B (validated extent).
+                    (
+                        unsafe { g.b.add(pc * g.rsb + (jc + jr) * g.csb) },
+                        g.rsb,
+                        g.csb,
+                    )
+                } else if direct_b {
+                    (bp as *const f32, nr_k, 1)
+                } else {
+                    // SAFETY: micropanel jr/NR of the packed panel.
+                    (unsafe { bp.add(jr * kc) as *const f32 }, nr_k, 1)
+                }
             };
             // LOOP 3: MC-tall blocks of A and C.
             let mut ic = 0;
             while ic < m {
                 let mc = if m - ic < bl.mc { m - ic } else { bl.mc };
-                // SAFETY: rows ic..ic+mc, columns pc..pc+kc are inside A; ap has room.
+                let a_tail = if direct_a { mc % mr_k } else { mc };
+                // SAFETY: rows ic+mc−a_tail..ic+mc, columns pc..pc+kc are inside A; ap has room.
                 unsafe {
-                    pack_a(
-                        K::MR,
-                        ap,
-                        g.a.add(ic * g.rsa + pc * g.csa),
-                        g.rsa,
-                        g.csa,
-                        mc,
-                        kc,
-                    )
+                    let a0 = g.a.add((ic + mc - a_tail) * g.rsa + pc * g.csa);
+                    pack_a(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc);
+                }
+                let a_at = |ir: usize| {
+                    if direct_a && ir + mr_k <= mc {
+                        // SAFETY: a whole micropanel inside A (validated extent).
+                        (unsafe { g.a.add((ic + ir) + pc * g.csa) }, g.csa)
+                    } else if direct_a {
+                        (ap as *const f32, mr_k)
+                    } else {
+                        // SAFETY: micropanel ir/MR of the packed block.
+                        (unsafe { ap.add(ir * kc) as *const f32 }, mr_k)
+                    }
                 };
-                // SAFETY: the packed block and panel cover mc × kc and kc × nc; the C block
-                // at (ic, jc) is mc × nc inside C.
+                // SAFETY: the selectors give micropanels covering mc × kc and kc × nc; the C
+                // block at (ic, jc) is mc × nc inside C.
                 unsafe {
-                    block_packed(
-                        uk,
-                        mc,
-                        nc,
-                        kc,
-                        g.alpha,
-                        ap,
-                        bp,
-                        beta,
-                        g.c.add(ic * g.rsc + jc * g.csc),
-                        g.rsc,
-                        g.csc,
-                    )
-                };
+                    let c = g.c.add(ic * g.rsc + jc * g.csc);
+                    macro_block(uk, mc, nc, kc, g.alpha, a_at, b_at, beta, (c, g.rsc, g.csc));
+                }
                 ic += mc;
             }
             pc += kc;
         }
         jc += nc;
+    }
+}
+
+/// LOOPS 2 and 1: `C[0..m, 0..n] ← α·Ã·B̃ + β·C` over micropanels that `a_at(ir)` and
+/// `b_at(jr)` locate (packed, or in place).
+///
+/// # Safety
+///
+/// For every `ir < m` step `MR` and `jr < n` step `NR`, the selected micropanels satisfy
+/// [`Microkernel::tile_strided`] for `kc`; `c + i·rsc + j·csc` is valid for `i < m`, `j < n`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn macro_block<K: Microkernel>(
+    uk: K,
+    m: usize,
+    n: usize,
+    kc: usize,
+    alpha: f32,
+    a_at: impl Fn(usize) -> (*const f32, usize),
+    b_at: impl Fn(usize) -> (*const f32, usize, usize),
+    beta: f32,
+    (c, rsc, csc): (*mut f32, usize, usize),
+) {
+    // LOOP 2: NR-wide micropanels of B.
+    let mut jr = 0;
+    while jr < n {
+        let nr = if n - jr < K::NR { n - jr } else { K::NR };
+        let b = b_at(jr);
+        // LOOP 1: MR-tall micropanels of A.
+        let mut ir = 0;
+        while ir < m {
+            let mr = if m - ir < K::MR { m - ir } else { K::MR };
+            // SAFETY: the micropanels are the caller's; the tile's C elements are inside the
+            // m × n block (caller).
+            unsafe {
+                let ct = c.add(ir * rsc + jr * csc);
+                tile_any(uk, kc, alpha, a_at(ir), b, beta, (ct, rsc, csc), mr, nr)
+            };
+            ir += K::MR;
+        }
+        jr += K::NR;
     }
 }
 
@@ -242,7 +288,7 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
 /// The panels are readable for `⌈m/MR⌉·MR·kc` and `⌈n/NR⌉·NR·kc` elements; `c + i·rsc + j·csc`
 /// is valid (readable unless β = 0, writable, distinct) for `i < m`, `j < n`, and overlaps
 /// neither panel.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments, dead_code)]
 #[inline(always)]
 pub(crate) unsafe fn block_packed<K: Microkernel>(
     uk: K,
@@ -257,37 +303,9 @@ pub(crate) unsafe fn block_packed<K: Microkernel>(
     rsc: usize,
     csc: usize,
 ) {
-    // LOOP 2: NR-wide micropanels of B.
-    let mut jr = 0;
-    while jr < n {
-        let nr = if n - jr < K::NR { n - jr } else { K::NR };
-        // SAFETY: micropanel jr/NR of the packed B panel.
-        let b = unsafe { bp.add(jr * kc) };
-        // LOOP 1: MR-tall micropanels of A.
-        let mut ir = 0;
-        while ir < m {
-            let mr = if m - ir < K::MR { m - ir } else { K::MR };
-            // SAFETY: micropanel ir/MR of the packed A block; the tile's C elements are inside
-            // the m × n block (caller).
-            unsafe {
-                tile_any(
-                    uk,
-                    kc,
-                    alpha,
-                    ap.add(ir * kc),
-                    K::MR,
-                    b,
-                    K::NR,
-                    beta,
-                    c.add(ir * rsc + jr * csc),
-                    rsc,
-                    csc,
-                    mr,
-                    nr,
-                )
-            };
-            ir += K::MR;
-        }
-        jr += K::NR;
-    }
+    let a_at = |ir: usize| (ap.wrapping_add(ir * kc), K::MR);
+    let b_at = |jr: usize| (bp.wrapping_add(jr * kc), K::NR, 1);
+    // SAFETY: packed micropanel q starts at q·MR·kc (A) and q·NR·kc (B), inside the ranges the
+    // caller vouches for; C as the caller says.
+    unsafe { macro_block(uk, m, n, kc, alpha, a_at, b_at, beta, (c, rsc, csc)) }
 }

@@ -37,15 +37,15 @@
 //! `x86_64/v3`, `x86_64/v4`, `aarch64/neon`.
 
 #[cfg(target_arch = "aarch64")]
-mod aarch64;
+pub(crate) mod aarch64;
 pub(crate) mod blocking;
 pub(crate) mod loops;
 pub(crate) mod microkernel;
 pub(crate) mod pack;
-mod portable;
-mod scalar;
+pub(crate) mod portable;
+pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
-mod x86_64;
+pub(crate) mod x86_64;
 
 use crate::error::Error;
 #[cfg(target_arch = "aarch64")]

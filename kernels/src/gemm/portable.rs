@@ -23,16 +23,18 @@ const NR: usize = 6;
 impl Microkernel for UkrPortable8x6 {
     const MR: usize = MR;
     const NR: usize = NR;
+    const DIRECT_B: bool = false;
 
     #[inline(always)]
-    unsafe fn tile(
+    unsafe fn tile_strided(
         self,
         kc: usize,
         alpha: f32,
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        rsb: usize,
+        _csb: usize,
         beta: f32,
         c: *mut f32,
         csc: usize,
@@ -44,7 +46,7 @@ impl Microkernel for UkrPortable8x6 {
             let (ac, br) = unsafe {
                 (
                     f32x8::new(core::ptr::read_unaligned(a.add(p * lda) as *const [f32; MR])),
-                    core::ptr::read_unaligned(b.add(p * ldb) as *const [f32; NR]),
+                    core::ptr::read_unaligned(b.add(p * rsb) as *const [f32; NR]),
                 )
             };
             for j in 0..NR {

@@ -22,22 +22,24 @@ pub(crate) struct UkrNeon(#[allow(dead_code)] pub(crate) Neon);
 impl Microkernel for UkrNeon {
     const MR: usize = MR;
     const NR: usize = NR;
+    const DIRECT_B: bool = false;
 
     #[inline(always)]
-    unsafe fn tile(
+    unsafe fn tile_strided(
         self,
         kc: usize,
         alpha: f32,
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        rsb: usize,
+        _csb: usize,
         beta: f32,
         c: *mut f32,
         csc: usize,
     ) {
         // SAFETY: `self` holds a Neon token; the pointer ranges are the trait contract's.
-        unsafe { gemm_ukr_neon_8x8(kc, alpha, a, lda, b, ldb, beta, c, csc) }
+        unsafe { gemm_ukr_neon_8x8(kc, alpha, a, lda, b, rsb, beta, c, csc) }
     }
 }
 

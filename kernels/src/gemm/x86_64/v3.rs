@@ -23,23 +23,25 @@ pub(crate) struct UkrX86V3(#[allow(dead_code)] pub(crate) X86V3);
 impl Microkernel for UkrX86V3 {
     const MR: usize = MR;
     const NR: usize = NR;
+    const DIRECT_B: bool = true;
 
     #[inline(always)]
-    unsafe fn tile(
+    unsafe fn tile_strided(
         self,
         kc: usize,
         alpha: f32,
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        rsb: usize,
+        csb: usize,
         beta: f32,
         c: *mut f32,
         csc: usize,
     ) {
         // SAFETY: `self` holds an X86V3 token (AVX2 and FMA are present); the pointer ranges are
         // the trait contract's, forwarded unchanged.
-        unsafe { gemm_ukr_x86_v3_16x6(kc, alpha, a, lda, b, ldb, beta, c, csc) }
+        unsafe { gemm_ukr_x86_v3_16x6(kc, alpha, a, lda, b, rsb, csb, beta, c, csc) }
     }
 }
 
@@ -48,7 +50,7 @@ impl Microkernel for UkrX86V3 {
 /// # Safety
 ///
 /// The CPU supports AVX2 and FMA; pointer ranges as in [`Microkernel::tile`] with `MR = 16`,
-/// `NR = 6`.
+/// `NR = 6` (B with `csb = 1` or `rsb = 1`).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -58,7 +60,8 @@ unsafe fn gemm_ukr_x86_v3_16x6(
     a: *const f32,
     lda: usize,
     b: *const f32,
-    ldb: usize,
+    rsb: usize,
+    csb: usize,
     beta: f32,
     c: *mut f32,
     csc: usize,
@@ -70,20 +73,42 @@ unsafe fn gemm_ukr_x86_v3_16x6(
         _mm_prefetch::<_MM_HINT_T0>(cj);
         _mm_prefetch::<_MM_HINT_T0>(cj.wrapping_add(60));
     }
-    let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
-        // SAFETY: column p of A (16 elements at a) and row p of B (6 elements at b) are
-        // readable for p < kc (contract); the pointers advance by one step each iteration.
-        unsafe {
-            let a0 = _mm256_loadu_ps(a);
-            let a1 = _mm256_loadu_ps(a.add(8));
-            for j in 0..NR {
-                let bj = _mm256_broadcast_ss(&*b.add(j));
-                lo[j] = _mm256_fmadd_ps(a0, bj, lo[j]);
-                hi[j] = _mm256_fmadd_ps(a1, bj, hi[j]);
+    let mut a = a;
+    if csb == 1 {
+        let mut b = b;
+        for _ in 0..kc {
+            // SAFETY: column p of A (16 elements at a) and row p of B (6 elements at b) are
+            // readable for p < kc (contract); the pointers advance by one step each iteration.
+            unsafe {
+                let a0 = _mm256_loadu_ps(a);
+                let a1 = _mm256_loadu_ps(a.add(8));
+                for j in 0..NR {
+                    let bj = _mm256_broadcast_ss(&*b.add(j));
+                    lo[j] = _mm256_fmadd_ps(a0, bj, lo[j]);
+                    hi[j] = _mm256_fmadd_ps(a1, bj, hi[j]);
+                }
+                a = a.add(lda);
+                b = b.add(rsb);
             }
-            a = a.add(lda);
-            b = b.add(ldb);
+        }
+    } else {
+        // Column-major B in place (rsb = 1): column j is contiguous from b + j·csb.
+        let mut cols = [b; NR];
+        for (j, p) in cols.iter_mut().enumerate() {
+            *p = b.wrapping_add(j * csb);
+        }
+        for p in 0..kc {
+            // SAFETY: as above, with B's element (p, j) at cols[j] + p.
+            unsafe {
+                let a0 = _mm256_loadu_ps(a);
+                let a1 = _mm256_loadu_ps(a.add(8));
+                for j in 0..NR {
+                    let bj = _mm256_broadcast_ss(&*cols[j].add(p));
+                    lo[j] = _mm256_fmadd_ps(a0, bj, lo[j]);
+                    hi[j] = _mm256_fmadd_ps(a1, bj, hi[j]);
+                }
+                a = a.add(lda);
+            }
         }
     }
     let va = _mm256_set1_ps(alpha);

@@ -1,9 +1,13 @@
 //! x86-64-v4 (AVX-512F): the 32 × 12 microkernel `gemm_ukr_x86_v4_32x12`.
 //!
-//! 24 zmm accumulators (two 16-lane vectors down each of 12 columns), two zmm loads of the A
-//! micropanel and 12 broadcasts of B per step: 24 FMAs against 14 loads, so the two FMA pipes
-//! stay busy while the load ports keep up. Arithmetic as in
-//! [`microkernel`](crate::gemm::microkernel); write-back is `α·acc (+ β·c)` without fusion.
+//! 24 zmm accumulators (two 16-lane vectors down each of 12 columns); per step two zmm loads of
+//! the A micropanel and 12 broadcasts of B feed 24 FMAs, so the FMA pipes, not the load ports,
+//! set the pace. Arithmetic as in [`microkernel`](crate::gemm::microkernel); write-back is
+//! `α·acc (+ β·c)` without fusion.
+//!
+//! Edge tiles run the same code instantiated for fewer vectors (`NV = 1` when at most 16 rows
+//! are live) and fewer columns (`NC < 12`), with masked loads and stores of C: no wasted
+//! columns, no buffer, and the same bits as the full tile.
 
 use core::arch::x86_64::*;
 
@@ -23,84 +27,197 @@ pub(crate) struct UkrX86V4(#[allow(dead_code)] pub(crate) X86V4);
 impl Microkernel for UkrX86V4 {
     const MR: usize = MR;
     const NR: usize = NR;
+    const DIRECT_B: bool = true;
 
     #[inline(always)]
-    unsafe fn tile(
+    unsafe fn tile_strided(
         self,
         kc: usize,
         alpha: f32,
         a: *const f32,
         lda: usize,
         b: *const f32,
-        ldb: usize,
+        rsb: usize,
+        csb: usize,
         beta: f32,
         c: *mut f32,
         csc: usize,
     ) {
         // SAFETY: `self` holds an X86V4 token (AVX-512F is present); the pointer ranges are the
-        // trait contract's, forwarded unchanged.
-        unsafe { gemm_ukr_x86_v4_32x12(kc, alpha, a, lda, b, ldb, beta, c, csc) }
+        // trait contract's, forwarded unchanged; all 32 rows are live.
+        unsafe { gemm_ukr_x86_v4::<2, NR>(kc, alpha, a, lda, (b, rsb, csb), beta, c, csc, !0) }
+    }
+
+    #[inline(always)]
+    unsafe fn tile_edge(
+        self,
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        rsb: usize,
+        csb: usize,
+        beta: f32,
+        c: *mut f32,
+        csc: usize,
+        mr: usize,
+        nr: usize,
+    ) {
+        // Lane i of the 32-row tile is live iff i < mr.
+        let rows = if mr >= 32 { !0u32 } else { (1u32 << mr) - 1 };
+        let b = (b, rsb, csb);
+        // SAFETY: as `tile`; the instance chosen reads NV·16 ≤ 32 rows of A and NC ≤ 12
+        // columns of B (all readable) and touches C only in rows < mr (mask) and columns
+        // < nr = NC.
+        unsafe {
+            if mr > 16 {
+                edge_cols::<2>(kc, alpha, a, lda, b, beta, c, csc, rows, nr)
+            } else {
+                edge_cols::<1>(kc, alpha, a, lda, b, beta, c, csc, rows, nr)
+            }
+        }
     }
 }
 
-/// One 32 × 12 tile: see [`Microkernel::tile`].
+/// Picks the instance with `NC = nr` columns.
 ///
 /// # Safety
 ///
-/// The CPU supports AVX-512F; pointer ranges as in [`Microkernel::tile`] with `MR = 32`,
-/// `NR = 12`.
+/// As [`gemm_ukr_x86_v4`] with `NC = nr`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn gemm_ukr_x86_v4_32x12(
+unsafe fn edge_cols<const NV: usize>(
     kc: usize,
     alpha: f32,
     a: *const f32,
     lda: usize,
-    b: *const f32,
-    ldb: usize,
+    b: (*const f32, usize, usize),
     beta: f32,
     c: *mut f32,
     csc: usize,
+    rows: u32,
+    nr: usize,
 ) {
-    let mut lo = [_mm512_setzero_ps(); NR];
-    let mut hi = [_mm512_setzero_ps(); NR];
+    // SAFETY: forwarded; each arm's NC equals nr.
+    unsafe {
+        match nr {
+            1 => gemm_ukr_x86_v4::<NV, 1>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            2 => gemm_ukr_x86_v4::<NV, 2>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            3 => gemm_ukr_x86_v4::<NV, 3>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            4 => gemm_ukr_x86_v4::<NV, 4>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            5 => gemm_ukr_x86_v4::<NV, 5>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            6 => gemm_ukr_x86_v4::<NV, 6>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            7 => gemm_ukr_x86_v4::<NV, 7>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            8 => gemm_ukr_x86_v4::<NV, 8>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            9 => gemm_ukr_x86_v4::<NV, 9>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            10 => gemm_ukr_x86_v4::<NV, 10>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            11 => gemm_ukr_x86_v4::<NV, 11>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            _ => gemm_ukr_x86_v4::<NV, 12>(kc, alpha, a, lda, b, beta, c, csc, rows),
+        }
+    }
+}
+
+/// `C[0..16·NV, 0..NC] ← α·Ã·B̃ + β·C` restricted to the rows set in `rows` (bit i: row i).
+///
+/// B is read at `b + p·rsb + j·csb`; the loop is specialised for `csb = 1` (packed panels,
+/// row-major B) and `rsb = 1` (column-major B read in place).
+///
+/// # Safety
+///
+/// The CPU supports AVX-512F. `a + p·lda + i` readable for `p < kc`, `i < 16·NV`;
+/// `b + p·rsb + j·csb` readable for `p < kc`, `j < NC`, with `csb = 1` or `rsb = 1`;
+/// `c + i + j·csc` valid (readable unless β = 0, writable, distinct) for the rows in `rows`
+/// and `j < NC`.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
+    kc: usize,
+    alpha: f32,
+    a: *const f32,
+    lda: usize,
+    (b, rsb, csb): (*const f32, usize, usize),
+    beta: f32,
+    c: *mut f32,
+    csc: usize,
+    rows: u32,
+) {
+    let mut acc = [[_mm512_setzero_ps(); NV]; NC];
     // Warm the C tile's lines while the k loop runs: they are needed only at the end.
-    for j in 0..NR {
+    for j in 0..NC {
         let cj = c.wrapping_add(j * csc) as *const i8;
         _mm_prefetch::<_MM_HINT_T0>(cj);
-        _mm_prefetch::<_MM_HINT_T0>(cj.wrapping_add(124));
+        _mm_prefetch::<_MM_HINT_T0>(cj.wrapping_add(64 * NV - 4));
     }
-    let (mut a, mut b) = (a, b);
-    for _ in 0..kc {
-        // SAFETY: column p of A (32 elements at a) and row p of B (12 elements at b) are
-        // readable for p < kc (contract); the pointers advance by one step each iteration.
-        unsafe {
-            let a0 = _mm512_loadu_ps(a);
-            let a1 = _mm512_loadu_ps(a.add(16));
-            for j in 0..NR {
-                let bj = _mm512_set1_ps(*b.add(j));
-                lo[j] = _mm512_fmadd_ps(a0, bj, lo[j]);
-                hi[j] = _mm512_fmadd_ps(a1, bj, hi[j]);
+    let mut a = a;
+    if csb == 1 {
+        let mut b = b;
+        for _ in 0..kc {
+            // SAFETY: column p of A (16·NV elements at a) and row p of B (NC elements at b)
+            // are readable for p < kc (contract); both pointers advance one step.
+            unsafe {
+                let mut av = [_mm512_setzero_ps(); NV];
+                for (v, x) in av.iter_mut().enumerate() {
+                    *x = _mm512_loadu_ps(a.add(16 * v));
+                }
+                for (j, col) in acc.iter_mut().enumerate() {
+                    let bj = _mm512_set1_ps(*b.add(j));
+                    for v in 0..NV {
+                        col[v] = _mm512_fmadd_ps(av[v], bj, col[v]);
+                    }
+                }
+                a = a.add(lda);
+                b = b.add(rsb);
             }
-            a = a.add(lda);
-            b = b.add(ldb);
+        }
+    } else {
+        // Column-major B in place: column j is contiguous from b + j·csb.
+        let mut cols = [b; NC];
+        for (j, p) in cols.iter_mut().enumerate() {
+            *p = b.wrapping_add(j * csb);
+        }
+        for p in 0..kc {
+            // SAFETY: as above, with B's element (p, j) at cols[j] + p (rsb = 1).
+            unsafe {
+                let mut av = [_mm512_setzero_ps(); NV];
+                for (v, x) in av.iter_mut().enumerate() {
+                    *x = _mm512_loadu_ps(a.add(16 * v));
+                }
+                for (j, col) in acc.iter_mut().enumerate() {
+                    let bj = _mm512_set1_ps(*cols[j].add(p));
+                    for v in 0..NV {
+                        col[v] = _mm512_fmadd_ps(av[v], bj, col[v]);
+                    }
+                }
+                a = a.add(lda);
+            }
         }
     }
     let va = _mm512_set1_ps(alpha);
     let vb = _mm512_set1_ps(beta);
-    for j in 0..NR {
-        // SAFETY: column j of the C tile (32 elements at c + j·csc) is valid, distinct from the
-        // other columns (csc ≥ 32) and read only when β ≠ 0 (contract).
-        unsafe {
-            let cj = c.add(j * csc);
-            let (mut r0, mut r1) = (_mm512_mul_ps(va, lo[j]), _mm512_mul_ps(va, hi[j]));
-            if beta != 0.0 {
-                r0 = _mm512_add_ps(r0, _mm512_mul_ps(vb, _mm512_loadu_ps(cj)));
-                r1 = _mm512_add_ps(r1, _mm512_mul_ps(vb, _mm512_loadu_ps(cj.add(16))));
+    for (j, col) in acc.iter().enumerate() {
+        for (v, &x) in col.iter().enumerate() {
+            let mask = (rows >> (16 * v)) as u16;
+            // SAFETY: rows set in `mask` of column j (c + j·csc + 16·v ..) are valid and
+            // distinct (contract); C is read only when β ≠ 0; masked-off lanes are neither
+            // read nor written (AVX-512 masked memory operations do not fault on them).
+            unsafe {
+                let p = c.add(j * csc + 16 * v);
+                let mut r = _mm512_mul_ps(va, x);
+                if mask == 0xFFFF {
+                    if beta != 0.0 {
+                        r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_loadu_ps(p)));
+                    }
+                    _mm512_storeu_ps(p, r);
+                } else {
+                    if beta != 0.0 {
+                        r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, p)));
+                    }
+                    _mm512_mask_storeu_ps(p, mask, r);
+                }
             }
-            _mm512_storeu_ps(cj, r0);
-            _mm512_storeu_ps(cj.add(16), r1);
         }
     }
 }
