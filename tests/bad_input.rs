@@ -1,9 +1,11 @@
 //! The bad-input catalogue: every kind of bad input through the public API returns the exact
 //! error variant, with the offending values, and leaves every output buffer untouched.
 //!
-//! Each operation is exercised through every public entry point that implements it (the list
-//! grows as fast kernels land), so they cannot drift apart: they share `huiyan_kernels::shape`.
+//! Each operation is exercised through every public entry point that implements it — the
+//! reference, the std call, and for every ISA on this machine the std `_with` call and the core
+//! kernel — so they cannot drift apart: they all validate with `huiyan_kernels::shape`.
 
+use huiyan::dispatch;
 use huiyan::{
     AttentionOptions, Dim, Error, MatMut, MatRef, Operand, SoftmaxOptions, Tensor4Mut, Tensor4Ref,
 };
@@ -13,6 +15,46 @@ const SENTINEL: f32 = -12345.5;
 
 // ---------------------------------------------------------------------------------------------
 // Attention
+
+type AttnFn = Box<
+    dyn Fn(
+        Tensor4Ref<'_>,
+        Tensor4Ref<'_>,
+        Tensor4Ref<'_>,
+        Tensor4Mut<'_>,
+        &AttentionOptions<'_>,
+        Option<&mut [f32]>,
+    ) -> Result<(), Error>,
+>;
+
+/// Every public attention entry point: reference, std, and per ISA the std and core calls.
+fn attention_entry_points() -> Vec<(String, AttnFn)> {
+    let mut v: Vec<(String, AttnFn)> = vec![
+        (
+            "reference::attention".into(),
+            Box::new(|q, k, v, o, op, l| huiyan::reference::attention(q, k, v, o, op, l)),
+        ),
+        (
+            "huiyan::attention".into(),
+            Box::new(|q, k, v, o, op, l| huiyan::attention(q, k, v, o, op, l)),
+        ),
+    ];
+    for kern in dispatch::available() {
+        let name = kern.isa().name();
+        v.push((
+            format!("attention_with({name})"),
+            Box::new(move |q, k, v, o, op, l| huiyan::attention_with(&kern, q, k, v, o, op, l)),
+        ));
+        v.push((
+            format!("kernels::attention::attention({name})"),
+            Box::new(move |q, k, v, o, op, l| {
+                let mut ws = vec![0.0f32; 1 << 16];
+                huiyan_kernels::attention::attention(&kern, q, k, v, o, op, l, &mut ws)
+            }),
+        ));
+    }
+    v
+}
 
 /// Owned buffers for a `[B, Hq/Hkv, Lq/Lk, dk/dv]` attention problem, BHSD.
 struct Attn {
@@ -53,19 +95,22 @@ impl Attn {
         Attn::new(2, 4, 2, 3, 5, 4, 6)
     }
 
-    /// Runs `huiyan::attention` with `opts`, asserts `want`, and that O and lse are untouched.
+    /// Runs every attention entry point with `opts`, asserts `want`, and that O and lse are
+    /// untouched.
     #[track_caller]
     fn expect(&mut self, opts: &AttentionOptions<'_>, want: Error) {
-        let got = huiyan::attention(
-            Tensor4Ref::bhsd(&self.q, self.dq),
-            Tensor4Ref::bhsd(&self.k, self.dk),
-            Tensor4Ref::bhsd(&self.v, self.dv),
-            Tensor4Mut::bhsd(&mut self.o, self.do_),
-            opts,
-            Some(&mut self.lse),
-        );
-        assert_eq!(got, Err(want));
-        self.assert_untouched();
+        for (name, f) in attention_entry_points() {
+            let got = f(
+                Tensor4Ref::bhsd(&self.q, self.dq),
+                Tensor4Ref::bhsd(&self.k, self.dk),
+                Tensor4Ref::bhsd(&self.v, self.dv),
+                Tensor4Mut::bhsd(&mut self.o, self.do_),
+                opts,
+                Some(&mut self.lse),
+            );
+            assert_eq!(got, Err(want), "{name}");
+            self.assert_untouched();
+        }
     }
 
     #[track_caller]
@@ -523,11 +568,36 @@ fn attention_batch_mismatch() {
 // ---------------------------------------------------------------------------------------------
 // Matmul
 
-type MatmulFn = fn(f32, MatRef<'_>, MatRef<'_>, f32, MatMut<'_>) -> Result<(), Error>;
+type MatmulFn = Box<dyn Fn(f32, MatRef<'_>, MatRef<'_>, f32, MatMut<'_>) -> Result<(), Error>>;
 
-/// Every public matmul entry point (each must reject bad input identically).
-fn matmul_entry_points() -> Vec<(&'static str, MatmulFn)> {
-    vec![("reference::matmul", huiyan::reference::matmul)]
+/// Every public matmul entry point: the reference, `huiyan::matmul`, and per ISA on this
+/// machine `huiyan::matmul_with` and the core `gemm` (each must reject bad input identically).
+fn matmul_entry_points() -> Vec<(String, MatmulFn)> {
+    let mut v: Vec<(String, MatmulFn)> = vec![
+        (
+            "reference::matmul".into(),
+            Box::new(|al, a, b, be, c| huiyan::reference::matmul(al, a, b, be, c)),
+        ),
+        (
+            "huiyan::matmul".into(),
+            Box::new(|al, a, b, be, c| huiyan::matmul(al, a, b, be, c)),
+        ),
+    ];
+    for k in dispatch::available() {
+        let name = k.isa().name();
+        v.push((
+            format!("matmul_with({name})"),
+            Box::new(move |al, a, b, be, c| huiyan::matmul_with(&k, al, a, b, be, c)),
+        ));
+        v.push((
+            format!("kernels::gemm::gemm({name})"),
+            Box::new(move |al, a, b, be, c| {
+                let mut ws = vec![0.0f32; 1 << 16];
+                huiyan_kernels::gemm::gemm(&k, al, a, b, be, c, &mut ws)
+            }),
+        ));
+    }
+    v
 }
 
 #[track_caller]
@@ -777,11 +847,34 @@ fn matmul_zero_dimensions_are_blas_no_ops() {
 // ---------------------------------------------------------------------------------------------
 // Softmax
 
-type SoftmaxFn =
-    fn(MatRef<'_>, MatMut<'_>, &SoftmaxOptions<'_>, Option<&mut [f32]>) -> Result<(), Error>;
+type SoftmaxFn = Box<
+    dyn Fn(MatRef<'_>, MatMut<'_>, &SoftmaxOptions<'_>, Option<&mut [f32]>) -> Result<(), Error>,
+>;
 
-fn softmax_entry_points() -> Vec<(&'static str, SoftmaxFn)> {
-    vec![("reference::softmax", huiyan::reference::softmax)]
+/// Every public out-of-place softmax entry point (reference, std, std and core per ISA).
+fn softmax_entry_points() -> Vec<(String, SoftmaxFn)> {
+    let mut v: Vec<(String, SoftmaxFn)> = vec![
+        (
+            "reference::softmax".into(),
+            Box::new(|x, y, o, l| huiyan::reference::softmax(x, y, o, l)),
+        ),
+        (
+            "huiyan::softmax".into(),
+            Box::new(|x, y, o, l| huiyan::softmax(x, y, o, l)),
+        ),
+    ];
+    for k in dispatch::available() {
+        let name = k.isa().name();
+        v.push((
+            format!("softmax_with({name})"),
+            Box::new(move |x, y, o, l| huiyan::softmax_with(&k, x, y, o, l)),
+        ));
+        v.push((
+            format!("kernels::softmax::softmax({name})"),
+            Box::new(move |x, y, o, l| huiyan_kernels::softmax::softmax(&k, x, y, o, l)),
+        ));
+    }
+    v
 }
 
 #[track_caller]

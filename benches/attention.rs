@@ -1,0 +1,183 @@
+//! Attention throughput, single thread: huiyan's flash kernel against `naive` — huiyan's own
+//! matmul + softmax + matmul with the `Lq × Lk` score matrix materialised, per head.
+//!
+//! Groups `attention/S{S}_D{D}_{causal|noncausal}` with H = 8, B = 1, BHSD; throughput is the
+//! effective flop count `4·S²·D·H` (half for causal), so criterion's "elem/s" is FLOP/s.
+//! Decode groups `decode/Lk{Lk}_D128_Hkv{Hkv}`: Lq = 1, H = 8, throughput in bytes of K and V
+//! read. Run: `cargo bench --bench attention` (filter: `-- S2048`).
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use huiyan::{
+    attention, matmul, softmax, AttentionOptions, CausalVariant, MatMut, MatRef, SoftmaxOptions,
+    Tensor4Mut, Tensor4Ref,
+};
+
+const H: usize = 8;
+
+fn values(len: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+    (0..len)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+/// Per head: S = scale·Q·Kᵀ (materialised), P = softmax(S) (masked for causal), O = P·V.
+#[allow(clippy::too_many_arguments)]
+fn naive(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    o: &mut [f32],
+    s: usize,
+    d: usize,
+    mask: Option<&[bool]>,
+    scores: &mut [f32],
+    probs: &mut [f32],
+) {
+    let scale = 1.0 / (d as f32).sqrt();
+    for h in 0..H {
+        let (qh, kh, vh) = (
+            &q[h * s * d..(h + 1) * s * d],
+            &k[h * s * d..(h + 1) * s * d],
+            &v[h * s * d..(h + 1) * s * d],
+        );
+        matmul(
+            1.0,
+            MatRef::row_major(qh, s, d),
+            MatRef::row_major(kh, s, d).t(),
+            0.0,
+            MatMut::row_major(scores, s, s),
+        )
+        .unwrap();
+        let opts = SoftmaxOptions {
+            scale,
+            mask: mask.map(|m| MatRef::row_major(m, s, s)),
+            ..Default::default()
+        };
+        softmax(
+            MatRef::row_major(scores, s, s),
+            MatMut::row_major(probs, s, s),
+            &opts,
+            None,
+        )
+        .unwrap();
+        matmul(
+            1.0,
+            MatRef::row_major(probs, s, s),
+            MatRef::row_major(vh, s, d),
+            0.0,
+            MatMut::row_major(&mut o[h * s * d..(h + 1) * s * d], s, d),
+        )
+        .unwrap();
+    }
+}
+
+fn prefill(cr: &mut Criterion) {
+    eprintln!(
+        "huiyan attention bench: ISA {}",
+        huiyan::dispatch::kernels().isa().name()
+    );
+    for d in [64usize, 128] {
+        for s in [128usize, 512, 2048, 4096] {
+            for causal in [false, true] {
+                let dims = [1, H, s, d];
+                let (q, k, v) = (
+                    values(H * s * d, 1),
+                    values(H * s * d, 2),
+                    values(H * s * d, 3),
+                );
+                let mut o = vec![0.0f32; H * s * d];
+                let flops = 4 * s * s * d * H / if causal { 2 } else { 1 };
+                let name = format!(
+                    "attention/S{s}_D{d}_{}",
+                    if causal { "causal" } else { "noncausal" }
+                );
+                let mut g = cr.benchmark_group(name);
+                g.throughput(Throughput::Elements(flops as u64));
+                g.sample_size(if s >= 2048 { 10 } else { 20 });
+                let opts = AttentionOptions {
+                    is_causal: causal,
+                    ..Default::default()
+                };
+                g.bench_function("huiyan", |b| {
+                    b.iter(|| {
+                        let t = |x| Tensor4Ref::bhsd(x, dims);
+                        attention(
+                            t(black_box(&q)),
+                            t(&k),
+                            t(&v),
+                            Tensor4Mut::bhsd(&mut o, dims),
+                            &opts,
+                            None,
+                        )
+                        .unwrap()
+                    })
+                });
+                if s <= 2048 || std::env::var_os("HUIYAN_BENCH_NAIVE_4096").is_some() {
+                    let mask: Option<Vec<bool>> =
+                        causal.then(|| (0..s * s).map(|x| x % s <= x / s).collect());
+                    let (mut scores, mut probs) = (vec![0.0f32; s * s], vec![0.0f32; s * s]);
+                    g.bench_function("naive", |b| {
+                        b.iter(|| {
+                            naive(
+                                black_box(&q),
+                                &k,
+                                &v,
+                                &mut o,
+                                s,
+                                d,
+                                mask.as_deref(),
+                                &mut scores,
+                                &mut probs,
+                            )
+                        })
+                    });
+                }
+                g.finish();
+            }
+        }
+    }
+}
+
+fn decode(cr: &mut Criterion) {
+    let d = 128;
+    for lk in [4096usize, 32768] {
+        for hkv in [8usize, 2] {
+            let q = values(H * d, 1);
+            let (k, v) = (values(hkv * lk * d, 2), values(hkv * lk * d, 3));
+            let mut o = vec![0.0f32; H * d];
+            let mut g = cr.benchmark_group(format!("decode/Lk{lk}_D{d}_Hkv{hkv}"));
+            g.throughput(Throughput::Bytes((2 * hkv * lk * d * 4) as u64));
+            g.sample_size(20);
+            let opts = AttentionOptions {
+                is_causal: true,
+                causal_variant: CausalVariant::LowerRight,
+                ..Default::default()
+            };
+            g.bench_function("huiyan", |b| {
+                b.iter(|| {
+                    attention(
+                        Tensor4Ref::bhsd(black_box(&q), [1, H, 1, d]),
+                        Tensor4Ref::bhsd(&k, [1, hkv, lk, d]),
+                        Tensor4Ref::bhsd(&v, [1, hkv, lk, d]),
+                        Tensor4Mut::bhsd(&mut o, [1, H, 1, d]),
+                        &opts,
+                        None,
+                    )
+                    .unwrap()
+                })
+            });
+            g.finish();
+        }
+    }
+}
+
+criterion_group!(benches, prefill, decode);
+criterion_main!(benches);
