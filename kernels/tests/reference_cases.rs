@@ -746,3 +746,23 @@ fn matmul_n_zero_row_major_c_is_a_no_op() {
     )
     .unwrap();
 }
+
+/// `B, Hq, Lq = 0` are no-ops (attention contract). Dense BHSD strides of `[2, 2, 0, 2]` are
+/// `[0, 0, 2, 1]`; the same shape.rs bug as above rejects them with `AliasingStrides` on O,
+/// although O has no elements.
+#[test]
+#[ignore = "shape.rs: no_self_alias rejects an empty O (Lq = 0, BHSD strides [0, 0, 2, 1])"]
+fn attention_lq_zero_is_a_no_op() {
+    let empty: [f32; 0] = [];
+    let k = [0.0f32; 2 * 2 * 3 * 2];
+    let mut o: [f32; 0] = [];
+    reference::attention(
+        Tensor4Ref::bhsd(&empty, [2, 2, 0, 2]),
+        Tensor4Ref::bhsd(&k, [2, 2, 3, 2]),
+        Tensor4Ref::bhsd(&k, [2, 2, 3, 2]),
+        Tensor4Mut::bhsd(&mut o, [2, 2, 0, 2]),
+        &AttentionOptions::default(),
+        None,
+    )
+    .unwrap();
+}

@@ -234,7 +234,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cfg(96))]
+    #![proptest_config(cfg(256))]
 
     /// Attention = softmax(scale·Q·Kᵀ + bias, mask)·V composed from the reference matmul and
     /// softmax (each rounding to f32 in between), within the attention bound of testkit —

@@ -296,3 +296,73 @@ pub fn attention_bounds(
     }
     (ob, lb)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_bounds_by_hand() {
+        // A = [[1, −2]], B = [[3], [4]], α = 2, β = −1, C₀ = [5]:
+        // |α|(|A||B|) + |β||C₀| = 2·(1·3 + 2·4) + 1·5 = 27.
+        let (a, b, c) = ([1.0f32, -2.0], [3.0f32, 4.0], [5.0f32]);
+        let (av, bv) = (MatRef::row_major(&a, 1, 2), MatRef::row_major(&b, 2, 1));
+        let got = gemm_bounds(2.0, av, bv, -1.0, Some(MatRef::row_major(&c, 1, 1)));
+        let want = gemm(2) * (1.0 + 2.0 * U) * 27.0 + gemm_floor(2, 2.0);
+        assert_eq!(got, [want]);
+        // β = 0 never reads C₀, so NaN there gives a finite bound over 2·11 = 22.
+        let nan = [f32::NAN];
+        let got = gemm_bounds(2.0, av, bv, 0.0, Some(MatRef::row_major(&nan, 1, 1)));
+        assert_eq!(got, [gemm(2) * (1.0 + 2.0 * U) * 22.0 + gemm_floor(2, 2.0)]);
+    }
+
+    #[test]
+    fn softmax_bounds_are_zero_where_the_answer_is_exact() {
+        // Row 0: [0, 0, masked]; row 1 fully masked; row 2 has a NaN.
+        let x = [0.0f32, 0.0, 0.0, 1.0, 2.0, 3.0, f32::NAN, 0.0, 0.0];
+        let m = [true, true, false, false, false, false, true, true, true];
+        let opts = SoftmaxOptions {
+            mask: Some(MatRef::row_major(&m, 3, 3)),
+            ..SoftmaxOptions::default()
+        };
+        let (yb, lb) = softmax_bounds(MatRef::row_major(&x, 3, 3), &opts);
+        // p = 1/2: δ = U(ln 2 + 6), S = δ, bound = ½(2δ + 5U) + 2·2⁻¹²⁶.
+        let d = U * (2f64.ln() + 2.0 * EXP_ULP + 2.0);
+        let want = 0.5 * (2.0 * d + 5.0 * U) + 2.0 * MIN_NORMAL;
+        assert!((yb[0] - want).abs() < 1e-3 * want, "{} vs {want}", yb[0]);
+        assert_eq!(yb[0], yb[1]);
+        assert_eq!(&yb[2..], &[0.0; 7]);
+        assert!(lb[0] > 0.0 && lb[0] < 1e-5);
+        assert_eq!(&lb[1..], &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn attention_bounds_are_small_and_zero_where_exact() {
+        // One head, Lq = 2, Lk = 3, dk = dv = 1; row 1 fully masked by a bool mask.
+        let (q, k, v) = ([1.0f32, 1.0], [0.5f32, -0.5, 0.25], [1.0f32, -2.0, 4.0]);
+        let m = [true, true, true, false, false, false];
+        let opts = AttentionOptions {
+            attn_mask: Some(Tensor4Ref::bhsd(&m, [1, 1, 2, 3])),
+            ..AttentionOptions::default()
+        };
+        let (ob, lb) = attention_bounds(
+            Tensor4Ref::bhsd(&q, [1, 1, 2, 1]),
+            Tensor4Ref::bhsd(&k, [1, 1, 3, 1]),
+            Tensor4Ref::bhsd(&v, [1, 1, 3, 1]),
+            &opts,
+        );
+        // Σ p|v| ≤ 4, so the bound is a few dozen U times that, not more.
+        assert!(ob[0] > 0.0 && ob[0] < 200.0 * U * 4.0, "{}", ob[0]);
+        assert!(lb[0] > 0.0 && lb[0] < 100.0 * U);
+        assert_eq!((ob[1], lb[1]), (0.0, 0.0));
+        // Lk = 0: nothing to bound.
+        let e: [f32; 0] = [];
+        let (ob, lb) = attention_bounds(
+            Tensor4Ref::bhsd(&q, [1, 1, 2, 1]),
+            Tensor4Ref::bhsd(&e, [1, 1, 0, 1]),
+            Tensor4Ref::bhsd(&e, [1, 1, 0, 1]),
+            &AttentionOptions::default(),
+        );
+        assert_eq!((ob, lb), (vec![0.0; 2], vec![0.0; 2]));
+    }
+}
