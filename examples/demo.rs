@@ -1,131 +1,278 @@
 //! The README's first command: `cargo run --release --example demo`.
 //!
-//! Prints the ISA dispatch picked, then runs cross attention between the seed article's two
-//! sentences with **toy embeddings** (hashed character n-grams — deterministic, no model, no
-//! download; they capture shared characters, not meaning) and prints the attention weights as
-//! a heatmap.
+//! 1. Which kernels this CPU gets (and every tier it could run).
+//! 2. A self-check: matmul, softmax and attention on random data through the dispatched
+//!    kernels, each compared with `huiyan_kernels::reference` under the test suite's error
+//!    bounds. Prints passed/failed with the worst error; exits non-zero if any fails.
+//! 3. A small throughput table: huiyan against the naive path.
+//! 4. The seed article's sentence example, with a heatmap of the attention weights.
 
-use huiyan::{AttentionOptions, MatMut, MatRef, SoftmaxOptions, Tensor4Mut, Tensor4Ref};
+use std::time::Instant;
 
-/// Embedding width of the toy embeddings.
-const DIM: usize = 64;
+use huiyan::{
+    attention, matmul, softmax, AttentionOptions, MatMut, MatRef, SoftmaxOptions, Tensor4Mut,
+    Tensor4Ref,
+};
+use huiyan_testkit::problems::AttnShape;
+use huiyan_testkit::{AttnProblem, GemmProblem, Layout, SoftmaxProblem};
 
-/// FNV-1a: a fixed, dependency-free hash so the embeddings are the same on every machine.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+#[path = "shared/sentences.rs"]
+mod sentences;
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
 }
 
-/// Toy embedding of each character: its unigram plus the bigrams with its neighbours, each
-/// hashed to a signed unit in one of `DIM` buckets, then L2-normalised.
-fn embed(sentence: &str) -> (Vec<char>, Vec<f32>) {
-    let chars: Vec<char> = sentence.chars().collect();
-    let mut out = vec![0.0f32; chars.len() * DIM];
-    for (i, row) in out.chunks_mut(DIM).enumerate() {
-        let mut grams = vec![chars[i].to_string()];
-        if i > 0 {
-            grams.push(format!("{}{}", chars[i - 1], chars[i]));
-        }
-        if i + 1 < chars.len() {
-            grams.push(format!("{}{}", chars[i], chars[i + 1]));
-        }
-        for (g, weight) in grams.iter().zip([1.0f32, 0.5, 0.5]) {
-            let h = fnv1a(g.as_bytes());
-            let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
-            row[(h % DIM as u64) as usize] += sign * weight;
-            row[((h >> 20) % DIM as u64) as usize] += sign * weight * 0.5;
-        }
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        row.iter_mut().for_each(|x| *x /= norm);
-    }
-    (chars, out)
+/// Worst `|got − want| / bound` (≤ 1 passes) and the worst absolute error.
+fn worst(got: &[f32], want: &[f32], bounds: &[f64]) -> (f64, f64) {
+    got.iter()
+        .zip(want)
+        .zip(bounds)
+        .fold((0.0f64, 0.0f64), |(r, e), ((&g, &w), &b)| {
+            let err = if g.is_nan() && w.is_nan() {
+                0.0
+            } else {
+                (g as f64 - w as f64).abs()
+            };
+            let ratio = if err == 0.0 {
+                0.0
+            } else if err.is_nan() {
+                f64::INFINITY
+            } else {
+                err / b
+            };
+            (r.max(ratio), e.max(err))
+        })
 }
 
-fn shade(w: f32) -> char {
-    [' ', '░', '▒', '▓', '█'][((w * 5.0) as usize).min(4)]
-}
-
-fn main() -> Result<(), huiyan::Error> {
-    let k = huiyan::dispatch::kernels();
+fn report(name: &str, (ratio, err): (f64, f64)) -> bool {
+    let ok = ratio <= 1.0;
     println!(
-        "huiyan {} — kernels: {}",
-        env!("CARGO_PKG_VERSION"),
-        k.isa().name()
+        "  {name:<44} {}  max error {err:.2e} ({:.0}% of its bound)",
+        if ok { "passed" } else { "FAILED" },
+        ratio * 100.0
     );
+    ok
+}
 
-    let (qa, ea) = embed("今天天气晴朗");
-    let (kb, eb) = embed("今天的天气很晴朗");
-    let (lq, lk) = (qa.len(), kb.len());
-    // A sharp temperature so the toy weights are readable: similar characters score near 1.
-    let scale = 6.0f32;
+fn self_check() -> bool {
+    println!("self-check against the f64 reference:");
+    let mut ok = true;
 
-    // Cross attention A → B: each character of A attends over the characters of B.
-    let mut o = vec![0.0f32; lq * DIM];
-    huiyan::attention(
-        Tensor4Ref::bhsd(&ea, [1, 1, lq, DIM]),
-        Tensor4Ref::bhsd(&eb, [1, 1, lk, DIM]),
-        Tensor4Ref::bhsd(&eb, [1, 1, lk, DIM]),
-        Tensor4Mut::bhsd(&mut o, [1, 1, lq, DIM]),
-        &AttentionOptions {
-            scale: Some(scale),
-            ..Default::default()
-        },
-        None,
-    )?;
-
-    // The weights themselves, for display: softmax(scale · A·Bᵀ).
-    let mut scores = vec![0.0f32; lq * lk];
-    huiyan::reference::matmul(
+    let (m, n, k) = (197, 151, 173);
+    let p = GemmProblem::new(
+        (m, n, k),
         1.0,
-        MatRef::row_major(&ea, lq, DIM),
-        MatRef::row_major(&eb, lk, DIM).t(),
-        0.0,
-        MatMut::row_major(&mut scores, lq, lk),
-    )?;
-    let mut weights = vec![0.0f32; lq * lk];
-    huiyan::reference::softmax(
-        MatRef::row_major(&scores, lq, lk),
-        MatMut::row_major(&mut weights, lq, lk),
-        &SoftmaxOptions {
-            scale,
-            ..Default::default()
-        },
-        None,
-    )?;
-
-    println!(
-        "\ncross attention weights (rows: 今天天气晴朗 attends over columns: 今天的天气很晴朗)"
+        0.5,
+        &values(m * k, 1),
+        &values(k * n, 2),
+        &values(m * n, 3),
+        [
+            Layout::ROW,
+            Layout {
+                col_major: true,
+                pad: 3,
+            },
+            Layout::ROW,
+        ],
     );
-    print!("    ");
-    for c in &kb {
-        print!(" {c}");
-    }
-    println!();
-    for (i, c) in qa.iter().enumerate() {
-        print!("{c}  ");
-        for j in 0..lk {
-            let s = shade(weights[i * lk + j]);
-            print!(" {s}{s}");
-        }
-        let row = &weights[i * lk..(i + 1) * lk];
-        let best = (0..lk)
-            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
-            .unwrap_or(0);
-        println!("   → {} ({:.2})", kb[best], row[best]);
-    }
+    let mut c = p.new_c();
+    let r = matmul(p.alpha, p.a(), p.b(), p.beta, p.c_view(&mut c));
+    ok &= r.is_ok()
+        && report(
+            &format!("matmul {m}×{n}×{k}, B transposed, β = 0.5"),
+            worst(&p.gather_c(&c), &p.reference(), &p.bounds()),
+        );
 
-    // Similarity: mean cosine between each character of A and what it gathered from B.
-    let cos = |x: &[f32], y: &[f32]| {
-        let d: f32 = x.iter().zip(y).map(|(a, b)| a * b).sum();
-        d / (x.iter().map(|a| a * a).sum::<f32>().sqrt()
-            * y.iter().map(|a| a * a).sum::<f32>().sqrt())
+    let (rows, cols) = (64, 1000);
+    let mut x = values(rows * cols, 4);
+    x.iter_mut().step_by(7).for_each(|v| *v *= 1e4);
+    let p = SoftmaxProblem::new(rows, cols, &x);
+    let mut y = p.new_output();
+    let r = softmax(p.x(), p.y_view(&mut y), &p.options(), None);
+    let (want, _) = p.reference();
+    ok &= r.is_ok()
+        && report(
+            &format!("softmax {rows}×{cols}, logits up to ±1e4"),
+            worst(&p.gather_y(&y), &want, &p.bounds().0),
+        );
+
+    let shape = AttnShape {
+        batch: 1,
+        heads_q: 4,
+        heads_kv: 2,
+        len_q: 300,
+        len_kv: 300,
+        dim_qk: 64,
+        dim_v: 64,
     };
-    let sim = (0..lq)
-        .map(|i| cos(&ea[i * DIM..(i + 1) * DIM], &o[i * DIM..(i + 1) * DIM]))
-        .sum::<f32>()
-        / lq as f32;
-    println!("\nsimilarity (mean cosine of each character with its attended summary): {sim:.3}");
-    println!("(toy embeddings: hashed character n-grams, not a language model)");
-    Ok(())
+    let mut p = AttnProblem::new(
+        shape,
+        &values(4 * 300 * 64, 5),
+        &values(2 * 300 * 64, 6),
+        &values(2 * 300 * 64, 7),
+    );
+    p.is_causal = true;
+    let (want, _) = p.reference();
+    let mut o = p.new_output();
+    let r = attention(p.q(), p.k(), p.v(), p.o_view(&mut o), &p.options(), None);
+    ok &= r.is_ok()
+        && report(
+            "attention causal GQA 4/2 heads, L=300, d=64",
+            worst(&p.gather_o(&o), &want, &p.bounds().0),
+        );
+    ok
+}
+
+/// Median seconds of `runs` calls.
+fn time(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[runs / 2]
+}
+
+fn throughput() {
+    println!("\nthroughput, single call on this thread (GFLOP/s; criterion benches give the careful numbers):");
+    println!("  {:<40} {:>8} {:>8}", "", "huiyan", "naive");
+    let n = 512;
+    let (a, b) = (values(n * n, 8), values(n * n, 9));
+    let mut c = vec![0.0f32; n * n];
+    let fl = 2.0 * (n * n * n) as f64;
+    let fast = time(5, || {
+        matmul(
+            1.0,
+            MatRef::row_major(&a, n, n),
+            MatRef::row_major(&b, n, n),
+            0.0,
+            MatMut::row_major(&mut c, n, n),
+        )
+        .unwrap()
+    });
+    let slow = time(1, || {
+        huiyan::reference::matmul(
+            1.0,
+            MatRef::row_major(&a, n, n),
+            MatRef::row_major(&b, n, n),
+            0.0,
+            MatMut::row_major(&mut c, n, n),
+        )
+        .unwrap()
+    });
+    println!(
+        "  {:<40} {:>8.1} {:>8.2}   (naive: the f64 reference loop)",
+        "matmul 512³",
+        fl / fast / 1e9,
+        fl / slow / 1e9
+    );
+
+    let (h, s, d) = (8, 1024, 64);
+    let (q, k, v) = (
+        values(h * s * d, 10),
+        values(h * s * d, 11),
+        values(h * s * d, 12),
+    );
+    let mut o = vec![0.0f32; h * s * d];
+    let (mut sc, mut pr) = (vec![0.0f32; s * s], vec![0.0f32; s * s]);
+    for causal in [false, true] {
+        let dims = [1, h, s, d];
+        let opts = AttentionOptions {
+            is_causal: causal,
+            ..Default::default()
+        };
+        let fl = 4.0 * (s * s * d * h) as f64 / if causal { 2.0 } else { 1.0 };
+        let fast = time(3, || {
+            attention(
+                Tensor4Ref::bhsd(&q, dims),
+                Tensor4Ref::bhsd(&k, dims),
+                Tensor4Ref::bhsd(&v, dims),
+                Tensor4Mut::bhsd(&mut o, dims),
+                &opts,
+                None,
+            )
+            .unwrap()
+        });
+        let mask: Vec<bool> = (0..s * s).map(|x| !causal || x % s <= x / s).collect();
+        let slow = time(3, || {
+            for hh in 0..h {
+                let r = hh * s * d..(hh + 1) * s * d;
+                matmul(
+                    1.0,
+                    MatRef::row_major(&q[r.clone()], s, d),
+                    MatRef::row_major(&k[r.clone()], s, d).t(),
+                    0.0,
+                    MatMut::row_major(&mut sc, s, s),
+                )
+                .unwrap();
+                let so = SoftmaxOptions {
+                    scale: 0.125,
+                    mask: Some(MatRef::row_major(&mask, s, s)),
+                    ..Default::default()
+                };
+                softmax(
+                    MatRef::row_major(&sc, s, s),
+                    MatMut::row_major(&mut pr, s, s),
+                    &so,
+                    None,
+                )
+                .unwrap();
+                matmul(
+                    1.0,
+                    MatRef::row_major(&pr, s, s),
+                    MatRef::row_major(&v[r.clone()], s, d),
+                    0.0,
+                    MatMut::row_major(&mut o[r], s, d),
+                )
+                .unwrap();
+            }
+        });
+        let label = format!(
+            "attention H=8 S=1024 D=64 {}",
+            if causal { "causal" } else { "noncausal" }
+        );
+        println!(
+            "  {label:<40} {:>8.1} {:>8.1}   (naive: matmul + softmax + matmul, S×S materialised)",
+            fl / fast / 1e9,
+            fl / slow / 1e9
+        );
+    }
+}
+
+fn main() {
+    let k = huiyan::dispatch::kernels();
+    let tiers: Vec<&str> = huiyan::dispatch::available()
+        .iter()
+        .map(|k| k.isa().name())
+        .collect();
+    println!(
+        "huiyan {} — kernels: {} (this CPU runs: {})\n",
+        env!("CARGO_PKG_VERSION"),
+        k.isa().name(),
+        tiers.join(", ")
+    );
+    let ok = self_check();
+    throughput();
+    println!();
+    if let Err(e) = sentences::compare("今天天气晴朗", "今天的天气很晴朗") {
+        eprintln!("sentence example failed: {e}");
+        std::process::exit(1);
+    }
+    if !ok {
+        eprintln!("\nself-check FAILED");
+        std::process::exit(1);
+    }
 }
