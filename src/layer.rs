@@ -229,7 +229,7 @@ fn linear(
         }
         None => 0.0,
     };
-    crate::linear_matmul(
+    crate::matmul(
         1.0,
         MatRef::row_major(x, rows, inp),
         MatRef::row_major(w, out, inp).t(),
