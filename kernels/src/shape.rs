@@ -88,6 +88,11 @@ fn covered<T>(
 /// Injectivity of `index ↦ Σ iₖ·sₖ`: sort the axes of size > 1 by stride; each stride must be at
 /// least the extent spanned by all smaller ones. (Sufficient, and what every real layout meets.)
 fn no_self_alias(op: Operand, dims: &[usize], strides: &[usize]) -> Result<(), Error> {
+    // An empty view addresses nothing, so nothing can alias (a row-major `m × 0` matrix has
+    // `rs = 0`, and that is fine).
+    if dims.contains(&0) {
+        return Ok(());
+    }
     let mut axes = [(0usize, 0usize); 4];
     let mut n = 0;
     for (&d, &s) in dims.iter().zip(strides) {
@@ -477,5 +482,8 @@ mod tests {
         assert!(no_self_alias(Operand::C, &[4, 4], &[0, 1]).is_err());
         assert!(no_self_alias(Operand::C, &[4, 4], &[2, 1]).is_err());
         assert!(no_self_alias(Operand::C, &[1, 4], &[0, 1]).is_ok());
+        // Regression: empty outputs were rejected (row-major m × 0 has rs = 0).
+        assert!(no_self_alias(Operand::C, &[3, 0], &[0, 1]).is_ok());
+        assert!(no_self_alias(Operand::O, &[2, 2, 0, 2], &[0, 0, 2, 1]).is_ok());
     }
 }
