@@ -281,3 +281,17 @@ fn kernel_matches_reference_on_a_long_plain_row() {
         check(&k, &p);
     }
 }
+
+#[test]
+fn nan_sink_poisons_its_head_only() {
+    // Lq > Lk bottom-right: the first rows see no key. Head 0's sink is NaN, head 1's finite.
+    for (lq, lk) in [(6, 3), (2, 3), (200, 150)] {
+        let mut p = seeded(1, 2, 1, lq, lk, 8, 8, 13);
+        p.is_causal = true;
+        p.causal_variant = huiyan::CausalVariant::LowerRight;
+        p.sinks = Some(vec![f32::NAN, 0.25]);
+        for k in kernels() {
+            check(&k, &p);
+        }
+    }
+}

@@ -35,8 +35,8 @@
 //! **Masked keys are skipped**, never multiplied by zero: NaN or ∞ in a masked key's K or V row
 //! does not reach `O`. NaN in anything that is used propagates to the affected outputs: a NaN
 //! logit of a visible key makes its whole row of `O` and its `lse` NaN, and so does a `+∞`
-//! logit (e.g. from a `+∞` bias), as in softmax. A NaN sink makes `lse` NaN; on a row with no
-//! visible key `O` is still 0.
+//! logit (e.g. from a `+∞` bias), as in softmax. A NaN sink makes every row of its head NaN
+//! (`O` and `lse`), whether or not the row sees a key.
 //!
 //! **Broadcasting.** `attn_mask` and `attn_bias` are 4-d views whose each axis is the full size
 //! of `[B, Hq, Lq, Lk]` or 1 (a 2-d `[Lq, Lk]` mask is `dims = [1, 1, Lq, Lk]`).

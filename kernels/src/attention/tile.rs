@@ -277,7 +277,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                 }
             }
             // SAFETY: rows i0..i0+rows of head h are inside O (and lse); acc/m/l in workspace.
-            unsafe { finish(c, b, h, i0, rows, acc, m, l, mr, dvp) };
+            unsafe { finish(c, b, h, i0, rows, acc, m, l, mr, dvp, sink) };
             i0 += rows;
         }
     }
@@ -378,11 +378,14 @@ unsafe fn finish(
     l: *const f32,
     mr: usize,
     dvp: usize,
+    sink: Option<f32>,
 ) {
     for ii in 0..rows {
         let (panel, lane) = (ii / mr, ii % mr);
         // SAFETY: ii < rows ≤ Br: inside m, l.
         let (mi, li) = unsafe { (*m.add(ii), *l.add(ii)) };
+        // A NaN sink poisons the row whether or not any block reached it (the contract).
+        let li = if sink.is_some_and(f32::is_nan) { f32::NAN } else { li };
         let inv_zero = li == 0.0;
         for e in 0..c.d.dim_v {
             // SAFETY: accumulator element of row ii, column e < dv ≤ dvp; O element inside O.

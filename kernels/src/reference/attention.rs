@@ -92,6 +92,10 @@ pub fn attention(
                             }
                         }
                     }
+                    // A NaN sink poisons the whole row, visible keys or not (the contract).
+                    if sink.is_some_and(f64::is_nan) {
+                        acc = [f64::NAN; CHUNK];
+                    }
                     for e in e0..e1 {
                         // SAFETY: [b, h, i, e] inside O (validated); O is disjoint from every
                         // input and exclusively borrowed.
