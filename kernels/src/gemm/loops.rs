@@ -15,7 +15,7 @@
 
 use super::blocking::{round_up, Blocking};
 use super::microkernel::{tile_buffered, Microkernel};
-use super::pack::{pack_a, pack_b};
+use super::pack::{pack_a_pf, pack_b_pf};
 
 /// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx`.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +81,7 @@ pub(crate) unsafe fn tile_any<K: Microkernel>(
     mr: usize,
     nr: usize,
 ) {
-    // SAFETY (all three arms): the caller's contract is each callee's.
+    // SAFETY: in all three arms the caller's contract is each callee's.
     unsafe {
         if rsc == 1 {
             if mr == K::MR && nr == K::NR {
@@ -160,6 +160,10 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
         return;
     }
     let (mr_k, nr_k) = (K::MR, K::NR);
+    debug_assert!(
+        bl.mr == mr_k && bl.nr == nr_k,
+        "Blocking does not match the kernel"
+    );
     let direct_a = g.rsa == 1 && n <= DIRECT_MAX;
     let direct_b = m <= DIRECT_MAX && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
@@ -184,7 +188,7 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
             // round_up(nc, NR)·kc elements.
             unsafe {
                 let b0 = g.b.add(pc * g.rsb + (jc + nc - b_tail) * g.csb);
-                pack_b(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail);
+                pack_b_pf(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail, K::prefetch);
             }
             let b_at = |jr: usize| {
                 if direct_b && jr + nr_k <= nc {
@@ -209,7 +213,7 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
                 // SAFETY: rows ic+mc−a_tail..ic+mc, columns pc..pc+kc are inside A; ap has room.
                 unsafe {
                     let a0 = g.a.add((ic + mc - a_tail) * g.rsa + pc * g.csa);
-                    pack_a(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc);
+                    pack_a_pf(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc, K::prefetch);
                 }
                 let a_at = |ir: usize| {
                     if direct_a && ir + mr_k <= mc {
@@ -279,7 +283,8 @@ unsafe fn macro_block<K: Microkernel>(
 
 /// LOOPS 2 and 1 over already-packed operands: `C[0..m, 0..n] ← α·Ã·B̃ + β·C`, where `ap` holds
 /// `⌈m/MR⌉` packed A micropanels (each `MR × kc`, one after another) and `bp` holds `⌈n/NR⌉`
-/// packed B micropanels (each `kc × NR`), as [`pack_a`] and [`pack_b`] write them.
+/// packed B micropanels (each `kc × NR`), as [`pack_a`](super::pack::pack_a) and
+/// [`pack_b`](super::pack::pack_b) write them.
 ///
 /// This is the small-gemm entry for the attention tile driver (QKᵀ and P·V on packed tiles).
 ///

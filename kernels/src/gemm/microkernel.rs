@@ -68,7 +68,7 @@ pub(crate) trait Microkernel: Copy {
     /// # Safety
     ///
     /// As [`tile_strided`](Microkernel::tile_strided) with `rsb = ldb`, `csb = 1`.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, dead_code)] // used by the attention tile driver
     #[inline(always)]
     unsafe fn tile(
         self,
@@ -111,6 +111,13 @@ pub(crate) trait Microkernel: Copy {
         c: *mut f32,
         csc: usize,
     );
+
+    /// A hint that `p` will be read soon (packing uses it on its source). Must not fault for
+    /// any address; the default does nothing.
+    #[inline(always)]
+    fn prefetch(p: *const f32) {
+        let _ = p;
+    }
 
     /// An edge tile: only `C[0..mr, 0..nr]` is read and written (`1 ≤ mr ≤ MR`,
     /// `1 ≤ nr ≤ NR`), with the same bits a full tile would give those elements.

@@ -30,6 +30,13 @@ impl Microkernel for UkrX86V4 {
     const DIRECT_B: bool = true;
 
     #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: a prefetch is a hint: it never faults, whatever the address (SSE is part
+        // of the x86-64 baseline).
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+
+    #[inline(always)]
     unsafe fn tile_strided(
         self,
         kc: usize,
