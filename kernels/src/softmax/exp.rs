@@ -1,60 +1,67 @@
-//! THE `exp`: `f32` exponential by range reduction and a degree-6 polynomial.
+//! THE `exp`: `f32` exponential by a 16-entry table, range reduction and a degree-3
+//! polynomial.
 //!
 //! [`exp_lane`] is the specification: plain scalar code, one IEEE-754 binary32 operation per
-//! line, each rounded once to nearest-even. [`exp`] is the same sequence written over
-//! [`SimdF32`]; every ISA tier runs it, so every tier returns the bits of [`exp_lane`] (tested
-//! over the whole domain in `tests/softmax.rs`). No step uses a fused multiply-add: `wide` on
-//! SSE2, wasm `simd128` and soft-float targets have none, and on the CPU this crate is tuned
-//! for (AMD Zen 4) the separate adds run on the FP-add pipes beside the multiplies, so fusing
-//! would save no time there.
+//! line (`fma` = fused multiply-add, `a·b + c` rounded once), each rounded once to
+//! nearest-even, plus exact integer operations on bit patterns. [`exp`] is the same sequence
+//! written over [`SimdF32`]; every ISA tier runs it, so every tier returns the bits of
+//! [`exp_lane`] (tested over the whole domain in `tests/softmax.rs`). Tiers without a
+//! hardware FMA (scalar; `wide` on plain SSE2 or wasm) use `libm::fmaf`, which is correctly
+//! rounded: slower, same bits. Fusing halves the FP-add work, which on AMD Zen 4 (where
+//! 512-bit multiplies and adds each issue once per cycle) is the difference between ~12 and
+//! ~8 cycles per vector.
 //!
 //! # Method
 //!
-//! `eˣ = 2ⁿ · eʳ` with `n = round(x · log₂e)` and `r = x − n·ln2`, so `|r| ≤ ln2/2 ≈ 0.3466`
-//! (slightly more when `x · log₂e` rounds across a half-integer: the polynomial is fitted on
-//! `|r| ≤ 0.3468`).
+//! `eˣ = 2ⁿ · 2^(j/16) · eʳ` with `k = round(x · 16/ln2)`, `n = ⌊k/16⌋`, `j = k mod 16` and
+//! `r = x − k·ln2/16`, so `|r| ≤ ln2/32 ≈ 0.0217`.
 //!
-//! 1. **Clamp** `x` to `[LO, HI] = [−104, 89]`, keeping NaN. Why: below `−103.972…`
-//!    (`ln 2⁻¹⁵⁰`) the exact result is under half the smallest subnormal and rounds to `+0`;
-//!    clamping there keeps `n ≥ −150` so step 8's scale factors stay normal numbers, and maps
-//!    `−∞` to `+0` without a special case (`−∞ − n·ln2` would be NaN). Above `88.722839…`
-//!    (`ln FLT_MAX`) the result overflows; clamping at 89 keeps `n ≤ 128` and still
-//!    overflows to `+∞`, so `+∞` and every large input give `+∞`. NaN passes both compares.
-//! 2. `xl = x · LOG2E`.
-//! 3. `nf = round_ties_even(xl)` — by adding and subtracting `1.5·2²³` (exact for `|xl| < 2²²`;
-//!    here `|xl| ≤ 151`); tiers with a rounding instruction use it: same result.
-//! 4. `r = x − nf · LN2_HI`. Cody–Waite: `LN2_HI` has 16 significant bits and `|nf| ≤ 150`
-//!    has 8, so the product is exact; the difference is exact by Sterbenz' lemma (for
-//!    `n ≠ 0`, `x` lies within a factor 2 of `nf · LN2_HI`; for `n = 0` it is `x` itself).
-//! 5. `r = r − nf · LN2_LO`: `LN2_HI + LN2_LO` = ln2 within 5.5e-14, so `r` is the exact
-//!    reduced argument within half an ulp of `r` (≤ 2⁻²⁶ absolute).
-//! 6. `q = ((((C6·r + C5)·r + C4)·r + C3)·r + C2)` (Horner).
-//! 7. `p = 1 + (r + r²·q)`: `eʳ ≈ 1 + r + r²·q(r)`. Adding the two small terms first and the 1
-//!    last makes the final add's rounding (≤ ½ ulp) dominate the error.
-//! 8. `y = (p · 2^(n>>1)) · 2^(n − (n>>1))`: both factors are normal powers of two for
-//!    `n ∈ [−150, 128]`; the first product is exact (`p ∈ [0.7, 1.42]`), so `y` is `p · 2ⁿ`
-//!    rounded once — including gradual underflow into subnormals and overflow to `+∞`. AVX-512
-//!    does the same in one `vscalefps`, which also rounds `p · 2ⁿ` once: same bits.
+//! 1. **Clamp** `x` to `[LO, HI] = [−104, 89]`, keeping NaN. Below `−103.972…` (`ln 2⁻¹⁵⁰`)
+//!    the exact result is under half the smallest subnormal and rounds to `+0`; clamping
+//!    there keeps `n ≥ −151` so step 7's scale factors stay normal, and maps `−∞` to `+0`
+//!    without a special case (`−∞ − k·ln2/16` would be NaN). Above `88.722839…` (`ln FLT_MAX`)
+//!    the result overflows; clamping at 89 keeps `n ≤ 128` and still overflows to `+∞`. NaN
+//!    fails both compares and passes through.
+//! 2. `kb = fma(x, K, 1.5·2²³)` (`K = 16/ln2`) and `kf = kb − 1.5·2²³`: `kf` is `x·K` rounded
+//!    to the nearest integer, ties to even (`kb` lies in `[2²³, 2²⁴)` where the spacing is 1;
+//!    `|x·K| ≤ 2401`), and the low bits of `kb`'s bit pattern hold `k` as a two's-complement
+//!    integer: `j = bits(kb) & 15`, `n = (bits(kb) − bits(1.5·2²³)) >> 4` (arithmetic shift =
+//!    floor division).
+//! 3. `r = fma(kf, −LN2_16_HI, x)`. Cody–Waite: `LN2_16_HI` has 12 significant bits and
+//!    `|k| ≤ 2401` has 12, so the product is exact, and so is the difference by Sterbenz'
+//!    lemma (for `k ≠ 0`, `x` is within a factor 2 of `kf·LN2_16_HI`; for `k = 0` it is `x`).
+//! 4. `r = fma(kf, −LN2_16_LO, r)`: `HI + LO` is ln2/16 within 1.1e-13, so `r` is the reduced
+//!    argument within half an ulp of `r` (≤ 2⁻³⁰ absolute).
+//! 5. `s = fma(r², fma(C3, r, C2), r) ≈ eʳ − 1` (`|s| ≤ 0.022`).
+//! 6. `y = fma(T[j], s, T[j])` with `T[j] = 2^(j/16)` rounded to `f32` (`y ∈ [0.97, 2.05)`).
+//! 7. `y · 2ⁿ`, as `(y · 2^(n>>1)) · 2^(n − (n>>1))`: both factors are normal powers of two
+//!    for `n ∈ [−151, 128]` and the first product is exact, so this is `y·2ⁿ` rounded once —
+//!    gradual underflow into subnormals, overflow to `+∞`.
 //!
-//! # Polynomial
+//! # Polynomial and error
 //!
-//! `C2..C6` minimise the maximum relative error of `1 + r + r²·q(r)` against `eʳ` on
-//! `[−0.3468, 0.3468]` (Remez exchange in `f64`, then each coefficient rounded to `f32`). With
-//! the rounded coefficients the polynomial's own relative error is ≤ 4.0e-9 ≈ 0.07·2⁻²⁴ —
-//! negligible next to the evaluation's roundings.
-//!
-//! # Error
-//!
-//! Within the domain `[−87.33, 88.72]` (normal results): final add ≤ ½ ulp, `r` ≤ 2⁻²⁶
-//! relative, the `r + r²q` add ≤ 2⁻²⁶ absolute, the Horner chain ≲ 0.2·2⁻²⁴: a bound of
-//! ≈ 1.2 ulp; the exhaustive sweep over every `f32` in the domain measures
-//! **0.98 ulp** maximum (see `tests/softmax.rs`, `HUIYAN_FULL_EXP_SWEEP=1`).
+//! `C2, C3` minimise the maximum relative error of `1 + r + r²(C2 + C3·r)` against `eʳ` on
+//! `|r| ≤ 1.02·ln2/32` (Lawson's iteration in `f64`, coefficients then rounded to `f32`):
+//! ≤ 1.8e-9 ≈ 0.03·2⁻²⁴ relative with the rounded coefficients. The table entries are within
+//! 0.8·2⁻²⁴ of `2^(j/16)` (relative). Error budget for results in `[1, 2)` (ulp = 2⁻²³):
+//! table ≤ 0.4 ulp, the final fma ≤ 0.5 ulp, `s` and `r` ≤ 0.02 ulp; below 1 (`j = 0`) the
+//! table entry is exact. Bound ≈ 0.95 ulp; the exhaustive sweep over every `f32` of
+//! `[−87.3, 88.7]` (`HUIYAN_FULL_EXP_SWEEP=1` in `tests/softmax.rs`) measures the maximum.
 //!
 //! # Specials and underflow
 //!
 //! `exp(−∞) = +0`, `exp(+∞) = +∞`, `exp(NaN)` = NaN, `x > 88.7228…` → `+∞`. Between
-//! `−103.97` and `−87.34` the result is subnormal: `p · 2ⁿ` rounded once, so within 1 unit of
+//! `−103.97` and `−87.34` the result is subnormal: `y·2ⁿ` rounded once, so within 1 unit of
 //! the subnormal spacing `2⁻¹⁴⁹` (gradual underflow, no flush to zero); below, `+0`.
+//!
+//! # The softmax variant
+//!
+//! [`exp_flush_lane`] (vector form [`exp_flush_x4`]) is the same computation for `x ≤ 0`
+//! that returns `+0` below `FLUSH = −87.33` (where [`exp_lane`] returns values under
+//! `1.2e-38`) and applies `2ⁿ` by adding `n` to the exponent field, exact for the normal
+//! results that remain. Its bits equal [`exp_lane`]'s for `FLUSH ≤ x ≤ 0`; a softmax weight
+//! below `2⁻¹²⁶` is below the absolute floor of every softmax tolerance, while the saving is
+//! five of `exp`'s ~19 vector operations.
 
 use super::simd::SimdF32;
 
@@ -62,24 +69,44 @@ use super::simd::SimdF32;
 pub(crate) const LO: f32 = f32::from_bits(0xc2d0_0000);
 /// Upper clamp: `89` (`0x42b2_0000`); `exp(89) > FLT_MAX`, overflows to `+∞`.
 pub(crate) const HI: f32 = f32::from_bits(0x42b2_0000);
-/// `log₂e` rounded to `f32`: 1.44269502… (`0x3fb8_aa3b`).
-pub(crate) const LOG2E: f32 = f32::from_bits(0x3fb8_aa3b);
+/// Flush threshold of the softmax variant: `−87.33` (`0xc2ae_a8f6`), above `ln 2⁻¹²⁶`.
+pub(crate) const FLUSH: f32 = f32::from_bits(0xc2ae_a8f6);
+/// `16/ln2` rounded to `f32`: 23.083120 (`0x41b8_aa3b`).
+pub(crate) const K: f32 = f32::from_bits(0x41b8_aa3b);
 /// `1.5 · 2²³` (`0x4b40_0000`): adding and subtracting it rounds `|v| < 2²²` to an integer.
 pub(crate) const ROUND_MAGIC: f32 = f32::from_bits(0x4b40_0000);
-/// High part of ln2, 16 significant bits: 0.693145751953125 (`0x3f31_7200`).
-pub(crate) const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
-/// `ln2 − LN2_HI` rounded to `f32`: 1.4286068e-6 (`0x35bf_be8e`).
-pub(crate) const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
-/// `r²` coefficient, ≈ 1/2: 0.49999994 (`0x3eff_fffe`).
-pub(crate) const C2: f32 = f32::from_bits(0x3eff_fffe);
-/// `r³` coefficient, ≈ 1/6: 0.16666521 (`0x3e2a_aa49`).
-pub(crate) const C3: f32 = f32::from_bits(0x3e2a_aa49);
-/// `r⁴` coefficient, ≈ 1/24: 0.041668430 (`0x3d2a_ac84`).
-pub(crate) const C4: f32 = f32::from_bits(0x3d2a_ac84);
-/// `r⁵` coefficient, ≈ 1/120: 0.0083687389 (`0x3c09_1d09`).
-pub(crate) const C5: f32 = f32::from_bits(0x3c09_1d09);
-/// `r⁶` coefficient, ≈ 1/720: 0.0013812417 (`0x3ab5_0ac8`).
-pub(crate) const C6: f32 = f32::from_bits(0x3ab5_0ac8);
+/// `−LN2_16_HI`, the form the fma takes.
+pub(crate) const NEG_LN2_16_HI: f32 = f32::from_bits(0xbd31_7000);
+/// `−LN2_16_LO`.
+pub(crate) const NEG_LN2_16_LO: f32 = f32::from_bits(0xb605_fdf4);
+/// High part of ln2/16, 12 significant bits: 0.0433197021484375 (`0x3d31_7000`).
+pub(crate) const LN2_16_HI: f32 = f32::from_bits(0x3d31_7000);
+/// `ln2/16 − LN2_16_HI` rounded to `f32`: 1.9966365e-6 (`0x3605_fdf4`).
+pub(crate) const LN2_16_LO: f32 = f32::from_bits(0x3605_fdf4);
+/// `r²` coefficient, ≈ 1/2: 0.50001681 (`0x3f00_011a`).
+pub(crate) const C2: f32 = f32::from_bits(0x3f00_011a);
+/// `r³` coefficient, ≈ 1/6: 0.16666722 (`0x3e2a_aad0`).
+pub(crate) const C3: f32 = f32::from_bits(0x3e2a_aad0);
+
+/// `2^(j/16)` rounded to nearest `f32`, `j = 0..16`.
+pub(crate) const TABLE: [f32; 16] = [
+    f32::from_bits(0x3f80_0000),
+    f32::from_bits(0x3f85_aac3),
+    f32::from_bits(0x3f8b_95c2),
+    f32::from_bits(0x3f91_c3d3),
+    f32::from_bits(0x3f98_37f0),
+    f32::from_bits(0x3f9e_f532),
+    f32::from_bits(0x3fa5_fed7),
+    f32::from_bits(0x3fad_583f),
+    f32::from_bits(0x3fb5_04f3),
+    f32::from_bits(0x3fbd_08a4),
+    f32::from_bits(0x3fc5_672a),
+    f32::from_bits(0x3fce_248c),
+    f32::from_bits(0x3fd7_44fd),
+    f32::from_bits(0x3fe0_ccdf),
+    f32::from_bits(0x3fea_c0c7),
+    f32::from_bits(0x3ff5_257d),
+];
 
 /// `eˣ` for one `f32`: the specification every tier mirrors (see the [module docs](self)).
 ///
@@ -95,58 +122,148 @@ pub fn exp_lane(x: f32) -> f32 {
     // 1. Clamp, NaN passing through (both compares are false for NaN).
     let x = if x > HI { HI } else { x };
     let x = if x < LO { LO } else { x };
-    // 2.–3. n = round(x·log₂e), ties to even.
-    let xl = x * LOG2E;
-    let nf = (xl + ROUND_MAGIC) - ROUND_MAGIC;
-    // 4.–5. Cody–Waite reduction.
-    let r = x - nf * LN2_HI;
-    let r = r - nf * LN2_LO;
-    // 6. Horner.
-    let q = C6 * r + C5;
-    let q = q * r + C4;
-    let q = q * r + C3;
-    let q = q * r + C2;
-    // 7. p = 1 + (r + r²q).
-    let r2 = r * r;
-    let s = r2 * q + r;
-    let p = s + 1.0;
-    // 8. Scale by 2ⁿ in two exact-or-once-rounded steps. `nf` is an integer in [−150, 128]
-    // (or NaN: `as` gives 0 and `p` is NaN anyway).
-    let n = nf as i32;
-    let n1 = n >> 1;
-    let n2 = n - n1;
-    let y = p * pow2(n1);
-    y * pow2(n2)
+    let (y, kb) = reduced(x);
+    // 7. y·2ⁿ, rounded once.
+    pow2_scale_lane(y, kb)
 }
 
-/// `2ᵏ` for `k ∈ [−126, 127]`, built from its exponent bits.
+/// Steps 2–6 of [`exp_lane`]: `(y, kb)` with `eˣ = y · 2ⁿ`, `n` and `j` in `bits(kb)`.
 #[inline(always)]
-fn pow2(k: i32) -> f32 {
-    f32::from_bits(((k + 127) as u32) << 23)
+fn reduced(x: f32) -> (f32, f32) {
+    // 2. k = round(x·16/ln2), in kf and in the low bits of kb.
+    let kb = fma(x, K, ROUND_MAGIC);
+    let kf = kb - ROUND_MAGIC;
+    // 3.–4. Cody–Waite reduction.
+    let r = fma(kf, NEG_LN2_16_HI, x);
+    let r = fma(kf, NEG_LN2_16_LO, r);
+    // 5. s = eʳ − 1.
+    let q = fma(C3, r, C2);
+    let r2 = r * r;
+    let s = fma(r2, q, r);
+    // 6. y = 2^(j/16) · eʳ.
+    let t = TABLE[(kb.to_bits() & 15) as usize];
+    (fma(t, s, t), kb)
+}
+
+/// `a·b + c` rounded once (`libm::fmaf` is correctly rounded on every target).
+#[inline(always)]
+pub(crate) fn fma(a: f32, b: f32, c: f32) -> f32 {
+    libm::fmaf(a, b, c)
+}
+
+/// `n` of [`exp_lane`] from `bits(kb)`: `(bits(kb) − bits(1.5·2²³)) >> 4`.
+#[inline(always)]
+pub(crate) fn k_to_n(kb_bits: u32) -> i32 {
+    (kb_bits.wrapping_sub(ROUND_MAGIC.to_bits()) as i32) >> 4
+}
+
+/// `2ᵐ` for `m ∈ [−126, 127]`, built from its exponent bits.
+#[inline(always)]
+pub(crate) fn pow2(m: i32) -> f32 {
+    f32::from_bits(((m + 127) as u32) << 23)
+}
+
+/// Step 7: `y · 2ⁿ` rounded once, in two steps.
+#[inline(always)]
+fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
+    // For NaN kb (NaN x) the factors are garbage but y is NaN too.
+    let n = k_to_n(kb.to_bits());
+    let n1 = n >> 1;
+    (y * pow2(n1)) * pow2(n - n1)
+}
+
+/// The softmax variant of [`exp_lane`], for `x ≤ 88`: `+0` below [`FLUSH`], otherwise the
+/// bits of [`exp_lane`] (see the [module docs](self)).
+///
+/// ```
+/// use huiyan_kernels::softmax::{exp_flush_lane, exp_lane};
+/// assert_eq!(exp_flush_lane(-3.5), exp_lane(-3.5));
+/// assert_eq!(exp_flush_lane(-87.4), 0.0);
+/// assert_eq!(exp_flush_lane(f32::NEG_INFINITY), 0.0);
+/// ```
+#[inline]
+pub fn exp_flush_lane(x: f32) -> f32 {
+    let (y, kb) = reduced(x);
+    if x < FLUSH {
+        return 0.0;
+    }
+    // n added to the exponent field: (bits(kb) << 19) & 0xff80_0000 is n << 23 (the magic
+    // constant's bits shift out, j's are masked off).
+    f32::from_bits(y.to_bits().wrapping_add((kb.to_bits() << 19) & 0xff80_0000))
 }
 
 /// [`exp_lane`] on every lane of a vector.
 #[inline(always)]
 pub(crate) fn exp<S: SimdF32>(s: S, x: S::V) -> S::V {
     let x = s.clamp_above(x, s.splat(HI));
-    exp_le_hi(s, x)
+    let x = s.clamp_below(x, s.splat(LO));
+    let [(y, kb)] = reduced_xn(s, [x]);
+    s.pow2_scale(y, kb)
 }
 
-/// [`exp`] for inputs already known to be `≤ HI` or NaN (softmax's `t − max ≤ 0`): skips the
-/// upper clamp, which would be a no-op. Same bits as [`exp_lane`].
+/// [`exp_flush_lane`] on four vectors, operation by operation in lockstep: interleaving four
+/// independent dependency chains lets an out-of-order core keep its FP pipes busy.
 #[inline(always)]
+pub(crate) fn exp_flush_x4<S: SimdF32>(s: S, x: [S::V; 4]) -> [S::V; 4] {
+    let yk = reduced_xn(s, x);
+    let fl = s.splat(FLUSH);
+    let mut out = x;
+    for i in 0..4 {
+        out[i] = s.scale_or_flush(yk[i].0, yk[i].1, x[i], fl);
+    }
+    out
+}
+
+/// [`exp_flush_lane`] on one vector.
+#[inline(always)]
+pub(crate) fn exp_flush<S: SimdF32>(s: S, x: S::V) -> S::V {
+    let [(y, kb)] = reduced_xn(s, [x]);
+    s.scale_or_flush(y, kb, x, s.splat(FLUSH))
+}
+
+/// Steps 2–6 on `N` vectors in lockstep (see [`reduced`]). Plain loops, not `array::map`:
+/// `map` is not always inlined, and a call out of a `#[target_feature]` kernel costs the
+/// vector registers.
+#[inline(always)]
+fn reduced_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [(S::V, S::V); N] {
+    let (mut kb, mut kf, mut r, mut q, mut r2) = (x, x, x, x, x);
+    for i in 0..N {
+        kb[i] = s.fma(x[i], s.splat(K), s.splat(ROUND_MAGIC));
+    }
+    for i in 0..N {
+        kf[i] = s.sub(kb[i], s.splat(ROUND_MAGIC));
+    }
+    for i in 0..N {
+        r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_HI), x[i]);
+    }
+    for i in 0..N {
+        r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_LO), r[i]);
+    }
+    for i in 0..N {
+        q[i] = s.fma(s.splat(C3), r[i], s.splat(C2));
+    }
+    for i in 0..N {
+        r2[i] = s.mul(r[i], r[i]);
+    }
+    let mut sv = r2;
+    for i in 0..N {
+        sv[i] = s.fma(r2[i], q[i], r[i]);
+    }
+    let mut t = x;
+    for i in 0..N {
+        t[i] = s.lookup16(kb[i]);
+    }
+    let mut out = [(x[0], x[0]); N];
+    for i in 0..N {
+        out[i] = (s.fma(t[i], sv[i], t[i]), kb[i]);
+    }
+    out
+}
+
+/// [`exp_flush`] under the name the attention driver first used (same requirement: `x ≤ 88`
+/// or NaN). Prefer [`exp_flush`] or the row primitives of [`super::row`].
+#[inline(always)]
+#[allow(dead_code)]
 pub(crate) fn exp_le_hi<S: SimdF32>(s: S, x: S::V) -> S::V {
-    let x = s.clamp_below(x, s.splat(LO));
-    let xl = s.mul(x, s.splat(LOG2E));
-    let nf = s.round(xl);
-    let r = s.sub(x, s.mul(nf, s.splat(LN2_HI)));
-    let r = s.sub(r, s.mul(nf, s.splat(LN2_LO)));
-    let q = s.add(s.mul(s.splat(C6), r), s.splat(C5));
-    let q = s.add(s.mul(q, r), s.splat(C4));
-    let q = s.add(s.mul(q, r), s.splat(C3));
-    let q = s.add(s.mul(q, r), s.splat(C2));
-    let r2 = s.mul(r, r);
-    let t = s.add(s.mul(r2, q), r);
-    let p = s.add(t, s.splat(1.0));
-    s.ldexp(p, nf)
+    exp_flush(s, x)
 }

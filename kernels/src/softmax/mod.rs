@@ -30,7 +30,7 @@
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
-mod exp;
+pub(crate) mod exp;
 mod portable;
 pub(crate) mod row;
 mod scalar;
@@ -38,7 +38,7 @@ pub(crate) mod simd;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 
-pub use exp::exp_lane;
+pub use exp::{exp_flush_lane, exp_lane};
 
 use crate::error::{Dim, Error};
 #[cfg(target_arch = "aarch64")]

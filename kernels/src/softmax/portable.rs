@@ -1,16 +1,25 @@
 //! The portable tier: [`SimdF32`] on `wide::f32x8`, lowered for whatever the *compile-time*
 //! target features allow (SSE2 on plain x86-64, NEON on aarch64, `simd128` on wasm32, scalar
 //! elsewhere). Every operation is an exact IEEE op, compare or select, so the tier computes
-//! [`exp_lane`](super::exp::exp_lane) bit for bit on every target (`wide`'s `max`/`round`
-//! differ between back ends in NaN and tie handling, so clamps are compare + select and
-//! rounding is the `1.5·2²³` trick). Contract: [`super`].
+//! [`exp_lane`](super::exp::exp_lane) bit for bit on every target (`wide`'s `max`
+//! differs between back ends in NaN handling, so clamps are compare + select). Contract: [`super`].
 
-use wide::{f32x8, i32x8};
+use wide::{f32x8, i32x8, u32x8};
 
-use super::exp::ROUND_MAGIC;
+use super::exp::{fma, ROUND_MAGIC, TABLE};
 use super::row::{self, Call};
 use super::simd::SimdF32;
 use crate::isa::Portable;
+
+/// Whether `wide`'s `mul_add` is a fused multiply-add for this build's target features
+/// (otherwise it is a multiply then an add, and `fma` goes lane by lane through `libm::fmaf`).
+const HW_FMA: bool = cfg!(any(
+    all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "fma"
+    ),
+    all(target_arch = "aarch64", target_feature = "neon")
+));
 
 /// All-ones (true) lane pattern.
 const TRUE: f32 = f32::from_bits(u32::MAX);
@@ -77,6 +86,19 @@ impl SimdF32 for Portable {
         a * b
     }
     #[inline(always)]
+    fn fma(self, a: f32x8, b: f32x8, c: f32x8) -> f32x8 {
+        if HW_FMA {
+            a.mul_add(b, c)
+        } else {
+            let (a, b, c) = (a.to_array(), b.to_array(), c.to_array());
+            let mut o = [0.0f32; 8];
+            for i in 0..8 {
+                o[i] = fma(a[i], b[i], c[i]);
+            }
+            f32x8::new(o)
+        }
+    }
+    #[inline(always)]
     fn max(self, a: f32x8, b: f32x8) -> f32x8 {
         a.fast_max(b)
     }
@@ -93,20 +115,28 @@ impl SimdF32 for Portable {
         x.simd_gt(hi).select(hi, x)
     }
     #[inline(always)]
-    fn round(self, x: f32x8) -> f32x8 {
-        let m = f32x8::splat(ROUND_MAGIC);
-        (x + m) - m
+    fn lookup16(self, kb: f32x8) -> f32x8 {
+        f32x8::new(kb.to_array().map(|k| TABLE[(k.to_bits() & 15) as usize]))
     }
     #[inline(always)]
-    fn ldexp(self, p: f32x8, n: f32x8) -> f32x8 {
-        // n is an integer in [−150, 128] (NaN truncates to 0; p is then NaN anyway).
-        let n = n.trunc_int();
+    fn pow2_scale(self, y: f32x8, kb: f32x8) -> f32x8 {
+        let n = (kb.to_bits() - u32x8::splat(ROUND_MAGIC.to_bits())).cast_signed() >> 4u32;
         let n1 = n >> 1u32;
         let n2 = n - n1;
         let bias = i32x8::splat(127);
         let f1 = f32x8::from_bits(((n1 + bias) << 23u32).cast_unsigned());
         let f2 = f32x8::from_bits(((n2 + bias) << 23u32).cast_unsigned());
-        (p * f1) * f2
+        (y * f1) * f2
+    }
+    #[inline(always)]
+    fn scale_or_flush(self, y: f32x8, kb: f32x8, x: f32x8, thr: f32x8) -> f32x8 {
+        let e = (kb.to_bits() << 19u32) & u32x8::splat(0xff80_0000);
+        let v = f32x8::from_bits(y.to_bits() + e);
+        x.simd_lt(thr).select(f32x8::splat(0.0), v)
+    }
+    #[inline(always)]
+    fn lt(self, a: f32x8, b: f32x8) -> f32x8 {
+        a.simd_lt(b)
     }
     #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {

@@ -26,11 +26,11 @@
 //!   `max_nan` (the logits of a score tile; softcap would slot in here once a `tanh` exists).
 //! * [`exp_sub_sum`]`(s, src, dst, n, m, store) -> Σ`: `dst[j] ← exp(src[j] − m)` (when
 //!   `store`; `src == dst` allowed) and returns `Σ exp(src[j] − m)` summed in a fixed order.
-//!   Needs `src[j] − m ≤ 89` or NaN, which holds when `m` is a running maximum.
+//!   Needs `src[j] − m ≤ 88` or NaN, which holds when `m` is a running maximum.
 //! * [`mul_inplace`]`(s, p, n, f)`: `p[j] ← f·p[j]` (the online-softmax rescale by
 //!   `exp(m_old − m_new)`, or the final `1/l`).
 
-use super::exp::{exp, exp_le_hi};
+use super::exp::{exp, exp_flush, exp_flush_x4};
 use super::simd::SimdF32;
 
 /// A validated softmax call: the whole operation, in raw pointers (see [`super::softmax`]).
@@ -67,6 +67,17 @@ pub(crate) struct Bcast<T> {
 /// itself for in-place calls, and `lse` (if not null) has `rows` entries.
 #[inline(always)]
 pub(crate) unsafe fn softmax_rows<S: SimdF32>(s: S, c: &Call) {
+    if c.mask.is_none() && c.bias.is_none() {
+        // SAFETY: forwarded.
+        unsafe {
+            if c.scale == 1.0 {
+                plain_rows::<S, false>(s, c)
+            } else {
+                plain_rows::<S, true>(s, c)
+            }
+        }
+        return;
+    }
     for r in 0..c.rows {
         // SAFETY: r < rows, so every offset below is inside the validated ranges.
         unsafe {
@@ -92,21 +103,103 @@ pub(crate) unsafe fn softmax_rows<S: SimdF32>(s: S, c: &Call) {
                 Some(b) if b.per_row => Bias::Const(*b.ptr.add(r * b.rs)),
                 Some(b) => Bias::Row(b.ptr.add(r * b.rs)),
             };
+            let out = Out {
+                log: c.log,
+                lse: !c.lse.is_null(),
+            };
             let lse = match (mask, bias) {
                 (None, Bias::None) if c.scale == 1.0 => {
-                    plain::<S, false, false>(s, x, y, c.cols, c.scale, 0.0, c.log)
+                    plain::<S, false, false>(s, x, y, c.cols, c.scale, 0.0, out)
                 }
-                (None, Bias::None) => plain::<S, true, false>(s, x, y, c.cols, c.scale, 0.0, c.log),
-                (None, Bias::Const(b)) => {
-                    plain::<S, true, true>(s, x, y, c.cols, c.scale, b, c.log)
-                }
-                (mask, bias) => general(s, x, y, c.cols, c.scale, mask, bias, c.log),
+                (None, Bias::None) => plain::<S, true, false>(s, x, y, c.cols, c.scale, 0.0, out),
+                (None, Bias::Const(b)) => plain::<S, true, true>(s, x, y, c.cols, c.scale, b, out),
+                (mask, bias) => general(s, x, y, c.cols, c.scale, mask, bias, out),
             };
             if !c.lse.is_null() {
                 *c.lse.add(r) = lse;
             }
         }
     }
+}
+
+/// All rows of a call without mask or bias, software-pipelined: the maximum of row `r + 1`
+/// (pass 1) is taken between passes 2 and 3 of row `r`, so its loads and reduction overlap
+/// the latency of row `r`'s sum → `1/Σ` chain instead of waiting behind it (what bounds short
+/// rows); pass 2 prefetches row `r + 1` of `x` and `y` (what bounds long rows: their passes
+/// 2–3 run from cache while memory would otherwise idle).
+///
+/// # Safety
+/// As [`softmax_rows`], with no mask and no bias.
+#[inline(always)]
+unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+    let n = c.cols;
+    let out = Out {
+        log: c.log,
+        lse: !c.lse.is_null(),
+    };
+    if c.rows == 0 {
+        return;
+    }
+    // SAFETY (all blocks): rows r < c.rows of x and y are inside the validated ranges.
+    let mut cur = unsafe { row_extreme(s, c, 0) };
+    for r in 0..c.rows {
+        let (x, y) = unsafe { (c.x.add(r * c.rsx), c.y.add(r * c.rsy)) };
+        let next = if r + 1 < c.rows { r + 1 } else { r };
+        // Prefetch targets; wrapping arithmetic: only ever used as hints.
+        let (px, py) = (
+            c.x.wrapping_add(next * c.rsx),
+            c.y.wrapping_add(next * c.rsy),
+        );
+        let src = FromX::<SC, false> {
+            x,
+            scale: c.scale,
+            b: 0.0,
+        };
+        let (e, nan) = cur;
+        let m = src.logit1(e);
+        let lse = if nan || !m.is_finite() {
+            let l = unsafe { degenerate(y, n, out.log, |j| src.logit1(*x.add(j))) };
+            if r + 1 < c.rows {
+                cur = unsafe { row_extreme(s, c, r + 1) };
+            }
+            l
+        } else {
+            let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, px, py) };
+            if r + 1 < c.rows {
+                cur = unsafe { row_extreme(s, c, r + 1) };
+            }
+            normalise(s, src, y, n, m, sum, out)
+        };
+        if !c.lse.is_null() {
+            unsafe { *c.lse.add(r) = lse };
+        }
+    }
+}
+
+/// Pass 1 of plain row `r`: the extreme `x` whose logit is the largest, and the NaN flag.
+///
+/// # Safety
+/// `r < c.rows` of a validated call.
+#[inline(always)]
+unsafe fn row_extreme<S: SimdF32>(s: S, c: &Call, r: usize) -> (f32, bool) {
+    // SAFETY: row r of x is inside the validated range.
+    unsafe {
+        let x = c.x.add(r * c.rsx);
+        if c.scale > 0.0 {
+            extreme::<S, true>(s, x, c.cols)
+        } else {
+            extreme::<S, false>(s, x, c.cols)
+        }
+    }
+}
+
+/// What a row must produce besides `y`.
+#[derive(Clone, Copy)]
+struct Out {
+    /// Log-softmax instead of softmax.
+    log: bool,
+    /// The caller wants the logsumexp (otherwise `ln Σ` is skipped for softmax).
+    lse: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -199,7 +292,7 @@ unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
     n: usize,
     scale: f32,
     b: f32,
-    log: bool,
+    out: Out,
 ) -> f32 {
     let src = FromX::<SC, BI> { x, scale, b };
     // Pass 1. SAFETY (all blocks below): x and y cover n elements (caller).
@@ -212,9 +305,9 @@ unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
     };
     let m = src.logit1(ext);
     if nan || !m.is_finite() {
-        return unsafe { degenerate(y, n, log, |j| src.logit1(*x.add(j))) };
+        return unsafe { degenerate(y, n, out.log, |j| src.logit1(*x.add(j))) };
     }
-    finish(s, src, y, n, m, log)
+    finish(s, src, y, n, m, out)
 }
 
 /// A row with a mask row and/or a bias row. Returns its logsumexp.
@@ -228,7 +321,7 @@ unsafe fn general<S: SimdF32>(
     scale: f32,
     mask: Option<*const bool>,
     bias: Bias,
-    log: bool,
+    out: Out,
 ) -> f32 {
     let l = S::LANES;
     let ninf = s.splat(f32::NEG_INFINITY);
@@ -286,19 +379,38 @@ unsafe fn general<S: SimdF32>(
     let m = s.reduce_max(acc);
     if s.mask_any(nan) || !m.is_finite() {
         // SAFETY: y holds the n logits.
-        return unsafe { degenerate(y, n, log, |j| *y.add(j)) };
+        return unsafe { degenerate(y, n, out.log, |j| *y.add(j)) };
     }
-    finish(s, Stored(y), y, n, m, log)
+    finish(s, Stored(y), y, n, m, out)
 }
 
-/// Passes 2 and 3 of a row whose maximum logit `m` is finite and which has no NaN.
+/// Passes 2 and 3 of a row whose maximum logit `m` is finite and which has no NaN. Returns
+/// the logsumexp when `out` needs it (otherwise `m`, unused).
 #[inline(always)]
-fn finish<S: SimdF32, T: Logits<S>>(s: S, src: T, y: *mut f32, n: usize, m: f32, log: bool) -> f32 {
-    // SAFETY (both blocks): src and y cover n elements (callers); src is x or y itself.
-    let sum = unsafe { sum_exp(s, src, y, n, m, !log) };
-    // sum ≥ 1 (the maximum contributes exp(0) = 1) and ≤ n: its log is finite.
+fn finish<S: SimdF32, T: Logits<S>>(s: S, src: T, y: *mut f32, n: usize, m: f32, out: Out) -> f32 {
+    // SAFETY: src and y cover n elements (callers); src is x or y itself. No prefetch.
+    let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, y, y) };
+    normalise(s, src, y, n, m, sum, out)
+}
+
+/// Pass 3 given pass 2's `sum` (≥ 1: the maximum contributes exp(0) = 1; ≤ n).
+#[inline(always)]
+fn normalise<S: SimdF32, T: Logits<S>>(
+    s: S,
+    src: T,
+    y: *mut f32,
+    n: usize,
+    m: f32,
+    sum: f32,
+    out: Out,
+) -> f32 {
+    // SAFETY (all blocks): src and y cover n elements (callers).
+    if !out.log && !out.lse {
+        unsafe { mul_inplace(s, y, n, 1.0 / sum) };
+        return m;
+    }
     let ln_sum = libm::logf(sum);
-    if log {
+    if out.log {
         unsafe { log_out(s, src, y, n, m, ln_sum) };
     } else {
         unsafe { mul_inplace(s, y, n, 1.0 / sum) };
@@ -398,11 +510,13 @@ unsafe fn extreme<S: SimdF32, const MAX: bool>(s: S, p: *const f32, n: usize) ->
     (e, s.mask_any(s.mask_or(n0, n1)))
 }
 
-/// Pass 2: `Σ exp(tⱼ − m)`, also storing each term into `y` when `store`.
+/// Pass 2: `Σ exp(tⱼ − m)`, also storing each term into `y` when `store`; prefetches
+/// `px[j]` for reading and `py[j]` for writing as it goes (hints only: any address).
 ///
 /// # Safety
-/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 89` or NaN.
+/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 88` or NaN.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     s: S,
     src: T,
@@ -410,6 +524,8 @@ unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     n: usize,
     m: f32,
     store: bool,
+    px: *const f32,
+    py: *const f32,
 ) -> f32 {
     let l = S::LANES;
     let mv = s.splat(m);
@@ -418,11 +534,18 @@ unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     let mut j = 0;
     // SAFETY (loop bodies): every access ends at or before offset n.
     while j + 4 * l <= n {
+        for i in 0..4 {
+            s.prefetch_read(px.wrapping_add(j + i * l));
+            s.prefetch_write(py.wrapping_add(j + i * l));
+        }
         unsafe {
-            let e0 = exp_le_hi(s, s.sub(src.at(s, j), mv));
-            let e1 = exp_le_hi(s, s.sub(src.at(s, j + l), mv));
-            let e2 = exp_le_hi(s, s.sub(src.at(s, j + 2 * l), mv));
-            let e3 = exp_le_hi(s, s.sub(src.at(s, j + 3 * l), mv));
+            let t = [
+                s.sub(src.at(s, j), mv),
+                s.sub(src.at(s, j + l), mv),
+                s.sub(src.at(s, j + 2 * l), mv),
+                s.sub(src.at(s, j + 3 * l), mv),
+            ];
+            let [e0, e1, e2, e3] = exp_flush_x4(s, t);
             if store {
                 s.store(y.add(j), e0);
                 s.store(y.add(j + l), e1);
@@ -435,7 +558,7 @@ unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     }
     while j + l <= n {
         unsafe {
-            let e = exp_le_hi(s, s.sub(src.at(s, j), mv));
+            let e = exp_flush(s, s.sub(src.at(s, j), mv));
             if store {
                 s.store(y.add(j), e);
             }
@@ -446,7 +569,7 @@ unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     if j < n {
         unsafe {
             // Pad lanes are −∞: their terms are exactly 0.
-            let e = exp_le_hi(s, s.sub(src.part(s, j, n - j), mv));
+            let e = exp_flush(s, s.sub(src.part(s, j, n - j), mv));
             if store {
                 s.store_part(y.add(j), n - j, e);
             }
@@ -557,7 +680,7 @@ pub(crate) unsafe fn scale_max<S: SimdF32>(s: S, p: *mut f32, n: usize, scale: f
 ///
 /// # Safety
 /// `src` and `dst` cover `n` elements (`dst` writable when `store`; `src == dst` allowed);
-/// `src[j] − m ≤ 89` or NaN.
+/// `src[j] − m ≤ 88` or NaN.
 #[inline(always)]
 #[allow(dead_code)] // the attention driver's entry (see the module docs)
 pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
@@ -569,7 +692,7 @@ pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
     store: bool,
 ) -> f32 {
     // SAFETY: forwarded.
-    unsafe { sum_exp(s, Stored(src), dst, n, m, store) }
+    unsafe { sum_exp(s, Stored(src), dst, n, m, store, src, src) }
 }
 
 /// `y[j] ← exp(x[j])` for `j < n`.

@@ -2,6 +2,7 @@
 //! [`super`]). It is the fallback for targets without SIMD and the reference of the
 //! instruction-level tiers: its `exp` is [`exp_lane`](super::exp::exp_lane) itself.
 
+use super::exp::{fma, k_to_n, pow2, TABLE};
 use super::row::{self, Call};
 use super::simd::SimdF32;
 use crate::isa::Scalar;
@@ -54,6 +55,10 @@ impl SimdF32 for Scalar {
         a * b
     }
     #[inline(always)]
+    fn fma(self, a: f32, b: f32, c: f32) -> f32 {
+        fma(a, b, c)
+    }
+    #[inline(always)]
     fn max(self, a: f32, b: f32) -> f32 {
         if a > b {
             a
@@ -86,16 +91,26 @@ impl SimdF32 for Scalar {
         }
     }
     #[inline(always)]
-    fn round(self, x: f32) -> f32 {
-        let m = super::exp::ROUND_MAGIC;
-        (x + m) - m
+    fn lookup16(self, kb: f32) -> f32 {
+        TABLE[(kb.to_bits() & 15) as usize]
     }
     #[inline(always)]
-    fn ldexp(self, p: f32, n: f32) -> f32 {
-        let n = n as i32;
+    fn pow2_scale(self, y: f32, kb: f32) -> f32 {
+        let n = k_to_n(kb.to_bits());
         let n1 = n >> 1;
-        let pow2 = |k: i32| f32::from_bits(((k + 127) as u32) << 23);
-        (p * pow2(n1)) * pow2(n - n1)
+        (y * pow2(n1)) * pow2(n - n1)
+    }
+    #[inline(always)]
+    fn scale_or_flush(self, y: f32, kb: f32, x: f32, thr: f32) -> f32 {
+        if x < thr {
+            0.0
+        } else {
+            f32::from_bits(y.to_bits().wrapping_add((kb.to_bits() << 19) & 0xff80_0000))
+        }
+    }
+    #[inline(always)]
+    fn lt(self, a: f32, b: f32) -> bool {
+        a < b
     }
     #[inline(always)]
     fn select(self, m: bool, a: f32, b: f32) -> f32 {

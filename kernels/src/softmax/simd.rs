@@ -10,7 +10,7 @@
 //! runs the instructions, which is what the `// SAFETY:` comments in the implementations cite.
 //!
 //! Arithmetic methods are IEEE-754 binary32 operations with round-to-nearest-even, each rounded
-//! once (no fused multiply-add anywhere), so that every tier computes [`exp_lane`] bit for bit.
+//! once ([`fma`](SimdF32::fma) included), so that every tier computes [`exp_lane`] bit for bit.
 //!
 //! [`exp_lane`]: super::exp::exp_lane
 
@@ -64,6 +64,9 @@ pub(crate) trait SimdF32: Copy {
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a · b`.
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c` rounded once (a true fused multiply-add; software `libm::fmaf` per lane where
+    /// the target has none).
+    fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// Lane-wise maximum. Exact; which operand a NaN lane yields is unspecified (callers
     /// detect NaN separately with [`is_nan`](SimdF32::is_nan)).
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
@@ -73,12 +76,17 @@ pub(crate) trait SimdF32: Copy {
     fn clamp_below(self, x: Self::V, lo: Self::V) -> Self::V;
     /// `if x > hi { hi } else { x }`: a NaN `x` stays NaN.
     fn clamp_above(self, x: Self::V, hi: Self::V) -> Self::V;
-    /// Round to the nearest integer, ties to even, for `|x| < 2²²` (and NaN stays NaN).
-    fn round(self, x: Self::V) -> Self::V;
-    /// `p · 2ⁿ` rounded once, for `n` an integer in `[−150, 128]` held as a float and `p` in
-    /// `[0.5, 2)` (or NaN, which gives NaN). Gradual underflow and overflow to `+∞` as IEEE
-    /// multiplication gives them.
-    fn ldexp(self, p: Self::V, n: Self::V) -> Self::V;
+    /// `TABLE[bits(kb) & 15]` per lane ([`exp::TABLE`](super::exp::TABLE), `2^(j/16)`).
+    fn lookup16(self, kb: Self::V) -> Self::V;
+    /// `y · 2ⁿ` rounded once, `n = (bits(kb) − bits(1.5·2²³)) >> 4` in `[−151, 128]`, as
+    /// `(y · 2^(n>>1)) · 2^(n − (n>>1))` with both factors built from exponent bits (`y` in
+    /// `[0.9, 2.1)` or NaN). Gradual underflow and overflow to `+∞` as IEEE multiplication.
+    fn pow2_scale(self, y: Self::V, kb: Self::V) -> Self::V;
+    /// `if x < thr { +0 } else { bits(y) + ((bits(kb) << 19) & 0xff80_0000) }`: adds that `n`
+    /// to `y`'s exponent field (exact when the result is normal) or flushes the lane.
+    fn scale_or_flush(self, y: Self::V, kb: Self::V, x: Self::V, thr: Self::V) -> Self::V;
+    /// Lanes where `a < b` (false for NaN).
+    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     /// `if m { a } else { b }` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
     /// Lanes that are NaN.
@@ -93,4 +101,15 @@ pub(crate) trait SimdF32: Copy {
     fn reduce_min(self, v: Self::V) -> f32;
     /// Sum over lanes, in this ISA's fixed order.
     fn reduce_add(self, v: Self::V) -> f32;
+    /// Hints that the cache line holding `p` will be read soon. Never faults, whatever `p`.
+    #[inline(always)]
+    fn prefetch_read(self, p: *const f32) {
+        let _ = p;
+    }
+    /// Hints that the cache line holding `p` will be written soon (fetch it exclusive, so the
+    /// store does not wait for the read-for-ownership). Never faults, whatever `p`.
+    #[inline(always)]
+    fn prefetch_write(self, p: *const f32) {
+        let _ = p;
+    }
 }

@@ -1,7 +1,7 @@
 //! aarch64 NEON: [`SimdF32`] on `float32x4_t`, 4 lanes; tails through a stack array, lane
 //! masks as `uint32x4_t`. Every operation mirrors [`exp_lane`](crate::softmax::exp_lane):
-//! `vmulq`/`vaddq`/`vsubq` (never `vfmaq`), clamps as compare + `vbslq` (NaN passes),
-//! `vrndnq` (ties to even), and the two-step `ldexp` on integer exponents.
+//! `vmulq`/`vaddq`/`vsubq`/`vfmaq` (fused, as `exp_lane`'s fma), clamps as compare + `vbslq` (NaN passes), the
+//! table lookup lane by lane, and the exponent arithmetic on integer lanes.
 //! Contract: [`crate::softmax`].
 //!
 //! Not compiled or run on the machine this was written on (no aarch64 target there); the
@@ -10,6 +10,7 @@
 use core::arch::aarch64::*;
 
 use crate::isa::Neon;
+use crate::softmax::exp::{ROUND_MAGIC, TABLE};
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -88,6 +89,11 @@ impl SimdF32 for Neon {
         unsafe { vmulq_f32(a, b) }
     }
     #[inline(always)]
+    fn fma(self, a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note. vfmaq_f32(c, a, b) = c + a·b, rounded once.
+        unsafe { vfmaq_f32(c, a, b) }
+    }
+    #[inline(always)]
     fn max(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
         // SAFETY: see the file note.
         unsafe { vmaxq_f32(a, b) }
@@ -108,23 +114,53 @@ impl SimdF32 for Neon {
         unsafe { vbslq_f32(vcgtq_f32(x, hi), hi, x) }
     }
     #[inline(always)]
-    fn round(self, x: float32x4_t) -> float32x4_t {
-        // SAFETY: see the file note.
-        unsafe { vrndnq_f32(x) }
+    fn lookup16(self, kb: float32x4_t) -> float32x4_t {
+        let mut k = [0u32; 4];
+        // SAFETY: see the file note; k is 4 writable u32.
+        unsafe { vst1q_u32(k.as_mut_ptr(), vreinterpretq_u32_f32(kb)) };
+        let t = k.map(|b| TABLE[(b & 15) as usize]);
+        // SAFETY: see the file note; t is 4 readable floats.
+        unsafe { vld1q_f32(t.as_ptr()) }
     }
     #[inline(always)]
-    fn ldexp(self, p: float32x4_t, n: float32x4_t) -> float32x4_t {
+    fn pow2_scale(self, y: float32x4_t, kb: float32x4_t) -> float32x4_t {
         // SAFETY: see the file note.
         unsafe {
-            // n is an integer in [−150, 128]: exact (NaN converts to 0; p is NaN anyway).
-            let n = vcvtq_s32_f32(n);
+            let k = vsubq_s32(
+                vreinterpretq_s32_f32(kb),
+                vdupq_n_s32(ROUND_MAGIC.to_bits() as i32),
+            );
+            let n = vshrq_n_s32::<4>(k);
             let n1 = vshrq_n_s32::<1>(n);
             let n2 = vsubq_s32(n, n1);
             let bias = vdupq_n_s32(127);
             let f1 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n1, bias)));
             let f2 = vreinterpretq_f32_s32(vshlq_n_s32::<23>(vaddq_s32(n2, bias)));
-            vmulq_f32(vmulq_f32(p, f1), f2)
+            vmulq_f32(vmulq_f32(y, f1), f2)
         }
+    }
+    #[inline(always)]
+    fn scale_or_flush(
+        self,
+        y: float32x4_t,
+        kb: float32x4_t,
+        x: float32x4_t,
+        thr: float32x4_t,
+    ) -> float32x4_t {
+        // SAFETY: see the file note. x < thr is false for NaN: a NaN lane is kept.
+        unsafe {
+            let e = vandq_u32(
+                vshlq_n_u32::<19>(vreinterpretq_u32_f32(kb)),
+                vdupq_n_u32(0xff80_0000),
+            );
+            let v = vreinterpretq_f32_u32(vaddq_u32(vreinterpretq_u32_f32(y), e));
+            vbslq_f32(vcltq_f32(x, thr), vdupq_n_f32(0.0), v)
+        }
+    }
+    #[inline(always)]
+    fn lt(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vcltq_f32(a, b) }
     }
     #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {

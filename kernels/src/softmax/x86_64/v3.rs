@@ -1,11 +1,12 @@
 //! x86-64-v3 (AVX2 + FMA): [`SimdF32`] on `__m256`, 8 lanes; tails with `vmaskmovps` (no
-//! access to masked-off lanes), lane masks as all-ones float lanes. `ldexp` is the two-step
-//! scaling of [`exp_lane`](crate::softmax::exp_lane) with integer exponent arithmetic.
+//! access to masked-off lanes), lane masks as all-ones float lanes. The `2^(j/16)` table
+//! lookup is two `vpermps` and a blend.
 //! Contract: [`crate::softmax`].
 
 use core::arch::x86_64::*;
 
 use crate::isa::X86V3;
+use crate::softmax::exp::{ROUND_MAGIC, TABLE};
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -114,6 +115,11 @@ impl SimdF32 for X86V3 {
         unsafe { _mm256_mul_ps(a, b) }
     }
     #[inline(always)]
+    fn fma(self, a: __m256, b: __m256, c: __m256) -> __m256 {
+        // SAFETY: see the file note.
+        unsafe { _mm256_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
     fn max(self, a: __m256, b: __m256) -> __m256 {
         // SAFETY: see the file note.
         unsafe { _mm256_max_ps(a, b) }
@@ -135,24 +141,49 @@ impl SimdF32 for X86V3 {
         unsafe { _mm256_min_ps(hi, x) }
     }
     #[inline(always)]
-    fn round(self, x: __m256) -> __m256 {
-        // SAFETY: see the file note.
-        unsafe { _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
+    fn lookup16(self, kb: __m256) -> __m256 {
+        // SAFETY: see the file note. vpermps uses the low 3 bits of each index; bit 3 picks
+        // the table half (moved to the sign bit for blendv).
+        unsafe {
+            let idx = _mm256_castps_si256(kb);
+            let lo = _mm256_permutevar8x32_ps(_mm256_loadu_ps(TABLE.as_ptr()), idx);
+            let hi = _mm256_permutevar8x32_ps(_mm256_loadu_ps(TABLE.as_ptr().add(8)), idx);
+            _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx)))
+        }
     }
     #[inline(always)]
-    fn ldexp(self, p: __m256, n: __m256) -> __m256 {
+    fn pow2_scale(self, y: __m256, kb: __m256) -> __m256 {
         // SAFETY: see the file note.
         unsafe {
-            // n is an integer in [−150, 128]: the conversion is exact (NaN gives i32::MIN,
-            // whose garbage scale factors cannot make a NaN p anything but NaN).
-            let n = _mm256_cvtps_epi32(n);
+            let k = _mm256_sub_epi32(
+                _mm256_castps_si256(kb),
+                _mm256_set1_epi32(ROUND_MAGIC.to_bits() as i32),
+            );
+            let n = _mm256_srai_epi32::<4>(k);
             let n1 = _mm256_srai_epi32::<1>(n);
             let n2 = _mm256_sub_epi32(n, n1);
             let bias = _mm256_set1_epi32(127);
             let f1 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n1, bias)));
             let f2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(n2, bias)));
-            _mm256_mul_ps(_mm256_mul_ps(p, f1), f2)
+            _mm256_mul_ps(_mm256_mul_ps(y, f1), f2)
         }
+    }
+    #[inline(always)]
+    fn scale_or_flush(self, y: __m256, kb: __m256, x: __m256, thr: __m256) -> __m256 {
+        // SAFETY: see the file note.
+        unsafe {
+            let e = _mm256_and_si256(
+                _mm256_slli_epi32::<19>(_mm256_castps_si256(kb)),
+                _mm256_set1_epi32(0xff80_0000u32 as i32),
+            );
+            let v = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(y), e));
+            _mm256_and_ps(_mm256_cmp_ps::<_CMP_NLT_UQ>(x, thr), v)
+        }
+    }
+    #[inline(always)]
+    fn lt(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: see the file note.
+        unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }
     }
     #[inline(always)]
     fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
@@ -188,6 +219,16 @@ impl SimdF32 for X86V3 {
     fn reduce_add(self, v: __m256) -> f32 {
         // SAFETY: see the file note.
         reduce(v, |a, b| unsafe { _mm_add_ps(a, b) })
+    }
+    #[inline(always)]
+    fn prefetch_read(self, p: *const f32) {
+        // SAFETY: see the impl; prefetch never faults, so any address is fine.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
+    fn prefetch_write(self, p: *const f32) {
+        // SAFETY: see the impl; prefetchw never faults (part of x86-64-v3: PRFCHW).
+        unsafe { _mm_prefetch::<_MM_HINT_ET0>(p as *const i8) }
     }
 }
 

@@ -1,11 +1,11 @@
 //! x86-64-v4 (AVX-512 F/BW/DQ/VL): [`SimdF32`] on `__m512`, 16 lanes; tails with lane masks
-//! (masked loads and stores touch no memory in masked-off lanes). `ldexp` is one `vscalefps`,
-//! which rounds `p·2ⁿ` once exactly as the two-step scaling of
-//! [`exp_lane`](crate::softmax::exp_lane) does. Contract: [`crate::softmax`].
+//! (masked loads and stores touch no memory in masked-off lanes); the `2^(j/16)` table
+//! lookup is one `vpermps` from a register. Contract: [`crate::softmax`].
 
 use core::arch::x86_64::*;
 
 use crate::isa::X86V4;
+use crate::softmax::exp::{ROUND_MAGIC, TABLE};
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -80,6 +80,11 @@ impl SimdF32 for X86V4 {
         unsafe { _mm512_mul_ps(a, b) }
     }
     #[inline(always)]
+    fn fma(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_fmadd_ps(a, b, c) }
+    }
+    #[inline(always)]
     fn max(self, a: __m512, b: __m512) -> __m512 {
         // SAFETY: see the impl.
         unsafe { _mm512_max_ps(a, b) }
@@ -102,14 +107,43 @@ impl SimdF32 for X86V4 {
         unsafe { _mm512_min_ps(hi, x) }
     }
     #[inline(always)]
-    fn round(self, x: __m512) -> __m512 {
-        // SAFETY: see the impl.
-        unsafe { _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(x) }
+    fn lookup16(self, kb: __m512) -> __m512 {
+        // SAFETY: see the impl. vpermps uses the low 4 bits of each index lane.
+        unsafe { _mm512_permutexvar_ps(_mm512_castps_si512(kb), _mm512_loadu_ps(TABLE.as_ptr())) }
     }
     #[inline(always)]
-    fn ldexp(self, p: __m512, n: __m512) -> __m512 {
+    fn pow2_scale(self, y: __m512, kb: __m512) -> __m512 {
         // SAFETY: see the impl.
-        unsafe { _mm512_scalef_ps(p, n) }
+        unsafe {
+            let k = _mm512_sub_epi32(
+                _mm512_castps_si512(kb),
+                _mm512_set1_epi32(ROUND_MAGIC.to_bits() as i32),
+            );
+            let n = _mm512_srai_epi32::<4>(k);
+            let n1 = _mm512_srai_epi32::<1>(n);
+            let n2 = _mm512_sub_epi32(n, n1);
+            let bias = _mm512_set1_epi32(127);
+            let f1 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n1, bias)));
+            let f2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n2, bias)));
+            _mm512_mul_ps(_mm512_mul_ps(y, f1), f2)
+        }
+    }
+    #[inline(always)]
+    fn scale_or_flush(self, y: __m512, kb: __m512, x: __m512, thr: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe {
+            let keep = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, thr);
+            let e = _mm512_and_si512(
+                _mm512_slli_epi32::<19>(_mm512_castps_si512(kb)),
+                _mm512_set1_epi32(0xff80_0000u32 as i32),
+            );
+            _mm512_castsi512_ps(_mm512_maskz_add_epi32(keep, _mm512_castps_si512(y), e))
+        }
+    }
+    #[inline(always)]
+    fn lt(self, a: __m512, b: __m512) -> __mmask16 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
     }
     #[inline(always)]
     fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
@@ -143,6 +177,16 @@ impl SimdF32 for X86V4 {
     fn reduce_add(self, v: __m512) -> f32 {
         // SAFETY: see the impl.
         unsafe { _mm512_reduce_add_ps(v) }
+    }
+    #[inline(always)]
+    fn prefetch_read(self, p: *const f32) {
+        // SAFETY: see the impl; prefetch never faults, so any address is fine.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
+    fn prefetch_write(self, p: *const f32) {
+        // SAFETY: see the impl; prefetchw never faults (part of x86-64-v3: PRFCHW).
+        unsafe { _mm_prefetch::<_MM_HINT_ET0>(p as *const i8) }
     }
 }
 

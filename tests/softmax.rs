@@ -1,0 +1,610 @@
+//! Softmax and `exp` on every ISA tier (`dispatch::under_test`) against `reference::softmax`
+//! and `f64::exp`, with the tolerances of `huiyan_testkit::tol`.
+//!
+//! The full `exp` sweep (every `f32` of the domain on every tier) runs with
+//! `HUIYAN_FULL_EXP_SWEEP=1 cargo test --release --test softmax exp_full_sweep -- --nocapture`.
+
+use huiyan::dispatch::{self, Kernels};
+use huiyan::SoftmaxOptions;
+use huiyan::{Dim, Error, MatMut, MatRef, Operand};
+use huiyan_kernels::softmax::exp_lane;
+use huiyan_testkit::problems::{Bcast2, SoftmaxProblem};
+use huiyan_testkit::{assert_bits_eq, assert_within, strategies, tol, ulp_error};
+use proptest::prelude::*;
+
+const NEG_INF: f32 = f32::NEG_INFINITY;
+
+/// Deterministic xorshift64* values.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in `[-a, a)`.
+    fn f(&mut self, a: f32) -> f32 {
+        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
+    }
+    fn vec(&mut self, n: usize, a: f32) -> Vec<f32> {
+        (0..n).map(|_| self.f(a)).collect()
+    }
+    fn bools(&mut self, n: usize, p_true: u64) -> Vec<bool> {
+        (0..n).map(|_| self.next() % 100 < p_true).collect()
+    }
+}
+
+/// Runs `p` out of place with `k`: `(y logical, lse)`, checking the padding stayed untouched.
+fn run(k: &Kernels, p: &SoftmaxProblem) -> (Vec<f32>, Vec<f32>) {
+    let mut y = p.new_output();
+    let mut lse = vec![f32::NAN; p.rows];
+    let l = if p.want_lse { Some(&mut lse[..]) } else { None };
+    huiyan::softmax_with(k, p.x(), p.y_view(&mut y), &p.options(), l).unwrap();
+    p.assert_y_gaps_untouched(&y);
+    (p.gather_y(&y), lse)
+}
+
+/// Runs `p` in place with `k` (on a copy of `x` with `x`'s row pitch).
+fn run_inplace(k: &Kernels, p: &SoftmaxProblem) -> (Vec<f32>, Vec<f32>) {
+    let mut x = p.x.clone();
+    let mut lse = vec![f32::NAN; p.rows];
+    let rs = p.cols + p.x_pad;
+    let view = MatMut::new(&mut x, p.rows, p.cols, rs, 1);
+    huiyan::softmax_inplace_with(k, view, &p.options(), Some(&mut lse)).unwrap();
+    let y = (0..p.rows)
+        .flat_map(|r| x[r * rs..r * rs + p.cols].to_vec())
+        .collect();
+    (y, lse)
+}
+
+/// `p` on `k` against the reference, within the testkit bounds; also the invariants.
+fn check(k: &Kernels, p: &SoftmaxProblem, ctx: &str) -> Vec<f32> {
+    let ctx = format!("{} {ctx} ({}×{})", k.isa().name(), p.rows, p.cols);
+    let (want, want_lse) = p.reference();
+    let (yb, lb) = p.bounds();
+    let (got, lse) = run(k, p);
+    assert_within(&got, &want, &yb, &ctx);
+    if p.want_lse {
+        assert_within(&lse, &want_lse, &lb, &format!("{ctx} lse"));
+    }
+    if !p.log {
+        for r in 0..p.rows {
+            let row = &got[r * p.cols..(r + 1) * p.cols];
+            if row.iter().any(|v| v.is_nan()) || row.iter().all(|&v| v == 0.0) {
+                continue; // NaN rows and fully masked rows: checked against the reference
+            }
+            assert!(
+                row.iter().all(|&v| (0.0..=1.0).contains(&v)),
+                "{ctx}: row {r} outside [0, 1]"
+            );
+            let s: f64 = row.iter().map(|&v| v as f64).sum();
+            let b = (2.0 * p.cols as f64 + 8.0 + 4.0 * tol::EXP_ULP) * tol::U;
+            assert!((s - 1.0).abs() <= b, "{ctx}: row {r} sums to {s}");
+        }
+    }
+    got
+}
+
+fn problem(rows: usize, cols: usize, x: Vec<f32>) -> SoftmaxProblem {
+    SoftmaxProblem::new(rows, cols, &x)
+}
+
+/// `p` with `pad` NaN elements between input rows.
+fn with_x_pad(mut p: SoftmaxProblem, pad: usize) -> SoftmaxProblem {
+    let mut x = vec![f32::NAN; p.rows * (p.cols + pad)];
+    for r in 0..p.rows {
+        x[r * (p.cols + pad)..][..p.cols].copy_from_slice(&p.x[r * p.cols..][..p.cols]);
+    }
+    (p.x, p.x_pad) = (x, pad);
+    p
+}
+
+fn bcast<T: Clone>(data: Vec<T>, rows: usize, cols: usize) -> Option<Bcast2<T>> {
+    Some(Bcast2 {
+        data,
+        rows,
+        cols,
+        rs: cols,
+    })
+}
+
+#[test]
+fn every_length_1_to_257() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for k in dispatch::under_test() {
+        for n in 1..=257 {
+            // Plain rows, scale 1.
+            let p = problem(2, n, rng.vec(2 * n, 8.0));
+            check(&k, &p, "plain");
+            // Negative scale, per-row bias, log-softmax, padded strides.
+            let mut p = problem(2, n, rng.vec(2 * n, 8.0));
+            (p.scale, p.log, p.bias) = (-0.7, true, bcast(vec![1.5, -2.0], 2, 1));
+            check(&k, &p, "scaled log");
+            // Mask row and bias row (the general path), −∞ entries.
+            let mut x = rng.vec(2 * n, 30.0);
+            x[n / 2] = NEG_INF;
+            let mut p = problem(2, n, x);
+            p.scale = 0.125;
+            p.mask = bcast(rng.bools(2 * n, 80), 2, n);
+            p.bias = bcast(rng.vec(n, 4.0), 1, n);
+            check(&k, &p, "mask+bias");
+        }
+    }
+}
+
+#[test]
+fn huge_logits() {
+    let rows: [&[f32]; 6] = [
+        &[1e4, -1e4, 0.0, 1e4 - 1.0, -3.0],
+        &[-1e4, -1e4 + 2.0, -1e4 + 0.5, -1e4, -1e4],
+        &[1e30, 1e30, 0.0, -1e30, 1e30],
+        &[-1e30, -1e30, -1e30, 1e30, 5.0],
+        &[-1e30, -1e30, -1e30, -1e30, -1e30],
+        &[3.0e38, -3.0e38, 1.0, 2.0, 3.0e38],
+    ];
+    for k in dispatch::under_test() {
+        for (i, r) in rows.iter().enumerate() {
+            for log in [false, true] {
+                for scale in [1.0, -1.0, 0.5] {
+                    let mut p = problem(1, r.len(), r.to_vec());
+                    (p.log, p.scale) = (log, scale);
+                    check(&k, &p, &format!("huge row {i} log={log} scale={scale}"));
+                }
+            }
+        }
+        // ±1e4 and ±1e30 spread over a long row (vector body and tail).
+        let mut rng = Rng(7);
+        let x: Vec<f32> = (0..203)
+            .map(|j| [1e4, -1e4, 1e30, -1e30, rng.f(1e4)][j % 5])
+            .collect();
+        check(&k, &problem(1, 203, x), "huge long row");
+    }
+}
+
+#[test]
+fn neg_inf_and_fully_masked_rows_give_zeros() {
+    for k in dispatch::under_test() {
+        for n in [1, 7, 16, 33, 100] {
+            let mut x = vec![NEG_INF; 3 * n];
+            x[n..2 * n]
+                .iter_mut()
+                .enumerate()
+                .for_each(|(j, v)| *v = j as f32);
+            for log in [false, true] {
+                let mut p = problem(3, n, x.clone());
+                p.log = log;
+                // Row 0 all −∞; row 1 ordinary but fully masked by a per-row mask; row 2 masked.
+                p.mask = bcast(vec![true, false, true], 3, 1);
+                let got = check(&k, &p, &format!("fully masked n={n} log={log}"));
+                let off = if log { NEG_INF } else { 0.0 };
+                assert!(
+                    got.iter().all(|&v| v == off),
+                    "{}: not all {off}",
+                    k.isa().name()
+                );
+                let (_, lse) = run(&k, &p);
+                assert_eq!(lse, vec![NEG_INF; 3]);
+                // Same with an element mask that is all false on row 1.
+                let mut m = vec![true; 3 * n];
+                m[n..2 * n].fill(false);
+                p.mask = bcast(m, 3, n);
+                check(&k, &p, "element mask all false");
+                assert_eq!(run_inplace(&k, &p).1, vec![NEG_INF; 3]);
+            }
+        }
+    }
+}
+
+#[test]
+fn nan_and_pos_inf_propagate_masked_stay_zero() {
+    for k in dispatch::under_test() {
+        for n in [1, 5, 16, 19, 64, 70] {
+            for bad in [f32::NAN, f32::INFINITY] {
+                for at in [0, n / 2, n - 1] {
+                    let mut x: Vec<f32> = (0..n).map(|j| j as f32 * 0.25).collect();
+                    x[at] = bad;
+                    let masked = (at + 1) % n;
+                    for log in [false, true] {
+                        let mut p = problem(1, n, x.clone());
+                        p.log = log;
+                        let mut m = vec![true; n];
+                        if masked != at {
+                            m[masked] = false;
+                        }
+                        p.mask = bcast(m.clone(), 1, n);
+                        let ctx = format!("{} bad={bad} at={at} n={n} log={log}", k.isa().name());
+                        let got = check(&k, &p, &ctx);
+                        for j in 0..n {
+                            if m[j] {
+                                assert!(got[j].is_nan(), "{ctx}: element {j} not NaN");
+                            } else {
+                                assert_eq!(got[j], if log { NEG_INF } else { 0.0 }, "{ctx}");
+                            }
+                        }
+                        assert!(run(&k, &p).1[0].is_nan(), "{ctx}: lse not NaN");
+                        let (yi, li) = run_inplace(&k, &p);
+                        assert_bits_eq(&yi, &got, &format!("{ctx} in place"));
+                        assert!(li[0].is_nan());
+                        // Plain path (no mask) too.
+                        p.mask = None;
+                        let got = check(&k, &p, &format!("{ctx} unmasked"));
+                        assert!(got.iter().all(|v| v.is_nan()));
+                    }
+                }
+            }
+        }
+        // A masked NaN does not take part.
+        let mut p = problem(1, 3, vec![f32::NAN, 0.0, 0.0]);
+        p.mask = bcast(vec![false, true, true], 1, 3);
+        assert_eq!(check(&k, &p, "masked NaN"), vec![0.0, 0.5, 0.5]);
+    }
+}
+
+#[test]
+fn broadcast_mask_and_bias_shapes() {
+    let mut rng = Rng(11);
+    let (rows, cols) = (5, 37);
+    for k in dispatch::under_test() {
+        for (mr, mc) in [(1, 1), (1, cols), (rows, 1), (rows, cols)] {
+            for (br, bc) in [(1, 1), (1, cols), (rows, 1), (rows, cols)] {
+                for log in [false, true] {
+                    let mut p = problem(rows, cols, rng.vec(rows * cols, 5.0));
+                    p.mask = bcast(rng.bools(mr * mc, 85), mr, mc);
+                    p.bias = bcast(rng.vec(br * bc, 3.0), br, bc);
+                    (p.log, p.y_pad, p.scale) = (log, 1, 1.3);
+                    p = with_x_pad(p, 3);
+                    check(&k, &p, &format!("mask {mr}×{mc} bias {br}×{bc} log={log}"));
+                    let (a, la) = run(&k, &p);
+                    let (b, lb) = run_inplace(&k, &p);
+                    assert_bits_eq(&b, &a, "in place vs out of place");
+                    assert_bits_eq(&lb, &la, "in place lse");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn in_place_equals_out_of_place_and_rows_are_independent() {
+    let mut rng = Rng(5);
+    for k in dispatch::under_test() {
+        for &(rows, cols) in &[(1, 1), (3, 15), (4, 64), (2, 300), (7, 129)] {
+            for scale in [1.0, 0.3, -2.0] {
+                let mut p = problem(rows, cols, rng.vec(rows * cols, 10.0));
+                p.scale = scale;
+                let (a, la) = run(&k, &p);
+                let (b, lb) = run_inplace(&k, &p);
+                assert_bits_eq(&b, &a, "in place");
+                assert_bits_eq(&lb, &la, "in place lse");
+                // Row r of a batch equals the same row alone.
+                let r = rows - 1;
+                let one = problem(1, cols, p.x[r * cols..(r + 1) * cols].to_vec());
+                let mut sp = one.clone();
+                sp.scale = scale;
+                assert_bits_eq(&run(&k, &sp).0, &a[r * cols..], "row alone");
+            }
+        }
+    }
+}
+
+#[test]
+fn all_isas_agree_within_the_bound() {
+    let mut rng = Rng(99);
+    let tiers = dispatch::under_test();
+    for &(rows, cols) in &[(3, 1), (2, 17), (2, 64), (2, 257), (1, 4099)] {
+        for general in [false, true] {
+            let mut p = problem(rows, cols, rng.vec(rows * cols, 12.0));
+            if general {
+                p.mask = bcast(rng.bools(rows * cols, 90), rows, cols);
+                p.bias = bcast(rng.vec(cols, 2.0), 1, cols);
+                p.scale = 0.7;
+            }
+            let (yb, _) = p.bounds();
+            let outs: Vec<_> = tiers.iter().map(|k| run(k, &p).0).collect();
+            for (i, o) in outs.iter().enumerate() {
+                let both: Vec<f64> = yb.iter().map(|b| 2.0 * b).collect();
+                assert_within(
+                    o,
+                    &outs[0],
+                    &both,
+                    &format!("{} vs {}", tiers[i].isa().name(), tiers[0].isa().name()),
+                );
+            }
+        }
+    }
+    // exp: identical bits on every tier.
+    let x: Vec<f32> = (0..10_000).map(|_| rng.f(110.0)).collect();
+    let want: Vec<f32> = x.iter().map(|&v| exp_lane(v)).collect();
+    for k in &tiers {
+        let mut y = vec![0.0; x.len()];
+        huiyan::exp_with(k, &x, &mut y).unwrap();
+        assert_bits_eq(&y, &want, &format!("exp {}", k.isa().name()));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn random_problems_match_reference(p in strategies::softmax_problem(6, 70)) {
+        for k in dispatch::under_test() {
+            check(&k, &p, "proptest");
+        }
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_output_untouched() {
+    let x = vec![1.0f32; 12];
+    let opts = SoftmaxOptions::default();
+    for k in dispatch::under_test() {
+        let mut y = vec![7.0f32; 12];
+        let mut e =
+            |xv: MatRef<'_>, yv: (usize, usize, usize), o: &SoftmaxOptions<'_>, lse: usize| {
+                let mut l = vec![3.0f32; lse];
+                let mut y2 = y.clone();
+                let r = huiyan::softmax_with(
+                    &k,
+                    xv,
+                    MatMut::new(&mut y2, yv.0, yv.1, yv.2, 1),
+                    o,
+                    Some(&mut l),
+                );
+                assert_eq!(y2, y, "output touched");
+                assert!(l.iter().all(|&v| v == 3.0), "lse touched");
+                y[0] = 7.0;
+                r.unwrap_err()
+            };
+        // Short input slice.
+        assert!(matches!(
+            e(MatRef::new(&x[..11], 3, 4, 4, 1), (3, 4, 4), &opts, 3),
+            Error::SliceTooShort {
+                operand: Operand::X,
+                ..
+            }
+        ));
+        // Row stride < cols on the output (aliasing rows).
+        assert!(matches!(
+            e(MatRef::new(&x, 3, 4, 4, 1), (3, 4, 3), &opts, 3),
+            Error::AliasingStrides { .. }
+        ));
+        // Non-finite and zero scale.
+        for s in [f32::NAN, f32::INFINITY, 0.0] {
+            let o = SoftmaxOptions { scale: s, ..opts };
+            assert!(matches!(
+                e(MatRef::new(&x, 3, 4, 4, 1), (3, 4, 4), &o, 3),
+                Error::InvalidScale { .. }
+            ));
+        }
+        // Mask shape mismatch.
+        let m = [true; 6];
+        let o = SoftmaxOptions {
+            mask: Some(MatRef::new(&m, 2, 3, 3, 1)),
+            ..opts
+        };
+        assert!(matches!(
+            e(MatRef::new(&x, 3, 4, 4, 1), (3, 4, 4), &o, 3),
+            Error::BroadcastShape {
+                operand: Operand::Mask,
+                ..
+            }
+        ));
+        // lse too short.
+        assert!(matches!(
+            e(MatRef::new(&x, 3, 4, 4, 1), (3, 4, 4), &opts, 2),
+            Error::SliceTooShort {
+                operand: Operand::Lse,
+                ..
+            }
+        ));
+        // exp length mismatch.
+        let mut y3 = vec![5.0f32; 11];
+        let r = huiyan::exp_with(&k, &x, &mut y3);
+        assert_eq!(
+            r,
+            Err(Error::DimMismatch {
+                dim: Dim::Cols,
+                expected: 12,
+                got: 11
+            })
+        );
+        assert!(y3.iter().all(|&v| v == 5.0));
+    }
+}
+
+#[cfg(feature = "rayon")]
+#[test]
+fn rayon_is_bit_identical_to_one_thread() {
+    let mut rng = Rng(3);
+    let (rows, cols) = (300, 700);
+    let mut p = problem(rows, cols, rng.vec(rows * cols, 9.0));
+    p.bias = bcast(rng.vec(rows, 1.0), rows, 1);
+    p.mask = bcast(rng.bools(cols, 90), 1, cols);
+    for k in dispatch::under_test() {
+        let (a, la) = run(&k, &p);
+        let mut y = p.new_output();
+        let mut l = vec![0.0; rows];
+        huiyan_kernels::softmax::softmax(&k, p.x(), p.y_view(&mut y), &p.options(), Some(&mut l))
+            .unwrap();
+        assert_bits_eq(&a, &p.gather_y(&y), "rayon vs one thread");
+        assert_bits_eq(&la, &l, "rayon lse");
+        let (b, _) = run_inplace(&k, &p);
+        assert_bits_eq(&b, &a, "rayon in place");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// exp
+// ---------------------------------------------------------------------------------------
+
+/// The accuracy domain: results are normal numbers.
+const DOMAIN: (f32, f32) = (-87.3, 88.7);
+
+/// Every `f32` in `[a, b]` visited in order of bit pattern, `step` apart.
+fn floats(a: f32, b: f32, step: u32) -> impl Iterator<Item = f32> {
+    // Negative floats: bits grow as values fall; walk both signs separately.
+    let neg = (0x8000_0000u32..=a.to_bits())
+        .step_by(step as usize)
+        .map(f32::from_bits);
+    let pos = (0u32..=b.to_bits())
+        .step_by(step as usize)
+        .map(f32::from_bits);
+    neg.chain(pos)
+}
+
+/// The worst ulp error of `y = exp(x)` over a batch, and where.
+fn worst(x: &[f32], y: &[f32]) -> (f64, f32) {
+    let mut w = (0.0, 0.0);
+    for (&a, &b) in x.iter().zip(y) {
+        let e = ulp_error(b, (a as f64).exp());
+        if e > w.0 {
+            w = (e, a);
+        }
+    }
+    w
+}
+
+/// Inputs around every power-of-two boundary: of the input (`±2ᵉ`) and of the output
+/// (`x ≈ k·ln2`, where `eˣ` crosses `2ᵏ`), 8 floats either side.
+fn boundaries() -> Vec<f32> {
+    let mut v = Vec::new();
+    let around = |c: f32, v: &mut Vec<f32>| {
+        for d in -8i32..=8 {
+            let b = (c.to_bits() as i64 + d as i64) as u32;
+            v.push(f32::from_bits(b));
+        }
+    };
+    for e in -149..=6 {
+        around(2f32.powi(e), &mut v);
+        around(-(2f32.powi(e)), &mut v);
+    }
+    for k in -126..=127 {
+        around((k as f64 * std::f64::consts::LN_2) as f32, &mut v);
+    }
+    v.retain(|x| x.is_finite() && *x >= DOMAIN.0 && *x <= DOMAIN.1);
+    v
+}
+
+#[test]
+fn exp_specials_exact() {
+    let x = [
+        NEG_INF,
+        f32::INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        88.73,
+        100.0,
+        f32::MAX,
+        0.0,
+        -0.0,
+        -104.0,
+        -1e30,
+        -f32::MAX,
+    ];
+    for k in dispatch::under_test() {
+        let mut y = [1.5f32; 12];
+        huiyan::exp_with(&k, &x, &mut y).unwrap();
+        let ctx = k.isa().name();
+        assert_eq!(y[0].to_bits(), 0, "{ctx}: exp(−∞) = +0");
+        assert_eq!(y[1], f32::INFINITY, "{ctx}");
+        assert!(y[2].is_nan() && y[3].is_nan(), "{ctx}");
+        assert!(
+            y[4..7].iter().all(|&v| v == f32::INFINITY),
+            "{ctx}: overflow"
+        );
+        assert_eq!(&y[7..9], &[1.0, 1.0], "{ctx}");
+        assert!(
+            y[9..].iter().all(|&v| v.to_bits() == 0),
+            "{ctx}: underflow to +0"
+        );
+    }
+}
+
+#[test]
+fn exp_underflow_is_gradual_within_one_subnormal_ulp() {
+    // [−103.97, −87.34]: subnormal results, rounded once.
+    let x: Vec<f32> = ((-87.0f32).to_bits()..=(-104.0f32).to_bits())
+        .step_by(97)
+        .map(f32::from_bits)
+        .collect();
+    let mut y = vec![0.0; x.len()];
+    huiyan::exp_with(dispatch::kernels(), &x, &mut y).unwrap();
+    for (&a, &b) in x.iter().zip(&y) {
+        let err = ((b as f64) - (a as f64).exp()).abs() / tol::MIN_SUBNORMAL;
+        assert!(err <= 1.0, "exp({a}) = {b:e}: {err} subnormal ulps off");
+    }
+}
+
+#[test]
+fn exp_reduced_sweep_and_boundaries_within_2_ulp_and_bitwise_on_every_isa() {
+    let mut x: Vec<f32> = floats(DOMAIN.0, DOMAIN.1, 509).collect();
+    x.extend(boundaries());
+    let want: Vec<f32> = x.iter().map(|&v| exp_lane(v)).collect();
+    let (w, at) = worst(&x, &want);
+    assert!(w <= tol::EXP_ULP, "exp_lane: {w} ulp at {at:e}");
+    for k in dispatch::under_test() {
+        let mut y = vec![0.0; x.len()];
+        huiyan::exp_with(&k, &x, &mut y).unwrap();
+        assert_bits_eq(&y, &want, &format!("exp on {}", k.isa().name()));
+    }
+}
+
+#[test]
+fn exp_full_sweep() {
+    if std::env::var("HUIYAN_FULL_EXP_SWEEP").as_deref() != Ok("1") {
+        eprintln!("exp_full_sweep: skipped (set HUIYAN_FULL_EXP_SWEEP=1; use --release)");
+        return;
+    }
+    let tiers = dispatch::under_test();
+    let all: Vec<u32> = {
+        let neg = 0x8000_0000u32..=DOMAIN.0.to_bits();
+        let pos = 0u32..=DOMAIN.1.to_bits();
+        vec![neg.start().to_owned(), *neg.end(), *pos.start(), *pos.end()]
+    };
+    let ranges = [(all[0], all[1]), (all[2], all[3])];
+    let chunk = 1u32 << 20;
+    let results = std::thread::scope(|sc| {
+        let handles: Vec<_> = ranges
+            .iter()
+            .map(|&(lo, hi)| {
+                let tiers = &tiers;
+                sc.spawn(move || {
+                    let (mut w, mut at, mut count) = (0.0f64, 0.0f32, 0u64);
+                    let mut start = lo as u64;
+                    while start <= hi as u64 {
+                        let end = (start + chunk as u64 - 1).min(hi as u64);
+                        let x: Vec<f32> = (start as u32..=end as u32).map(f32::from_bits).collect();
+                        let mut y = vec![0.0; x.len()];
+                        let mut z = vec![0.0; x.len()];
+                        huiyan::exp_with(&tiers[tiers.len() - 1], &x, &mut y).unwrap();
+                        for k in &tiers[..tiers.len() - 1] {
+                            huiyan::exp_with(k, &x, &mut z).unwrap();
+                            assert_bits_eq(&z, &y, &format!("{} vs best tier", k.isa().name()));
+                        }
+                        let (cw, ca) = worst(&x, &y);
+                        if cw > w {
+                            (w, at) = (cw, ca);
+                        }
+                        count += x.len() as u64;
+                        start = end + 1;
+                    }
+                    (w, at, count)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let count: u64 = results.iter().map(|r| r.2).sum();
+    let (w, at, _) = results
+        .iter()
+        .cloned()
+        .fold((0.0, 0.0, 0), |a, b| if b.0 > a.0 { b } else { a });
+    eprintln!(
+        "exp_full_sweep: {count} floats in [{}, {}], {} tiers bit-identical; max error {w:.4} ulp at x = {at:e} ({:#010x})",
+        DOMAIN.0, DOMAIN.1, tiers.len(), at.to_bits()
+    );
+    assert!(w <= tol::EXP_ULP);
+}
