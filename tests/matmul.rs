@@ -340,13 +340,19 @@ per_tier! {
 fn residual_large() {
     for k in dispatch::under_test() {
         let fast = !matches!(k.isa().name(), "scalar" | "portable");
+        // (5000, 40, 70): a thin C, read in place, spanning two NC panels with ragged ends.
         let shapes: &[(usize, usize, usize)] = if fast {
-            &[(1024, 1024, 1024), (2048, 1040, 1500), (1100, 2048, 2048)]
+            &[
+                (1024, 1024, 1024),
+                (2048, 1040, 1500),
+                (1100, 2048, 2048),
+                (5000, 40, 70),
+            ]
         } else {
-            &[(1024, 1027, 300)]
+            &[(1024, 1027, 300), (5000, 40, 70)]
         };
         for (s, &d) in shapes.iter().enumerate() {
-            let lay = if s % 2 == 0 {
+            let lay = if s % 2 == 0 || d.1 < 100 {
                 (Layout::ROW, Layout::ROW, Layout::ROW)
             } else {
                 (COL, Layout::ROW, COL)

@@ -124,12 +124,15 @@ fn align64(ws: *mut f32) -> *mut f32 {
     ws.wrapping_add(off)
 }
 
-/// Operands at most this many rows (A: columns of C) long are read in place instead of packed.
+/// Operands reused by at most this many rows (B) or columns (A) of C are read in place
+/// instead of packed.
 ///
-/// Packing an element costs about as much as one vector FMA; an element of B is used by
-/// `m / lanes` vector FMAs and one of A by `n / lanes`. Below 128 the copy is a large share of
-/// the work (64³: a third), above it the packed layout's cache and TLB behaviour wins.
-const DIRECT_MAX: usize = 128;
+/// Packing an element costs about as much as one vector FMA (a transposing copy costs more);
+/// an element of B is used by `m / lanes` vector FMAs and one of A by `n / lanes`. Up to 256
+/// the copy is 5–30 % of the work and the operands are small enough to stay in L2 unpacked
+/// (measured: 256³ gains 8 % in place); beyond it the packed layout's cache and TLB behaviour
+/// wins (power-of-two strides would map an unpacked A block onto a few L2 sets).
+const DIRECT_MAX: usize = 256;
 
 /// The whole product `C ← α·A·B + β·C` on one thread.
 ///
