@@ -15,7 +15,7 @@
 
 use super::blocking::{round_up, Blocking};
 use super::microkernel::{tile_buffered, Microkernel};
-use super::pack::{pack_a_pf, pack_b_pf};
+use super::pack::{pack_a_pf, pack_b_cols, pack_b_pf};
 
 /// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx`.
 #[derive(Clone, Copy, Debug)]
@@ -181,31 +181,45 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
     while jc < n {
         let nc = if n - jc < bl.nc { n - jc } else { bl.nc };
         let b_tail = if direct_b { nc % nr_k } else { nc };
+        let b_cols = K::DIRECT_B && g.rsb == 1 && g.csb != 1;
         // LOOP 4: rank-kc updates.
         let mut pc = 0;
         while pc < k {
             let kc = if k - pc < kc_blk { k - pc } else { kc_blk };
             let beta = if pc == 0 { g.beta } else { 1.0 };
-            // Packed: the whole panel; in place: only the ragged last micropanel.
+            // Packed: the whole panel; in place: only the ragged last micropanel. A column-major
+            // B (rsb = 1) is packed column by column when the kernel reads that layout: plain
+            // copies of contiguous columns instead of a transposition.
             // SAFETY: rows pc..pc+kc, columns jc+nc−b_tail..jc+nc are inside B; bp has room for
             // round_up(nc, NR)·kc elements.
             unsafe {
                 let b0 = g.b.add(pc * g.rsb + (jc + nc - b_tail) * g.csb);
-                pack_b_pf(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail, K::prefetch);
+                if b_cols {
+                    pack_b_cols(nr_k, bp, b0, g.csb, kc, b_tail);
+                } else {
+                    pack_b_pf(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail, K::prefetch);
+                }
             }
             let b_at = |jr: usize| {
-                if direct_b && jr + nr_k <= nc {
-                    // SAFETY: a whole micropanel inside B (validated extent).
-                    (
-                        unsafe { g.b.add(pc * g.rsb + (jc + jr) * g.csb) },
-                        g.rsb,
-                        g.csb,
-                    )
-                } else if direct_b {
-                    (bp as *const f32, nr_k, 1)
+                let q = if direct_b {
+                    if jr + nr_k <= nc {
+                        // SAFETY: a whole micropanel inside B (validated extent).
+                        return (
+                            unsafe { g.b.add(pc * g.rsb + (jc + jr) * g.csb) },
+                            g.rsb,
+                            g.csb,
+                        );
+                    }
+                    0
                 } else {
-                    // SAFETY: micropanel jr/NR of the packed panel.
-                    (unsafe { bp.add(jr * kc) as *const f32 }, nr_k, 1)
+                    jr / nr_k
+                };
+                // SAFETY: micropanel q of the packed panel (q = 0: the packed ragged tail).
+                let p = unsafe { bp.add(q * nr_k * kc) as *const f32 };
+                if b_cols {
+                    (p, 1, kc)
+                } else {
+                    (p, nr_k, 1)
                 }
             };
             // LOOP 3: MC-tall blocks of A and C.

@@ -153,6 +153,40 @@ pub(crate) unsafe fn pack_b_pf(
     unsafe { pack_a_pf(nr_tile, dst, b, csb, rsb, nc, kc, pf) }
 }
 
+/// Packs the `kc × nc` block of a column-major B (`rsb = 1`, columns `csb` apart) into
+/// `⌈nc/NR⌉` micropanels of `NR` columns kept column-major: column `j` of panel `q` at
+/// `dst + q·NR·kc + j·kc`; columns past `nc` are zero. The kernel reads it with `rsb = 1`,
+/// `csb = kc` ([`Microkernel::DIRECT_B`](super::microkernel::Microkernel::DIRECT_B)).
+///
+/// # Safety
+///
+/// `b + p + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
+/// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
+#[inline(always)]
+pub(crate) unsafe fn pack_b_cols(
+    nr_tile: usize,
+    dst: *mut f32,
+    b: *const f32,
+    csb: usize,
+    kc: usize,
+    nc: usize,
+) {
+    let panels = nc.div_ceil(nr_tile);
+    for j in 0..panels * nr_tile {
+        // SAFETY: column j < nc of B is readable for kc elements; its place j·kc.. in `dst`
+        // is inside the ⌈nc/NR⌉·NR·kc elements the caller provides (panel q = j / NR starts
+        // at q·NR·kc, and column j − q·NR of it at + (j − q·NR)·kc, i.e. at j·kc).
+        unsafe {
+            let d = dst.add(j * kc);
+            if j < nc {
+                core::ptr::copy_nonoverlapping(b.add(j * csb), d, kc);
+            } else {
+                core::ptr::write_bytes(d, 0, kc);
+            }
+        }
+    }
+}
+
 /// One full panel: `MR` rows from `src` (strides `rs`, `cs`) to `out` (column `p` at `p·MR`).
 ///
 /// # Safety
