@@ -42,6 +42,7 @@ pub(crate) const fn round_up(x: usize, to: usize) -> usize {
 }
 
 impl Blocking {
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     /// x86-64-v4, 32 × 12 kernel (24 zmm accumulators).
     ///
     /// * `KC = 384`: the B micropanel is 384·12·4 = 18 KiB, just over half of the 32 KiB L1,
@@ -62,6 +63,7 @@ impl Blocking {
         nc: 3072,
     };
 
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     /// x86-64-v3, 16 × 6 kernel (12 ymm accumulators): B micropanel 256·6·4 = 6 KiB in L1,
     /// A block 384·256·4 = 384 KiB in L2, B panel 3 MiB in L3 (same reasoning as v4).
     pub const X86_V3: Blocking = Blocking {
