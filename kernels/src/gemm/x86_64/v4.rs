@@ -180,25 +180,25 @@ unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
             }
         }
     } else {
-        // Column-major B in place: column j is contiguous from b + j·csb.
-        let mut cols = [b; NC];
-        for (j, p) in cols.iter_mut().enumerate() {
-            *p = b.wrapping_add(j * csb);
-        }
-        for p in 0..kc {
-            // SAFETY: as above, with B's element (p, j) at cols[j] + p (rsb = 1).
+        // Column-major B (in place, or packed column by column): column j is contiguous from
+        // b + j·csb. One base pointer walks down the columns; the column offsets are loop
+        // invariants (x86 addressing scales 3·csb, 5·csb, … by 1, 2, 4, 8).
+        let mut bp = b;
+        for _ in 0..kc {
+            // SAFETY: as above, with B's element (p, j) at bp + j·csb (rsb = 1), bp = b + p.
             unsafe {
                 let mut av = [_mm512_setzero_ps(); NV];
                 for (v, x) in av.iter_mut().enumerate() {
                     *x = _mm512_loadu_ps(a.add(16 * v));
                 }
                 for (j, col) in acc.iter_mut().enumerate() {
-                    let bj = _mm512_set1_ps(*cols[j].add(p));
+                    let bj = _mm512_set1_ps(*bp.add(j * csb));
                     for v in 0..NV {
                         col[v] = _mm512_fmadd_ps(av[v], bj, col[v]);
                     }
                 }
                 a = a.add(lda);
+                bp = bp.add(1);
             }
         }
     }
