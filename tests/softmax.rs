@@ -133,6 +133,57 @@ fn every_length_1_to_257() {
     }
 }
 
+/// Rows of ≥ 2048 elements, out of place, take the chunked two-pass path (online rescaling
+/// between chunks); in place they take the three-pass path. Both against the reference.
+#[test]
+fn long_rows_chunked_path() {
+    let mut rng = Rng(77);
+    for k in dispatch::under_test() {
+        for n in [2048, 2049, 4096 + 17, 65_536 + 100] {
+            let base = rng.vec(n, 20.0);
+            let mut cases: Vec<(&str, Vec<f32>, f32)> = vec![
+                ("random", base.clone(), 1.0),
+                ("rising max", (0..n).map(|j| j as f32 * 0.01).collect(), 1.0),
+                (
+                    "falling, scaled",
+                    (0..n).map(|j| -(j as f32) * 0.02).collect(),
+                    -0.5,
+                ),
+            ];
+            let mut v = base.clone();
+            v[n - 5] = f32::NAN;
+            cases.push(("NaN in the last chunk", v, 1.0));
+            let mut v = base.clone();
+            v[..1500].fill(NEG_INF);
+            cases.push(("first chunk −∞", v, 1.0));
+            let mut v = base.clone();
+            v[n - 3] = 1e30;
+            v[n - 2] = -1e30;
+            cases.push(("huge in the last chunk", v, 0.7));
+            cases.push(("all −∞", vec![NEG_INF; n], 1.0));
+            let mut v = base.clone();
+            v[n / 2] = f32::INFINITY;
+            cases.push(("+∞ mid-row", v, 1.0));
+            for (name, x, scale) in cases {
+                let mut p = problem(1, n, x);
+                p.scale = scale;
+                let got = check(&k, &p, &format!("long n={n} {name}"));
+                let (yi, li) = run_inplace(&k, &p);
+                let (yb, lb) = p.bounds();
+                let (want, want_lse) = p.reference();
+                assert_within(&yi, &want, &yb, &format!("long in place n={n} {name}"));
+                assert_within(
+                    &li,
+                    &want_lse,
+                    &lb,
+                    &format!("long in place lse n={n} {name}"),
+                );
+                assert_eq!(got.len(), n);
+            }
+        }
+    }
+}
+
 #[test]
 fn huge_logits() {
     let rows: [&[f32]; 6] = [

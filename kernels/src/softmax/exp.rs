@@ -56,7 +56,7 @@
 //!
 //! # The softmax variant
 //!
-//! [`exp_flush_lane`] (vector form [`exp_flush_x4`]) is the same computation for `x ≤ 0`
+//! [`exp_flush_lane`] (vector form [`exp_flush_xn`]) is the same computation for `x ≤ 0`
 //! that returns `+0` below `FLUSH = −87.33` (where [`exp_lane`] returns values under
 //! `1.2e-38`) and applies `2ⁿ` by adding `n` to the exponent field, exact for the normal
 //! results that remain. Its bits equal [`exp_lane`]'s for `FLUSH ≤ x ≤ 0`; a softmax weight
@@ -75,14 +75,11 @@ pub(crate) const FLUSH: f32 = f32::from_bits(0xc2ae_a8f6);
 pub(crate) const K: f32 = f32::from_bits(0x41b8_aa3b);
 /// `1.5 · 2²³` (`0x4b40_0000`): adding and subtracting it rounds `|v| < 2²²` to an integer.
 pub(crate) const ROUND_MAGIC: f32 = f32::from_bits(0x4b40_0000);
-/// `−LN2_16_HI`, the form the fma takes.
+/// `−LN2_16_HI`: minus the high part of ln2/16, 12 significant bits: −0.0433197021484375
+/// (`0xbd31_7000`; negated because the fma adds).
 pub(crate) const NEG_LN2_16_HI: f32 = f32::from_bits(0xbd31_7000);
-/// `−LN2_16_LO`.
+/// `−LN2_16_LO`: minus `ln2/16 − LN2_16_HI` rounded to `f32`, −1.9966365e-6 (`0xb605_fdf4`).
 pub(crate) const NEG_LN2_16_LO: f32 = f32::from_bits(0xb605_fdf4);
-/// High part of ln2/16, 12 significant bits: 0.0433197021484375 (`0x3d31_7000`).
-pub(crate) const LN2_16_HI: f32 = f32::from_bits(0x3d31_7000);
-/// `ln2/16 − LN2_16_HI` rounded to `f32`: 1.9966365e-6 (`0x3605_fdf4`).
-pub(crate) const LN2_16_LO: f32 = f32::from_bits(0x3605_fdf4);
 /// `r²` coefficient, ≈ 1/2: 0.50001681 (`0x3f00_011a`).
 pub(crate) const C2: f32 = f32::from_bits(0x3f00_011a);
 /// `r³` coefficient, ≈ 1/6: 0.16666722 (`0x3e2a_aad0`).
@@ -201,14 +198,15 @@ pub(crate) fn exp<S: SimdF32>(s: S, x: S::V) -> S::V {
     s.pow2_scale(y, kb)
 }
 
-/// [`exp_flush_lane`] on four vectors, operation by operation in lockstep: interleaving four
-/// independent dependency chains lets an out-of-order core keep its FP pipes busy.
+/// [`exp_flush_lane`] on `N` vectors, operation by operation in lockstep: interleaving
+/// independent dependency chains lets an out-of-order core keep its FP pipes busy (one chain
+/// is ~14 dependent operations).
 #[inline(always)]
-pub(crate) fn exp_flush_x4<S: SimdF32>(s: S, x: [S::V; 4]) -> [S::V; 4] {
+pub(crate) fn exp_flush_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [S::V; N] {
     let yk = reduced_xn(s, x);
     let fl = s.splat(FLUSH);
     let mut out = x;
-    for i in 0..4 {
+    for i in 0..N {
         out[i] = s.scale_or_flush(yk[i].0, yk[i].1, x[i], fl);
     }
     out

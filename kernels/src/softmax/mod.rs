@@ -31,6 +31,7 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 pub(crate) mod exp;
+pub(crate) mod pass;
 mod portable;
 pub(crate) mod row;
 mod scalar;

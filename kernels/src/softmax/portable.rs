@@ -7,6 +7,7 @@
 use wide::{f32x8, i32x8, u32x8};
 
 use super::exp::{fma, ROUND_MAGIC, TABLE};
+use super::pass;
 use super::row::{self, Call};
 use super::simd::SimdF32;
 use crate::isa::Portable;
@@ -135,10 +136,6 @@ impl SimdF32 for Portable {
         x.simd_lt(thr).select(f32x8::splat(0.0), v)
     }
     #[inline(always)]
-    fn lt(self, a: f32x8, b: f32x8) -> f32x8 {
-        a.simd_lt(b)
-    }
-    #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {
         m.select(a, b)
     }
@@ -196,5 +193,5 @@ pub(crate) unsafe fn softmax_portable(c: &Call) {
 /// `x` and `y` cover `n` elements, `y` writable, equal or disjoint.
 pub(crate) unsafe fn exp_portable(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: forwarded.
-    unsafe { row::exp_slice(Portable, x, y, n) }
+    unsafe { pass::exp_slice(Portable, x, y, n) }
 }

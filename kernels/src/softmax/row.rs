@@ -15,22 +15,11 @@
 //!   anything is written past pass 1 and are filled by a plain scalar loop that evaluates the
 //!   contract entry by entry.
 //!
-//! # Row primitives (the interface the flash-attention driver uses)
 //!
-//! All `#[inline(always)]`, generic over the ISA token `S`, so a driver that is itself
-//! instantiated inside a `#[target_feature]` entry point gets them inlined with that ISA's
-//! instructions. Pointers are raw; each function lists the ranges it touches.
-//!
-//! * [`max_nan`]`(s, p, n) -> (m, nan)`: maximum of `p[..n]` and whether any is NaN.
-//! * [`scale_max`]`(s, p, n, scale) -> (m, nan)`: `p[j] ← scale·p[j]` in place, then as
-//!   `max_nan` (the logits of a score tile; softcap would slot in here once a `tanh` exists).
-//! * [`exp_sub_sum`]`(s, src, dst, n, m, store) -> Σ`: `dst[j] ← exp(src[j] − m)` (when
-//!   `store`; `src == dst` allowed) and returns `Σ exp(src[j] − m)` summed in a fixed order.
-//!   Needs `src[j] − m ≤ 88` or NaN, which holds when `m` is a running maximum.
-//! * [`mul_inplace`]`(s, p, n, f)`: `p[j] ← f·p[j]` (the online-softmax rescale by
-//!   `exp(m_old − m_new)`, or the final `1/l`).
+//! The passes themselves, and the row primitives the attention driver uses, are in [`pass`](super::pass).
 
-use super::exp::{exp, exp_flush, exp_flush_x4};
+use super::exp::exp;
+use super::pass::{extreme, log_out, mul_inplace, sum_exp, FromX, Logits, Stored};
 use super::simd::SimdF32;
 
 /// A validated softmax call: the whole operation, in raw pointers (see [`super::softmax`]).
@@ -140,16 +129,26 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
     if c.rows == 0 {
         return;
     }
+    if !c.log && n >= 2 * CHUNK && c.x != c.y as *const f32 {
+        for r in 0..c.rows {
+            // SAFETY: row r of x and y is inside the validated ranges; out of place.
+            unsafe {
+                let (x, y) = (c.x.add(r * c.rsx), c.y.add(r * c.rsy));
+                let l = long_row::<S, SC>(s, x, y, n, c.scale, out.lse);
+                if !c.lse.is_null() {
+                    *c.lse.add(r) = l;
+                }
+            }
+        }
+        return;
+    }
     // SAFETY (all blocks): rows r < c.rows of x and y are inside the validated ranges.
     let mut cur = unsafe { row_extreme(s, c, 0) };
     for r in 0..c.rows {
         let (x, y) = unsafe { (c.x.add(r * c.rsx), c.y.add(r * c.rsy)) };
         let next = if r + 1 < c.rows { r + 1 } else { r };
-        // Prefetch targets; wrapping arithmetic: only ever used as hints.
-        let (px, py) = (
-            c.x.wrapping_add(next * c.rsx),
-            c.y.wrapping_add(next * c.rsy),
-        );
+        // Prefetch target; wrapping arithmetic: only ever used as a hint.
+        let px = c.x.wrapping_add(next * c.rsx);
         let src = FromX::<SC, false> {
             x,
             scale: c.scale,
@@ -164,7 +163,7 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
             }
             l
         } else {
-            let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, px, py) };
+            let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, px) };
             if r + 1 < c.rows {
                 cur = unsafe { row_extreme(s, c, r + 1) };
             }
@@ -174,6 +173,108 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
             unsafe { *c.lse.add(r) = lse };
         }
     }
+}
+
+/// Smallest chunk of a long row (4 KiB of `x`: a chunk of `x` and of `y` stay in L1).
+const CHUNK: usize = 1024;
+/// Most chunks per row (their maxima live in a stack array).
+const MAX_CHUNKS: usize = 64;
+
+/// A long plain row, out of place, softmax: **two passes over memory**, chunk by chunk.
+///
+/// Pass A, per chunk of `c ≥ CHUNK` elements: the chunk's maximum `mₖ` (this read brings the
+/// chunk into L1), then `yⱼ ← exp(tⱼ − mₖ)` and `sₖ = Σ` from L1; the running pair `(M, S)`
+/// absorbs it as in online softmax (`S ← S·e^(M−mₖ) + sₖ` when `mₖ > M`, else
+/// `S ← S + sₖ·e^(mₖ−M)`). Pass B: `yⱼ ← yⱼ · e^(mₖ−M)/S`, one factor per chunk, on `y`
+/// still in L2. Memory sees `x` read once and `y` written once, and every chunk's read
+/// overlaps the previous chunk's `exp` work instead of all of `x` being read while nothing
+/// computes (the three-pass order on a row larger than L1). Out of place only: a NaN or `+∞`
+/// found in a later chunk sends the row to [`degenerate`], which re-reads `x`.
+///
+/// # Safety
+/// `x` covers `n` elements, `y` covers `n` writable elements disjoint from `x`.
+#[inline(always)]
+unsafe fn long_row<S: SimdF32, const SC: bool>(
+    s: S,
+    x: *const f32,
+    y: *mut f32,
+    n: usize,
+    scale: f32,
+    want_lse: bool,
+) -> f32 {
+    let whole = FromX::<SC, false> { x, scale, b: 0.0 };
+    // A multiple of 64 elements (whole vectors on every tier).
+    let c = CHUNK.max(n.div_ceil(MAX_CHUNKS).div_ceil(64) * 64);
+    let mut ms = [f32::NEG_INFINITY; MAX_CHUNKS];
+    let (mut big_m, mut big_s) = (f32::NEG_INFINITY, 0.0f32);
+    let mut start = 0;
+    let mut k = 0;
+    while start < n {
+        let len = c.min(n - start);
+        // SAFETY (both blocks): start + len ≤ n.
+        let (xk, yk) = unsafe { (x.add(start), y.add(start)) };
+        let (ext, nan) = unsafe {
+            if scale > 0.0 {
+                extreme::<S, true>(s, xk, len)
+            } else {
+                extreme::<S, false>(s, xk, len)
+            }
+        };
+        let mk = whole.logit1(ext);
+        if nan || mk.is_nan() || mk == f32::INFINITY {
+            // SAFETY: x is intact (out of place).
+            return unsafe { degenerate(y, n, false, |j| whole.logit1(*x.add(j))) };
+        }
+        if let Some(slot) = ms.get_mut(k) {
+            *slot = mk;
+        }
+        if mk == f32::NEG_INFINITY {
+            // No entry of this chunk takes part.
+            unsafe { fill(yk, len, 0.0) };
+        } else {
+            let src = FromX::<SC, false> {
+                x: xk,
+                scale,
+                b: 0.0,
+            };
+            let sk = unsafe { sum_exp(s, src, yk, len, mk, true, xk) };
+            if mk > big_m {
+                big_s = big_s * exp1(s, big_m - mk) + sk;
+                big_m = mk;
+            } else {
+                big_s += sk * exp1(s, mk - big_m);
+            }
+        }
+        start += len;
+        k += 1;
+    }
+    if big_m == f32::NEG_INFINITY {
+        return f32::NEG_INFINITY; // every chunk filled with zeros
+    }
+    let inv = 1.0 / big_s;
+    let (mut start, mut k) = (0, 0);
+    while start < n {
+        let len = c.min(n - start);
+        let mk = ms.get(k).copied().unwrap_or(big_m);
+        if mk != f32::NEG_INFINITY {
+            // SAFETY: start + len ≤ n.
+            unsafe { mul_inplace(s, y.add(start), len, exp1(s, mk - big_m) * inv) };
+        }
+        start += len;
+        k += 1;
+    }
+    if want_lse {
+        big_m + libm::logf(big_s)
+    } else {
+        big_m
+    }
+}
+
+/// [`exp_lane`](super::exp_lane)`(d)` computed on `S`'s vectors (same bits; no call to
+/// `libm::fmaf` from inside a kernel).
+#[inline(always)]
+fn exp1<S: SimdF32>(s: S, d: f32) -> f32 {
+    s.reduce_max(exp(s, s.splat(d)))
 }
 
 /// Pass 1 of plain row `r`: the extreme `x` whose logit is the largest, and the NaN flag.
@@ -207,80 +308,6 @@ enum Bias {
     None,
     Const(f32),
     Row(*const f32),
-}
-
-/// Where pass 2 gets its logits from.
-trait Logits<S: SimdF32>: Copy {
-    /// Logits `j..j+LANES`.
-    unsafe fn at(self, s: S, j: usize) -> S::V;
-    /// Logits `j..j+n` (`n < LANES`) in the low lanes, `−∞` above.
-    unsafe fn part(self, s: S, j: usize, n: usize) -> S::V;
-}
-
-/// `t = scale·x (+ b)` recomputed from `x` (`SC`: scale ≠ 1, `BI`: a per-row bias).
-#[derive(Clone, Copy)]
-struct FromX<const SC: bool, const BI: bool> {
-    x: *const f32,
-    scale: f32,
-    b: f32,
-}
-
-impl<const SC: bool, const BI: bool> FromX<SC, BI> {
-    #[inline(always)]
-    fn logit<S: SimdF32>(self, s: S, v: S::V) -> S::V {
-        let t = if SC { s.mul(v, s.splat(self.scale)) } else { v };
-        if BI {
-            s.add(t, s.splat(self.b))
-        } else {
-            t
-        }
-    }
-    #[inline(always)]
-    fn logit1(self, v: f32) -> f32 {
-        let t = if SC { v * self.scale } else { v };
-        if BI {
-            t + self.b
-        } else {
-            t
-        }
-    }
-}
-
-impl<S: SimdF32, const SC: bool, const BI: bool> Logits<S> for FromX<SC, BI> {
-    #[inline(always)]
-    unsafe fn at(self, s: S, j: usize) -> S::V {
-        // SAFETY: the caller passes j with j + LANES ≤ n, inside x's row.
-        self.logit(s, unsafe { s.load(self.x.add(j)) })
-    }
-    #[inline(always)]
-    unsafe fn part(self, s: S, j: usize, n: usize) -> S::V {
-        // The pad value whose logit is −∞ (b is finite on this path: an infinite b makes
-        // the row degenerate before pass 2).
-        let pad = if self.scale > 0.0 {
-            f32::NEG_INFINITY
-        } else {
-            f32::INFINITY
-        };
-        // SAFETY: the caller passes j + n ≤ the row length.
-        self.logit(s, unsafe { s.load_part(self.x.add(j), n, pad) })
-    }
-}
-
-/// Logits already stored in memory.
-#[derive(Clone, Copy)]
-struct Stored(*const f32);
-
-impl<S: SimdF32> Logits<S> for Stored {
-    #[inline(always)]
-    unsafe fn at(self, s: S, j: usize) -> S::V {
-        // SAFETY: as for FromX.
-        unsafe { s.load(self.0.add(j)) }
-    }
-    #[inline(always)]
-    unsafe fn part(self, s: S, j: usize, n: usize) -> S::V {
-        // SAFETY: as for FromX.
-        unsafe { s.load_part(self.0.add(j), n, f32::NEG_INFINITY) }
-    }
 }
 
 /// A plain row. Returns its logsumexp.
@@ -389,7 +416,7 @@ unsafe fn general<S: SimdF32>(
 #[inline(always)]
 fn finish<S: SimdF32, T: Logits<S>>(s: S, src: T, y: *mut f32, n: usize, m: f32, out: Out) -> f32 {
     // SAFETY: src and y cover n elements (callers); src is x or y itself. No prefetch.
-    let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, y, y) };
+    let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, y) };
     normalise(s, src, y, n, m, sum, out)
 }
 
@@ -458,274 +485,5 @@ unsafe fn fill(y: *mut f32, n: usize, v: f32) {
     for j in 0..n {
         // SAFETY: j < n.
         unsafe { *y.add(j) = v };
-    }
-}
-
-/// Maximum (`MAX`) or minimum of `p[..n]`, and whether any element is NaN.
-///
-/// # Safety
-/// `p` covers `n` elements.
-#[inline(always)]
-unsafe fn extreme<S: SimdF32, const MAX: bool>(s: S, p: *const f32, n: usize) -> (f32, bool) {
-    let l = S::LANES;
-    let pad = if MAX {
-        f32::NEG_INFINITY
-    } else {
-        f32::INFINITY
-    };
-    let op = |a, b| if MAX { s.max(a, b) } else { s.min(a, b) };
-    let (mut a0, mut a1, mut a2, mut a3) = (s.splat(pad), s.splat(pad), s.splat(pad), s.splat(pad));
-    let (mut n0, mut n1) = (s.is_nan(a0), s.is_nan(a0));
-    let mut j = 0;
-    // SAFETY (loop bodies): every load ends at or before p + n.
-    while j + 4 * l <= n {
-        unsafe {
-            let (v0, v1) = (s.load(p.add(j)), s.load(p.add(j + l)));
-            let (v2, v3) = (s.load(p.add(j + 2 * l)), s.load(p.add(j + 3 * l)));
-            (a0, a1, a2, a3) = (op(a0, v0), op(a1, v1), op(a2, v2), op(a3, v3));
-            n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
-            n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
-        }
-        j += 4 * l;
-    }
-    while j < n {
-        let k = if j + l <= n { l } else { n - j };
-        let v = unsafe {
-            if k == l {
-                s.load(p.add(j))
-            } else {
-                s.load_part(p.add(j), k, pad)
-            }
-        };
-        a0 = op(a0, v);
-        n0 = s.mask_or(n0, s.is_nan(v));
-        j += k;
-    }
-    let a = op(op(a0, a1), op(a2, a3));
-    let e = if MAX {
-        s.reduce_max(a)
-    } else {
-        s.reduce_min(a)
-    };
-    (e, s.mask_any(s.mask_or(n0, n1)))
-}
-
-/// Pass 2: `Σ exp(tⱼ − m)`, also storing each term into `y` when `store`; prefetches
-/// `px[j]` for reading and `py[j]` for writing as it goes (hints only: any address).
-///
-/// # Safety
-/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 88` or NaN.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
-    s: S,
-    src: T,
-    y: *mut f32,
-    n: usize,
-    m: f32,
-    store: bool,
-    px: *const f32,
-    py: *const f32,
-) -> f32 {
-    let l = S::LANES;
-    let mv = s.splat(m);
-    let z = s.splat(0.0);
-    let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
-    let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before offset n.
-    while j + 4 * l <= n {
-        for i in 0..4 {
-            s.prefetch_read(px.wrapping_add(j + i * l));
-            s.prefetch_write(py.wrapping_add(j + i * l));
-        }
-        unsafe {
-            let t = [
-                s.sub(src.at(s, j), mv),
-                s.sub(src.at(s, j + l), mv),
-                s.sub(src.at(s, j + 2 * l), mv),
-                s.sub(src.at(s, j + 3 * l), mv),
-            ];
-            let [e0, e1, e2, e3] = exp_flush_x4(s, t);
-            if store {
-                s.store(y.add(j), e0);
-                s.store(y.add(j + l), e1);
-                s.store(y.add(j + 2 * l), e2);
-                s.store(y.add(j + 3 * l), e3);
-            }
-            (a0, a1, a2, a3) = (s.add(a0, e0), s.add(a1, e1), s.add(a2, e2), s.add(a3, e3));
-        }
-        j += 4 * l;
-    }
-    while j + l <= n {
-        unsafe {
-            let e = exp_flush(s, s.sub(src.at(s, j), mv));
-            if store {
-                s.store(y.add(j), e);
-            }
-            a0 = s.add(a0, e);
-        }
-        j += l;
-    }
-    if j < n {
-        unsafe {
-            // Pad lanes are −∞: their terms are exactly 0.
-            let e = exp_flush(s, s.sub(src.part(s, j, n - j), mv));
-            if store {
-                s.store_part(y.add(j), n - j, e);
-            }
-            a1 = s.add(a1, e);
-        }
-    }
-    s.reduce_add(s.add(s.add(a0, a1), s.add(a2, a3)))
-}
-
-/// Pass 3 of log-softmax: `y[j] ← (tⱼ − m) − ln Σ`.
-///
-/// # Safety
-/// `src` and `y` cover `n` elements.
-#[inline(always)]
-unsafe fn log_out<S: SimdF32, T: Logits<S>>(
-    s: S,
-    src: T,
-    y: *mut f32,
-    n: usize,
-    m: f32,
-    ln_sum: f32,
-) {
-    let l = S::LANES;
-    let (mv, lv) = (s.splat(m), s.splat(ln_sum));
-    let mut j = 0;
-    while j < n {
-        let k = if j + l <= n { l } else { n - j };
-        // SAFETY: j + k ≤ n.
-        unsafe {
-            let t = if k == l {
-                src.at(s, j)
-            } else {
-                src.part(s, j, k)
-            };
-            let o = s.sub(s.sub(t, mv), lv);
-            if k == l {
-                s.store(y.add(j), o);
-            } else {
-                s.store_part(y.add(j), k, o);
-            }
-        }
-        j += k;
-    }
-}
-
-/// `p[..n] ← f · p[..n]`.
-///
-/// # Safety
-/// `p` covers `n` elements, readable and writable.
-#[inline(always)]
-pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32) {
-    let l = S::LANES;
-    let fv = s.splat(f);
-    let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before p + n.
-    while j + 4 * l <= n {
-        unsafe {
-            let v0 = s.mul(s.load(p.add(j)), fv);
-            let v1 = s.mul(s.load(p.add(j + l)), fv);
-            let v2 = s.mul(s.load(p.add(j + 2 * l)), fv);
-            let v3 = s.mul(s.load(p.add(j + 3 * l)), fv);
-            s.store(p.add(j), v0);
-            s.store(p.add(j + l), v1);
-            s.store(p.add(j + 2 * l), v2);
-            s.store(p.add(j + 3 * l), v3);
-        }
-        j += 4 * l;
-    }
-    while j < n {
-        let k = if j + l <= n { l } else { n - j };
-        unsafe {
-            if k == l {
-                s.store(p.add(j), s.mul(s.load(p.add(j)), fv));
-            } else {
-                s.store_part(p.add(j), k, s.mul(s.load_part(p.add(j), k, 0.0), fv));
-            }
-        }
-        j += k;
-    }
-}
-
-/// Maximum of `p[..n]` and whether any element is NaN (`−∞` for `n = 0`).
-///
-/// # Safety
-/// `p` covers `n` elements.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn max_nan<S: SimdF32>(s: S, p: *const f32, n: usize) -> (f32, bool) {
-    // SAFETY: forwarded.
-    unsafe { extreme::<S, true>(s, p, n) }
-}
-
-/// `p[j] ← scale·p[j]`, then [`max_nan`] of the result.
-///
-/// # Safety
-/// `p` covers `n` elements, readable and writable.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn scale_max<S: SimdF32>(s: S, p: *mut f32, n: usize, scale: f32) -> (f32, bool) {
-    // SAFETY: forwarded.
-    unsafe {
-        mul_inplace(s, p, n, scale);
-        extreme::<S, true>(s, p, n)
-    }
-}
-
-/// `dst[j] ← exp(src[j] − m)` when `store`, returning `Σ exp(src[j] − m)`.
-///
-/// # Safety
-/// `src` and `dst` cover `n` elements (`dst` writable when `store`; `src == dst` allowed);
-/// `src[j] − m ≤ 88` or NaN.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
-    s: S,
-    src: *const f32,
-    dst: *mut f32,
-    n: usize,
-    m: f32,
-    store: bool,
-) -> f32 {
-    // SAFETY: forwarded.
-    unsafe { sum_exp(s, Stored(src), dst, n, m, store, src, src) }
-}
-
-/// `y[j] ← exp(x[j])` for `j < n`.
-///
-/// # Safety
-/// `x` and `y` cover `n` elements; `y` writable; they are equal or do not overlap.
-#[inline(always)]
-pub(crate) unsafe fn exp_slice<S: SimdF32>(s: S, x: *const f32, y: *mut f32, n: usize) {
-    let l = S::LANES;
-    let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before offset n.
-    while j + 4 * l <= n {
-        unsafe {
-            let e0 = exp(s, s.load(x.add(j)));
-            let e1 = exp(s, s.load(x.add(j + l)));
-            let e2 = exp(s, s.load(x.add(j + 2 * l)));
-            let e3 = exp(s, s.load(x.add(j + 3 * l)));
-            s.store(y.add(j), e0);
-            s.store(y.add(j + l), e1);
-            s.store(y.add(j + 2 * l), e2);
-            s.store(y.add(j + 3 * l), e3);
-        }
-        j += 4 * l;
-    }
-    while j < n {
-        let k = if j + l <= n { l } else { n - j };
-        unsafe {
-            if k == l {
-                s.store(y.add(j), exp(s, s.load(x.add(j))));
-            } else {
-                s.store_part(y.add(j), k, exp(s, s.load_part(x.add(j), k, 0.0)));
-            }
-        }
-        j += k;
     }
 }

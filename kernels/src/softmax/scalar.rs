@@ -3,6 +3,7 @@
 //! instruction-level tiers: its `exp` is [`exp_lane`](super::exp::exp_lane) itself.
 
 use super::exp::{fma, k_to_n, pow2, TABLE};
+use super::pass;
 use super::row::{self, Call};
 use super::simd::SimdF32;
 use crate::isa::Scalar;
@@ -109,10 +110,6 @@ impl SimdF32 for Scalar {
         }
     }
     #[inline(always)]
-    fn lt(self, a: f32, b: f32) -> bool {
-        a < b
-    }
-    #[inline(always)]
     fn select(self, m: bool, a: f32, b: f32) -> f32 {
         if m {
             a
@@ -161,5 +158,5 @@ pub(crate) unsafe fn softmax_scalar(c: &Call) {
 /// `x` and `y` cover `n` elements, `y` writable, equal or disjoint.
 pub(crate) unsafe fn exp_scalar(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: forwarded.
-    unsafe { row::exp_slice(Scalar, x, y, n) }
+    unsafe { pass::exp_slice(Scalar, x, y, n) }
 }

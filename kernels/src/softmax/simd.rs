@@ -85,8 +85,6 @@ pub(crate) trait SimdF32: Copy {
     /// `if x < thr { +0 } else { bits(y) + ((bits(kb) << 19) & 0xff80_0000) }`: adds that `n`
     /// to `y`'s exponent field (exact when the result is normal) or flushes the lane.
     fn scale_or_flush(self, y: Self::V, kb: Self::V, x: Self::V, thr: Self::V) -> Self::V;
-    /// Lanes where `a < b` (false for NaN).
-    fn lt(self, a: Self::V, b: Self::V) -> Self::M;
     /// `if m { a } else { b }` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
     /// Lanes that are NaN.
@@ -104,12 +102,6 @@ pub(crate) trait SimdF32: Copy {
     /// Hints that the cache line holding `p` will be read soon. Never faults, whatever `p`.
     #[inline(always)]
     fn prefetch_read(self, p: *const f32) {
-        let _ = p;
-    }
-    /// Hints that the cache line holding `p` will be written soon (fetch it exclusive, so the
-    /// store does not wait for the read-for-ownership). Never faults, whatever `p`.
-    #[inline(always)]
-    fn prefetch_write(self, p: *const f32) {
         let _ = p;
     }
 }

@@ -11,6 +11,7 @@ use core::arch::aarch64::*;
 
 use crate::isa::Neon;
 use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -158,11 +159,6 @@ impl SimdF32 for Neon {
         }
     }
     #[inline(always)]
-    fn lt(self, a: float32x4_t, b: float32x4_t) -> uint32x4_t {
-        // SAFETY: see the file note.
-        unsafe { vcltq_f32(a, b) }
-    }
-    #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
         // SAFETY: see the file note.
         unsafe { vbslq_f32(m, a, b) }
@@ -218,5 +214,5 @@ pub(crate) unsafe fn softmax_neon(c: &Call) {
 #[target_feature(enable = "neon")]
 pub(crate) unsafe fn exp_neon(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: as in softmax_neon.
-    unsafe { row::exp_slice(Neon::new_unchecked(), x, y, n) }
+    unsafe { pass::exp_slice(Neon::new_unchecked(), x, y, n) }
 }

@@ -7,6 +7,7 @@ use core::arch::x86_64::*;
 
 use crate::isa::X86V3;
 use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -181,11 +182,6 @@ impl SimdF32 for X86V3 {
         }
     }
     #[inline(always)]
-    fn lt(self, a: __m256, b: __m256) -> __m256 {
-        // SAFETY: see the file note.
-        unsafe { _mm256_cmp_ps::<_CMP_LT_OQ>(a, b) }
-    }
-    #[inline(always)]
     fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
         // SAFETY: see the file note.
         unsafe { _mm256_blendv_ps(b, a, m) }
@@ -223,12 +219,7 @@ impl SimdF32 for X86V3 {
     #[inline(always)]
     fn prefetch_read(self, p: *const f32) {
         // SAFETY: see the impl; prefetch never faults, so any address is fine.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
-    }
-    #[inline(always)]
-    fn prefetch_write(self, p: *const f32) {
-        // SAFETY: see the impl; prefetchw never faults (part of x86-64-v3: PRFCHW).
-        unsafe { _mm_prefetch::<_MM_HINT_ET0>(p as *const i8) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }
     }
 }
 
@@ -251,5 +242,5 @@ pub(crate) unsafe fn softmax_x86_v3(c: &Call) {
 #[target_feature(enable = "avx2,fma")]
 pub(crate) unsafe fn exp_x86_v3(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: as in softmax_x86_v3.
-    unsafe { row::exp_slice(X86V3::new_unchecked(), x, y, n) }
+    unsafe { pass::exp_slice(X86V3::new_unchecked(), x, y, n) }
 }

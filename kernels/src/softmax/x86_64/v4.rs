@@ -6,6 +6,7 @@ use core::arch::x86_64::*;
 
 use crate::isa::X86V4;
 use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
@@ -141,11 +142,6 @@ impl SimdF32 for X86V4 {
         }
     }
     #[inline(always)]
-    fn lt(self, a: __m512, b: __m512) -> __mmask16 {
-        // SAFETY: see the impl.
-        unsafe { _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b) }
-    }
-    #[inline(always)]
     fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
         // SAFETY: see the impl.
         unsafe { _mm512_mask_blend_ps(m, b, a) }
@@ -181,12 +177,7 @@ impl SimdF32 for X86V4 {
     #[inline(always)]
     fn prefetch_read(self, p: *const f32) {
         // SAFETY: see the impl; prefetch never faults, so any address is fine.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
-    }
-    #[inline(always)]
-    fn prefetch_write(self, p: *const f32) {
-        // SAFETY: see the impl; prefetchw never faults (part of x86-64-v3: PRFCHW).
-        unsafe { _mm_prefetch::<_MM_HINT_ET0>(p as *const i8) }
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }
     }
 }
 
@@ -210,5 +201,5 @@ pub(crate) unsafe fn softmax_x86_v4(c: &Call) {
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 pub(crate) unsafe fn exp_x86_v4(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: as in softmax_x86_v4.
-    unsafe { row::exp_slice(X86V4::new_unchecked(), x, y, n) }
+    unsafe { pass::exp_slice(X86V4::new_unchecked(), x, y, n) }
 }
