@@ -5,9 +5,19 @@
 //! code, generic over [`Microkernel`] and monomorphised inside each ISA's
 //! `#[target_feature]` entry function, so it is compiled with that ISA's instructions.
 //!
-//! The flash-attention tile driver uses the same pieces: it packs `Q` and `Kᵀ` (or `P` and `V`)
-//! with [`super::pack`] and calls [`super::loops::block_packed`] (or [`Microkernel::tile`]
-//! directly) for each `Br × Bc` block.
+//! # For other drivers (the flash-attention tile driver)
+//!
+//! Everything is `pub(crate)` and ISA-generic; a driver written against `K: Microkernel` and
+//! called from an ISA's `#[target_feature]` entry gets that ISA's code:
+//!
+//! * [`pack_a`](super::pack::pack_a) / [`pack_b`](super::pack::pack_b): any strided block into
+//!   zero-padded micropanels (`Q`, `P` as A; `Kᵀ`, `V` as B);
+//! * [`Microkernel::tile`]: one full tile from packed panels, α/β into a C with unit row
+//!   stride; [`Microkernel::tile_edge`] for a partial tile with the same bits;
+//!   [`Microkernel::tile_strided`] when B is read in place;
+//! * [`block_packed`](super::loops::block_packed): LOOPS 2 and 1 (all tiles, edges included,
+//!   any C strides) over packed operands — a small gemm on already-packed panels;
+//! * [`Microkernel::MR`], [`Microkernel::NR`] to size the panels.
 //!
 //! # Packed panels
 //!
