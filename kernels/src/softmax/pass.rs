@@ -113,8 +113,9 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
     let (mut a0, mut a1, mut a2, mut a3) = (s.splat(pad), s.splat(pad), s.splat(pad), s.splat(pad));
     let (mut n0, mut n1) = (s.is_nan(a0), s.is_nan(a0));
     let mut j = 0;
-    // SAFETY (loop bodies): every load ends at or before p + n.
+    // In the loop bodies below: every load ends at or before p + n.
     while j + 4 * l <= n {
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let (v0, v1) = (s.load(p.add(j)), s.load(p.add(j + l)));
             let (v2, v3) = (s.load(p.add(j + 2 * l)), s.load(p.add(j + 3 * l)));
@@ -126,6 +127,7 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         let v = unsafe {
             if k == l {
                 s.load(p.add(j))
@@ -167,11 +169,12 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     let z = s.splat(0.0);
     let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
     let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before offset n.
+    // In the loop bodies below: every access ends at or before offset n.
     while j + 8 * l <= n {
         for i in 0..8 {
             s.prefetch_read(px.wrapping_add(j + i * l));
         }
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let mut t = [mv; 8];
             for (i, v) in t.iter_mut().enumerate() {
@@ -194,6 +197,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
         for i in 0..4 {
             s.prefetch_read(px.wrapping_add(j + i * l));
         }
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let mut t = [mv; 4];
             for (i, v) in t.iter_mut().enumerate() {
@@ -211,6 +215,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
         j += 4 * l;
     }
     while j + l <= n {
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let e = exp_flush(s, s.sub(src.at(s, j), mv));
             if store {
@@ -221,6 +226,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
         j += l;
     }
     if j < n {
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             // Pad lanes are −∞: their terms are exactly 0.
             let e = exp_flush(s, s.sub(src.part(s, j, n - j), mv));
@@ -278,8 +284,9 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
     let l = S::LANES;
     let fv = s.splat(f);
     let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before p + n.
+    // In the loop bodies below: every access ends at or before p + n.
     while j + 4 * l <= n {
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let v0 = s.mul(s.load(p.add(j)), fv);
             let v1 = s.mul(s.load(p.add(j + l)), fv);
@@ -294,6 +301,7 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             if k == l {
                 s.store(p.add(j), s.mul(s.load(p.add(j)), fv));
@@ -357,8 +365,9 @@ pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
 pub(crate) unsafe fn exp_slice<S: SimdF32>(s: S, x: *const f32, y: *mut f32, n: usize) {
     let l = S::LANES;
     let mut j = 0;
-    // SAFETY (loop bodies): every access ends at or before offset n.
+    // In the loop bodies below: every access ends at or before offset n.
     while j + 4 * l <= n {
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             let e0 = exp(s, s.load(x.add(j)));
             let e1 = exp(s, s.load(x.add(j + l)));
@@ -373,6 +382,7 @@ pub(crate) unsafe fn exp_slice<S: SimdF32>(s: S, x: *const f32, y: *mut f32, n: 
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
+        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
             if k == l {
                 s.store(y.add(j), exp(s, s.load(x.add(j))));

@@ -129,7 +129,7 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
     if c.rows == 0 {
         return;
     }
-    if !c.log && n >= 2 * CHUNK && c.x != c.y as *const f32 {
+    if !c.log && n >= 2 * CHUNK && !core::ptr::eq(c.x, c.y) {
         for r in 0..c.rows {
             // SAFETY: row r of x and y is inside the validated ranges; out of place.
             unsafe {
@@ -142,9 +142,11 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         }
         return;
     }
-    // SAFETY (all blocks): rows r < c.rows of x and y are inside the validated ranges.
+    // SAFETY: row 0 < rows of a validated call (the blocks below: rows r < c.rows are inside
+    // the validated ranges).
     let mut cur = unsafe { row_extreme(s, c, 0) };
     for r in 0..c.rows {
+        // SAFETY: r < rows: both rows are inside the validated ranges.
         let (x, y) = unsafe { (c.x.add(r * c.rsx), c.y.add(r * c.rsy)) };
         let next = if r + 1 < c.rows { r + 1 } else { r };
         // Prefetch target; wrapping arithmetic: only ever used as a hint.
@@ -157,19 +159,24 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         let (e, nan) = cur;
         let m = src.logit1(e);
         let lse = if nan || !m.is_finite() {
+            // SAFETY: y covers n elements and x (read by the closure) is intact until each y[j] is written.
             let l = unsafe { degenerate(y, n, out.log, |j| src.logit1(*x.add(j))) };
             if r + 1 < c.rows {
+                // SAFETY: r + 1 < rows.
                 cur = unsafe { row_extreme(s, c, r + 1) };
             }
             l
         } else {
+            // SAFETY: x and y rows cover n elements; px is only a prefetch hint.
             let sum = unsafe { sum_exp(s, src, y, n, m, !out.log, px) };
             if r + 1 < c.rows {
+                // SAFETY: r + 1 < rows.
                 cur = unsafe { row_extreme(s, c, r + 1) };
             }
             normalise(s, src, y, n, m, sum, out)
         };
         if !c.lse.is_null() {
+            // SAFETY: lse has rows entries (validated).
             unsafe { *c.lse.add(r) = lse };
         }
     }
@@ -211,8 +218,9 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
     let mut k = 0;
     while start < n {
         let len = c.min(n - start);
-        // SAFETY (both blocks): start + len ≤ n.
+        // SAFETY: start + len ≤ n.
         let (xk, yk) = unsafe { (x.add(start), y.add(start)) };
+        // SAFETY: xk covers len elements.
         let (ext, nan) = unsafe {
             if scale > 0.0 {
                 extreme::<S, true>(s, xk, len)
@@ -230,6 +238,7 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
         }
         if mk == f32::NEG_INFINITY {
             // No entry of this chunk takes part.
+            // SAFETY: yk covers len writable elements.
             unsafe { fill(yk, len, 0.0) };
         } else {
             let src = FromX::<SC, false> {
@@ -237,6 +246,7 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
                 scale,
                 b: 0.0,
             };
+            // SAFETY: xk and yk cover len elements.
             let sk = unsafe { sum_exp(s, src, yk, len, mk, true, xk) };
             if mk > big_m {
                 big_s = big_s * exp1(s, big_m - mk) + sk;
@@ -322,7 +332,8 @@ unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
     out: Out,
 ) -> f32 {
     let src = FromX::<SC, BI> { x, scale, b };
-    // Pass 1. SAFETY (all blocks below): x and y cover n elements (caller).
+    // Pass 1. In the blocks below: x and y cover n elements (caller).
+    // SAFETY: x and y cover n elements (caller).
     let (ext, nan) = unsafe {
         if scale > 0.0 {
             extreme::<S, true>(s, x, n)
@@ -332,6 +343,7 @@ unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
     };
     let m = src.logit1(ext);
     if nan || !m.is_finite() {
+        // SAFETY: y covers n elements; x is read before each y[j] is written.
         return unsafe { degenerate(y, n, out.log, |j| src.logit1(*x.add(j))) };
     }
     finish(s, src, y, n, m, out)
@@ -431,15 +443,18 @@ fn normalise<S: SimdF32, T: Logits<S>>(
     sum: f32,
     out: Out,
 ) -> f32 {
-    // SAFETY (all blocks): src and y cover n elements (callers).
+    // In the blocks below: src and y cover n elements (callers).
     if !out.log && !out.lse {
+        // SAFETY: y covers n elements (caller).
         unsafe { mul_inplace(s, y, n, 1.0 / sum) };
         return m;
     }
     let ln_sum = libm::logf(sum);
     if out.log {
+        // SAFETY: src and y cover n elements (caller).
         unsafe { log_out(s, src, y, n, m, ln_sum) };
     } else {
+        // SAFETY: y covers n elements (caller).
         unsafe { mul_inplace(s, y, n, 1.0 / sum) };
     }
     m + ln_sum

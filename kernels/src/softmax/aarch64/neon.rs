@@ -15,7 +15,7 @@ use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
-// SAFETY (every `unsafe` block in this file): a `Neon` value exists only when the CPU has
+// Every `unsafe` block in this file: a `Neon` value exists only when the CPU has
 // Advanced SIMD (its constructor's contract), which is all these intrinsics need; pointer
 // obligations are the caller's, as each method's docs state.
 

@@ -11,7 +11,7 @@ use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
 
-// SAFETY (every `unsafe` block in this file): an `X86V3` value exists only when the CPU
+// Every `unsafe` block in this file: an `X86V3` value exists only when the CPU
 // supports AVX2 and FMA (its constructor's contract), which is all these intrinsics need;
 // pointer obligations are the caller's, as each method's docs state.
 

@@ -16,7 +16,7 @@ fn low(n: usize) -> __mmask16 {
     ((1u32 << n) - 1) as __mmask16
 }
 
-// SAFETY (every `unsafe` block in this impl): an `X86V4` value exists only when the CPU
+// Every `unsafe` block in this impl: an `X86V4` value exists only when the CPU
 // supports AVX-512 F/BW/DQ/VL, AVX2 and FMA (its constructor's contract), which are all the
 // intrinsics below need; pointer obligations are the caller's, as each method's docs state.
 impl SimdF32 for X86V4 {
