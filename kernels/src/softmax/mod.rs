@@ -36,6 +36,7 @@ mod portable;
 pub(crate) mod row;
 mod scalar;
 pub(crate) mod simd;
+mod small;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 

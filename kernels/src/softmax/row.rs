@@ -21,6 +21,7 @@
 use super::exp::exp;
 use super::pass::{extreme, log_out, mul_inplace, sum_exp, FromX, Logits, Stored};
 use super::simd::SimdF32;
+use super::small::{is_small, small_rows};
 
 /// A validated softmax call: the whole operation, in raw pointers (see [`super::softmax`]).
 pub(crate) struct Call {
@@ -127,6 +128,11 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         lse: !c.lse.is_null(),
     };
     if c.rows == 0 {
+        return;
+    }
+    if is_small::<S>(c) {
+        // SAFETY: forwarded.
+        unsafe { small_rows::<S, SC>(s, c) };
         return;
     }
     if !c.log && n >= 2 * CHUNK && !core::ptr::eq(c.x, c.y) {
@@ -467,7 +473,12 @@ fn normalise<S: SimdF32, T: Logits<S>>(
 /// `y` covers `n` elements; `logit(j)` is sound for `j < n` and reads `y[j]` at most.
 #[inline(never)]
 #[cold]
-unsafe fn degenerate(y: *mut f32, n: usize, log: bool, logit: impl Fn(usize) -> f32) -> f32 {
+pub(super) unsafe fn degenerate(
+    y: *mut f32,
+    n: usize,
+    log: bool,
+    logit: impl Fn(usize) -> f32,
+) -> f32 {
     let mut nan_row = false;
     for j in 0..n {
         // Unreachable for a row with neither NaN, +∞ nor only −∞ logits; any entry taking

@@ -1,0 +1,212 @@
+//! Short plain rows (`cols ≤ 4·LANES`: 64 on x86-v4), two at a time, in registers (contract:
+//! [`super`]).
+//!
+//! A short row is at most four vectors, so its `exp` terms stay in registers between the sum
+//! and the normalisation: each `y` element is stored once, never re-read. Two rows go
+//! through one 8-vector interleaved `exp`, which gives the out-of-order core two independent
+//! max → exp → sum → `1/Σ` chains to overlap — on rows this short that latency, not
+//! arithmetic, is the limit. A row's arithmetic is the same whether it is paired or alone
+//! (every row sums `((e₀ + e₁) + (e₂ + e₃))` with absent vectors exactly 0), so results do
+//! not depend on the row count or on how rows are split between threads.
+
+use super::exp::exp_flush_xn;
+use super::pass::{extreme, FromX, Logits};
+use super::row::{degenerate, Call};
+use super::simd::SimdF32;
+
+/// Whether [`small_rows`] handles a call: plain softmax (not log) with `cols ≤ 4·LANES`.
+#[inline(always)]
+pub(super) fn is_small<S: SimdF32>(c: &Call) -> bool {
+    !c.log && c.cols <= 4 * S::LANES && c.cols > 0
+}
+
+/// All rows of a plain softmax call with `cols ≤ 4·LANES`.
+///
+/// # Safety
+/// As [`softmax_rows`](super::row::softmax_rows), with no mask and no bias, and
+/// [`is_small`].
+#[inline(always)]
+pub(super) unsafe fn small_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+    let mut r = 0;
+    while r < c.rows {
+        // SAFETY: r < rows (and r + 1 < rows for the pair): inside the validated ranges.
+        unsafe {
+            let a = setup::<S, SC>(s, c, r);
+            if r + 1 < c.rows {
+                let b = setup::<S, SC>(s, c, r + 1);
+                match (a, b) {
+                    (Some(a), Some(b)) => pair(s, c, r, a, b),
+                    _ => {
+                        one(s, c, r, a);
+                        one(s, c, r + 1, b);
+                    }
+                }
+                r += 2;
+            } else {
+                one(s, c, r, a);
+                r += 1;
+            }
+        }
+    }
+}
+
+/// Row `r`'s logit source and maximum logit, or `None` for a degenerate row.
+///
+/// # Safety
+/// `r < c.rows`.
+#[inline(always)]
+unsafe fn setup<S: SimdF32, const SC: bool>(
+    s: S,
+    c: &Call,
+    r: usize,
+) -> Option<(FromX<SC, false>, f32)> {
+    // SAFETY: row r of x is inside the validated range.
+    let x = unsafe { c.x.add(r * c.rsx) };
+    // SAFETY: x covers cols elements.
+    let (e, nan) = unsafe {
+        if c.scale > 0.0 {
+            extreme::<S, true>(s, x, c.cols)
+        } else {
+            extreme::<S, false>(s, x, c.cols)
+        }
+    };
+    let src = FromX::<SC, false> {
+        x,
+        scale: c.scale,
+        b: 0.0,
+    };
+    let m = src.logit1(e);
+    (!nan && m.is_finite()).then_some((src, m))
+}
+
+/// The logits of vector `i` of a short row (`−∞` past its end).
+///
+/// # Safety
+/// `src` covers `n` elements.
+#[inline(always)]
+unsafe fn logits<S: SimdF32, const SC: bool>(
+    s: S,
+    src: FromX<SC, false>,
+    n: usize,
+    i: usize,
+) -> S::V {
+    let (l, j) = (S::LANES, i * S::LANES);
+    // SAFETY: loads end at or before offset n.
+    unsafe {
+        if j + l <= n {
+            src.at(s, j)
+        } else if j < n {
+            src.part(s, j, n - j)
+        } else {
+            s.splat(f32::NEG_INFINITY)
+        }
+    }
+}
+
+/// Stores `v · f` as elements `i·LANES..` of a short row of `n`.
+///
+/// # Safety
+/// `y` covers `n` writable elements.
+#[inline(always)]
+unsafe fn put<S: SimdF32>(s: S, y: *mut f32, n: usize, i: usize, v: S::V, f: S::V) {
+    let (l, j) = (S::LANES, i * S::LANES);
+    // SAFETY: stores end at or before offset n.
+    unsafe {
+        if j + l <= n {
+            s.store(y.add(j), s.mul(v, f));
+        } else if j < n {
+            s.store_part(y.add(j), n - j, s.mul(v, f));
+        }
+    }
+}
+
+/// The row sum `((e₀ + e₁) + (e₂ + e₃))`, the same for paired and lone rows.
+#[inline(always)]
+fn row_sum<S: SimdF32>(s: S, e: &[S::V]) -> f32 {
+    s.reduce_add(s.add(s.add(e[0], e[1]), s.add(e[2], e[3])))
+}
+
+/// Two non-degenerate rows `r`, `r + 1` in one interleaved `exp`.
+///
+/// # Safety
+/// `r + 1 < c.rows`.
+#[inline(always)]
+unsafe fn pair<S: SimdF32, const SC: bool>(
+    s: S,
+    c: &Call,
+    r: usize,
+    (sa, ma): (FromX<SC, false>, f32),
+    (sb, mb): (FromX<SC, false>, f32),
+) {
+    let n = c.cols;
+    let (mav, mbv) = (s.splat(ma), s.splat(mb));
+    let mut t = [mav; 8];
+    for i in 0..4 {
+        // SAFETY: both rows cover n elements.
+        unsafe {
+            t[i] = s.sub(logits(s, sa, n, i), mav);
+            t[4 + i] = s.sub(logits(s, sb, n, i), mbv);
+        }
+    }
+    let e = exp_flush_xn(s, t);
+    let (suma, sumb) = (row_sum(s, &e[..4]), row_sum(s, &e[4..]));
+    let (fa, fb) = (s.splat(1.0 / suma), s.splat(1.0 / sumb));
+    // SAFETY: rows r and r + 1 of y and lse are inside the validated ranges.
+    unsafe {
+        let (ya, yb) = (c.y.add(r * c.rsy), c.y.add((r + 1) * c.rsy));
+        for i in 0..4 {
+            put(s, ya, n, i, e[i], fa);
+            put(s, yb, n, i, e[4 + i], fb);
+        }
+        if !c.lse.is_null() {
+            *c.lse.add(r) = ma + libm::logf(suma);
+            *c.lse.add(r + 1) = mb + libm::logf(sumb);
+        }
+    }
+}
+
+/// One row `r`: the same arithmetic as [`pair`], or the degenerate fill.
+///
+/// # Safety
+/// `r < c.rows`.
+#[inline(always)]
+unsafe fn one<S: SimdF32, const SC: bool>(
+    s: S,
+    c: &Call,
+    r: usize,
+    a: Option<(FromX<SC, false>, f32)>,
+) {
+    let n = c.cols;
+    // SAFETY: row r of y and lse are inside the validated ranges; x is read (by the closure)
+    // before each y element is written.
+    unsafe {
+        let y = c.y.add(r * c.rsy);
+        let lse = match a {
+            None => {
+                let src = FromX::<SC, false> {
+                    x: c.x.add(r * c.rsx),
+                    scale: c.scale,
+                    b: 0.0,
+                };
+                degenerate(y, n, false, |j| src.logit1(*src.x.add(j)))
+            }
+            Some((src, m)) => {
+                let mv = s.splat(m);
+                let mut t = [mv; 4];
+                for (i, v) in t.iter_mut().enumerate() {
+                    *v = s.sub(logits(s, src, n, i), mv);
+                }
+                let e = exp_flush_xn(s, t);
+                let sum = row_sum(s, &e);
+                let f = s.splat(1.0 / sum);
+                for (i, v) in e.iter().enumerate() {
+                    put(s, y, n, i, *v, f);
+                }
+                m + libm::logf(sum)
+            }
+        };
+        if !c.lse.is_null() {
+            *c.lse.add(r) = lse;
+        }
+    }
+}
