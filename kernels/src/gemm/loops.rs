@@ -134,10 +134,15 @@ fn align64(ws: *mut f32) -> *mut f32 {
 /// wins (power-of-two strides would map an unpacked A block onto a few L2 sets).
 const DIRECT_MAX: usize = 256;
 
+/// Operands of at most this many elements (256 KiB, a quarter of the L2) are read in place
+/// whatever their reuse: they stay in L2 unpacked, so packing them only adds a pass.
+const DIRECT_ELEMS: usize = 64 * 1024;
+
 /// The whole product `C ← α·A·B + β·C` on one thread.
 ///
-/// A is read in place when its columns are contiguous (`rsa = 1`) and `n ≤ DIRECT_MAX`; B when
-/// the kernel can read its layout and `m ≤ DIRECT_MAX`. Only their ragged last micropanels are
+/// A is read in place when its columns are contiguous (`rsa = 1`) and `n ≤ DIRECT_MAX` or A
+/// has at most `DIRECT_ELEMS` elements; B likewise when the kernel can read its layout and
+/// `m ≤ DIRECT_MAX` or B is small. Only their ragged last micropanels are
 /// then packed (zero-padded), so the kernel never reads past the operand.
 ///
 /// # Safety
@@ -167,8 +172,9 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
         bl.mr == mr_k && bl.nr == nr_k,
         "Blocking does not match the kernel"
     );
-    let direct_a = g.rsa == 1 && n <= DIRECT_MAX;
-    let direct_b = m <= DIRECT_MAX && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
+    let small = |rows: usize, cols: usize| rows.saturating_mul(cols) <= DIRECT_ELEMS;
+    let direct_a = g.rsa == 1 && (n <= DIRECT_MAX || small(m, k));
+    let direct_b = (m <= DIRECT_MAX || small(k, n)) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
     let mc_max = if m < bl.mc { m } else { bl.mc };
     let ap = align64(ws);

@@ -32,7 +32,7 @@
 //!
 //! # Layout of this module
 //!
-//! [`microkernel`] (the trait and the packed-panel diagram), `blocking` (MC/KC/NC and why),
+//! `microkernel` (the trait and the packed-panel diagram), `blocking` (MC/KC/NC and why),
 //! `loops` (the BLIS nest, no ISA code), `pack`, and one file per ISA: `scalar`, `portable`,
 //! `x86_64/v3`, `x86_64/v4`, `aarch64/neon`.
 
