@@ -45,8 +45,10 @@
 //! ≤ 1.8e-9 ≈ 0.03·2⁻²⁴ relative with the rounded coefficients. The table entries are within
 //! 0.8·2⁻²⁴ of `2^(j/16)` (relative). Error budget for results in `[1, 2)` (ulp = 2⁻²³):
 //! table ≤ 0.4 ulp, the final fma ≤ 0.5 ulp, `s` and `r` ≤ 0.02 ulp; below 1 (`j = 0`) the
-//! table entry is exact. Bound ≈ 0.95 ulp; the exhaustive sweep over every `f32` of
-//! `[−87.3, 88.7]` (`HUIYAN_FULL_EXP_SWEEP=1` in `tests/softmax.rs`) measures the maximum.
+//! table entry is exact. Bound ≈ 1 ulp. **Measured**: the exhaustive sweep over all
+//! 2,237,661,186 `f32` in `[−87.3, 88.7]` (`HUIYAN_FULL_EXP_SWEEP=1 cargo test --release
+//! --test softmax exp_full_sweep`, every tier bit-identical) finds at most **0.988 ulp**, at
+//! `x = 6.389849` (`0x40cc_79a5`), against `f64::exp`.
 //!
 //! # Specials and underflow
 //!
@@ -105,7 +107,8 @@ pub(crate) const TABLE: [f32; 16] = [
     f32::from_bits(0x3ff5_257d),
 ];
 
-/// `eˣ` for one `f32`: the specification every tier mirrors (see the [module docs](self)).
+/// `eˣ` for one `f32`: the specification every tier mirrors (method, constants and error
+/// bound: `softmax/exp.rs`).
 ///
 /// ```
 /// use huiyan_kernels::softmax::exp_lane;
@@ -169,8 +172,8 @@ fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
     (y * pow2(n1)) * pow2(n - n1)
 }
 
-/// The softmax variant of [`exp_lane`], for `x ≤ 88`: `+0` below [`FLUSH`], otherwise the
-/// bits of [`exp_lane`] (see the [module docs](self)).
+/// The softmax variant of [`exp_lane`], for `x ≤ 88`: `+0` below `FLUSH = −87.33`, otherwise the
+/// bits of [`exp_lane`] (see `softmax/exp.rs`).
 ///
 /// ```
 /// use huiyan_kernels::softmax::{exp_flush_lane, exp_lane};

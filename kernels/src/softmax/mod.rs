@@ -20,13 +20,17 @@
 //!
 //! # Kernels
 //!
-//! Row kernels see whole rows ([`row`]): one pass for the maximum, one for `exp` and the sum
-//! (storing the terms), one to normalise, on data the first pass left in cache. Loops, tails
-//! and special rows are written once over [`simd::SimdF32`]; each ISA tier implements that
-//! trait in its own file (`scalar.rs`, `portable.rs`, `x86_64/{v3,v4}.rs`, `aarch64/neon.rs`).
-//! The `exp` ([`exp_lane`] and module `exp.rs`) is the same operation sequence on every tier,
-//! so every tier's `exp` returns identical bits; softmax outputs agree across tiers within
-//! the `tol::softmax` bound of `huiyan-testkit` (only the order of the row sum differs).
+//! Row kernels see whole rows (module `row`): a pass for the maximum, a pass for `exp` and the sum
+//! (storing the terms), a pass to normalise on data the first pass left in cache; short rows
+//! keep their terms in registers, long rows go chunk by chunk in two passes over memory.
+//! Loops, tails and special rows are written once over a `SimdF32` trait; each ISA tier
+//! implements that trait in its own file (`scalar.rs`, `portable.rs`, `x86_64/{v3,v4}.rs`,
+//! `aarch64/neon.rs`). The `exp` ([`exp_lane`], derivation in `exp.rs`) is the same operation
+//! sequence on every tier, so every tier's `exp` returns identical bits (an exhaustive sweep
+//! checks it); softmax outputs agree across tiers within the `tol::softmax` bound of
+//! `huiyan-testkit` (the tiers sum a row in different orders).
+//!
+//! The flash-attention driver reuses the row primitives of module `pass` (`softmax/pass.rs`, documented there).
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;

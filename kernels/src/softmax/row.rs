@@ -1,22 +1,31 @@
-//! Row kernels and the row primitives of the online softmax, generic over [`SimdF32`]: all
-//! loops, tails and special rows live here, no ISA code (contract: [`super`]).
+//! Row kernels, generic over [`SimdF32`]: all loops, tails and special rows of the softmax
+//! live here and in [`pass`](super::pass) / [`small`](super::small), no ISA code (contract:
+//! [`super`]).
 //!
-//! # Passes over a row of `n` logits
+//! # Which path a row takes
 //!
-//! * **plain** rows (no mask, no per-element bias — the hot case): pass 1 reads `x` for its
-//!   maximum (minimum when `scale < 0`: `t = scale·x` is monotone in `x`, so the largest logit
-//!   is the logit of the extreme `x`) and a NaN flag; pass 2 recomputes `tⱼ`, writes
-//!   `eⱼ = exp(tⱼ − m)` and sums; pass 3 multiplies by `1/Σ`. Passes 2 and 3 re-read a row
-//!   that pass 1 just brought into cache, so memory sees one read of `x` and one write of `y`.
+//! * **plain** rows (no mask, no per-element bias — the hot case), softmax or log-softmax:
+//!   pass 1 reads `x` for its maximum (minimum when `scale < 0`: `t = scale·x` is monotone in
+//!   `x`, so the largest logit is the logit of the extreme `x`) and a NaN flag; pass 2
+//!   recomputes `tⱼ`, writes `eⱼ = exp(tⱼ − m)` and sums; pass 3 multiplies by `1/Σ`
+//!   (log-softmax: pass 2 only sums, pass 3 writes `(tⱼ − m) − ln Σ`). Passes 2 and 3 re-read
+//!   a row that pass 1 just brought into cache. Rows are software-pipelined ([`plain_rows`]).
+//!   - **short** rows (`cols ≤ 4·LANES`, softmax): two rows at a time, terms kept in
+//!     registers ([`small`](super::small)).
+//!   - **long** rows (`cols ≥ 2048`, softmax, out of place): two passes over memory, chunk
+//!     by chunk, with the online-softmax rescale between chunks ([`long_row`]). In place,
+//!     long rows take the three-pass path (a chunk's `x` would be gone when a NaN turns up
+//!     later in the row), so in-place and out-of-place results of a long row may differ in
+//!     the last bits — both within the testkit's `tol::softmax` bound.
 //! * **general** rows (a mask row or a bias row): pass 1 forms `tⱼ = scale·xⱼ + biasⱼ`,
-//!   masked → `−∞`, *stores it into `y`* and takes the maximum and a NaN flag; passes 2–3 are
-//!   the primitives below on `y` in place.
-//! * **degenerate** rows (a NaN or `+∞` logit, or no entry taking part) are found before
-//!   anything is written past pass 1 and are filled by a plain scalar loop that evaluates the
-//!   contract entry by entry.
+//!   masked → `−∞`, *stores it into `y`* and takes the maximum and a NaN flag; passes 2–3 run
+//!   on `y` in place.
+//! * **degenerate** rows (a NaN or `+∞` logit, or no entry taking part) are found before a
+//!   row's own `x` is overwritten and are filled by a plain scalar loop that evaluates the
+//!   contract entry by entry ([`degenerate`]).
 //!
-//!
-//! The passes themselves, and the row primitives the attention driver uses, are in [`pass`](super::pass).
+//! Every row's arithmetic depends only on that row (and on the path its shape and the call's
+//! in-place-ness select), never on the row count or on which thread runs it.
 
 use super::exp::exp;
 use super::pass::{extreme, log_out, mul_inplace, sum_exp, FromX, Logits, Stored};
