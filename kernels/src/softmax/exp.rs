@@ -60,10 +60,13 @@
 //!
 //! [`exp_flush_lane`] (vector form [`exp_flush_xn`]) is the same computation for `x ≤ 0`
 //! that returns `+0` below `FLUSH = −87.33` (where [`exp_lane`] returns values under
-//! `1.2e-38`) and applies `2ⁿ` by adding `n` to the exponent field, exact for the normal
-//! results that remain. Its bits equal [`exp_lane`]'s for `FLUSH ≤ x ≤ 0`; a softmax weight
-//! below `2⁻¹²⁶` is below the absolute floor of every softmax tolerance, while the saving is
-//! five of `exp`'s ~19 vector operations.
+//! `1.2e-38`) and applies `2ⁿ` before the last fma instead of after it: `P = T[j]·2ⁿ` is one
+//! integer add to a pre-adjusted table entry, and `fma(P, s, P) = 2ⁿ·fma(T[j], s, T[j])`
+//! exactly because scaling by a power of two commutes with rounding while the result is
+//! normal — which it is for every `x ≥ FLUSH > ln 2⁻¹²⁶`. So its bits equal [`exp_lane`]'s
+//! for `FLUSH ≤ x ≤ 0` (an in-crate test checks it); a softmax weight below `2⁻¹²⁶` is below
+//! the absolute floor of every softmax tolerance, while the saving is six of `exp`'s ~19
+//! vector operations.
 
 use super::simd::SimdF32;
 
@@ -107,6 +110,19 @@ pub(crate) const TABLE: [f32; 16] = [
     f32::from_bits(0x3ff5_257d),
 ];
 
+/// `bits(TABLE[j]) − (j << 19)`: adding `bits(kb) << 19` (which is `(n << 23) + (j << 19)`)
+/// to entry `j` gives the bits of `TABLE[j] · 2ⁿ` in one integer add (the softmax variant's
+/// scaling, valid while that is a normal number).
+pub(crate) const TABLE_ADJ: [u32; 16] = {
+    let mut a = [0u32; 16];
+    let mut j = 0;
+    while j < 16 {
+        a[j] = TABLE[j].to_bits().wrapping_sub((j as u32) << 19);
+        j += 1;
+    }
+    a
+};
+
 /// `eˣ` for one `f32`: the specification every tier mirrors (method, constants and error
 /// bound: `softmax/exp.rs`).
 ///
@@ -130,6 +146,15 @@ pub fn exp_lane(x: f32) -> f32 {
 /// Steps 2–6 of [`exp_lane`]: `(y, kb)` with `eˣ = y · 2ⁿ`, `n` and `j` in `bits(kb)`.
 #[inline(always)]
 fn reduced(x: f32) -> (f32, f32) {
+    let (s, kb) = reduced_s(x);
+    // 6. y = 2^(j/16) · eʳ.
+    let t = TABLE[(kb.to_bits() & 15) as usize];
+    (fma(t, s, t), kb)
+}
+
+/// Steps 2–5 of [`exp_lane`]: `(s, kb)` with `s = eʳ − 1`.
+#[inline(always)]
+fn reduced_s(x: f32) -> (f32, f32) {
     // 2. k = round(x·16/ln2), in kf and in the low bits of kb.
     let kb = fma(x, K, ROUND_MAGIC);
     let kf = kb - ROUND_MAGIC;
@@ -139,10 +164,7 @@ fn reduced(x: f32) -> (f32, f32) {
     // 5. s = eʳ − 1.
     let q = fma(C3, r, C2);
     let r2 = r * r;
-    let s = fma(r2, q, r);
-    // 6. y = 2^(j/16) · eʳ.
-    let t = TABLE[(kb.to_bits() & 15) as usize];
-    (fma(t, s, t), kb)
+    (fma(r2, q, r), kb)
 }
 
 /// `a·b + c` rounded once (`libm::fmaf` is correctly rounded on every target).
@@ -183,13 +205,17 @@ fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
 /// ```
 #[inline]
 pub fn exp_flush_lane(x: f32) -> f32 {
-    let (y, kb) = reduced(x);
+    let (s, kb) = reduced_s(x);
+    // P = 2^(j/16) · 2ⁿ from the adjusted table: one integer add (see TABLE_ADJ).
+    let b = kb.to_bits();
+    let p = f32::from_bits(TABLE_ADJ[(b & 15) as usize].wrapping_add(b << 19));
+    // y = fma(P, s, P) = 2ⁿ · fma(T[j], s, T[j]) exactly while normal: exp_lane's bits.
+    let y = fma(p, s, p);
     if x < FLUSH {
-        return 0.0;
+        0.0
+    } else {
+        y
     }
-    // n added to the exponent field: (bits(kb) << 19) & 0xff80_0000 is n << 23 (the magic
-    // constant's bits shift out, j's are masked off).
-    f32::from_bits(y.to_bits().wrapping_add((kb.to_bits() << 19) & 0xff80_0000))
 }
 
 /// [`exp_lane`] on every lane of a vector.
@@ -197,20 +223,31 @@ pub fn exp_flush_lane(x: f32) -> f32 {
 pub(crate) fn exp<S: SimdF32>(s: S, x: S::V) -> S::V {
     let x = s.clamp_above(x, s.splat(HI));
     let x = s.clamp_below(x, s.splat(LO));
-    let [(y, kb)] = reduced_xn(s, [x]);
-    s.pow2_scale(y, kb)
+    let [(sv, kb)] = reduced_xn(s, [x]);
+    let t = s.lookup16(kb);
+    s.pow2_scale(s.fma(t, sv, t), kb)
 }
 
 /// [`exp_flush_lane`] on `N` vectors, operation by operation in lockstep: interleaving
 /// independent dependency chains lets an out-of-order core keep its FP pipes busy (one chain
 /// is ~14 dependent operations).
+///
+/// The scaling is folded in before the last fma: `P = T[j]·2ⁿ` (one integer add to a
+/// pre-adjusted table entry) and `y = fma(P, s, P)`, which is `2ⁿ · fma(T[j], s, T[j])`
+/// exactly — scaling by a power of two commutes with rounding while the result is normal,
+/// which every unflushed lane's is (`x ≥ FLUSH > ln 2⁻¹²⁶`). Same bits as
+/// [`exp_flush_lane`], one vector operation fewer.
 #[inline(always)]
 pub(crate) fn exp_flush_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [S::V; N] {
-    let yk = reduced_xn(s, x);
+    let sk = reduced_xn(s, x);
     let fl = s.splat(FLUSH);
+    let mut p = x;
+    for i in 0..N {
+        p[i] = s.lookup16_scaled(sk[i].1);
+    }
     let mut out = x;
     for i in 0..N {
-        out[i] = s.scale_or_flush(yk[i].0, yk[i].1, x[i], fl);
+        out[i] = s.fma_or_zero(x[i], fl, p[i], sk[i].0, p[i]);
     }
     out
 }
@@ -218,11 +255,10 @@ pub(crate) fn exp_flush_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [S
 /// [`exp_flush_lane`] on one vector.
 #[inline(always)]
 pub(crate) fn exp_flush<S: SimdF32>(s: S, x: S::V) -> S::V {
-    let [(y, kb)] = reduced_xn(s, [x]);
-    s.scale_or_flush(y, kb, x, s.splat(FLUSH))
+    exp_flush_xn(s, [x])[0]
 }
 
-/// Steps 2–6 on `N` vectors in lockstep (see [`reduced`]). Plain loops, not `array::map`:
+/// Steps 2–5 on `N` vectors in lockstep (see [`reduced`]): `(s, kb)` per vector. Plain loops, not `array::map`:
 /// `map` is not always inlined, and a call out of a `#[target_feature]` kernel costs the
 /// vector registers.
 #[inline(always)]
@@ -250,13 +286,9 @@ fn reduced_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [(S::V, S::V); 
     for i in 0..N {
         sv[i] = s.fma(r2[i], q[i], r[i]);
     }
-    let mut t = x;
-    for i in 0..N {
-        t[i] = s.lookup16(kb[i]);
-    }
     let mut out = [(x[0], x[0]); N];
     for i in 0..N {
-        out[i] = (s.fma(t[i], sv[i], t[i]), kb[i]);
+        out[i] = (sv[i], kb[i]);
     }
     out
 }

@@ -41,6 +41,8 @@ pub(crate) mod row;
 mod scalar;
 pub(crate) mod simd;
 mod small;
+#[cfg(test)]
+mod tests;
 #[cfg(target_arch = "x86_64")]
 mod x86_64;
 

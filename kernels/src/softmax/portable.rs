@@ -6,7 +6,7 @@
 
 use wide::{f32x8, i32x8, u32x8};
 
-use super::exp::{fma, ROUND_MAGIC, TABLE};
+use super::exp::{fma, ROUND_MAGIC, TABLE, TABLE_ADJ};
 use super::pass;
 use super::row::{self, Call};
 use super::simd::SimdF32;
@@ -130,10 +130,14 @@ impl SimdF32 for Portable {
         (y * f1) * f2
     }
     #[inline(always)]
-    fn scale_or_flush(self, y: f32x8, kb: f32x8, x: f32x8, thr: f32x8) -> f32x8 {
-        let e = (kb.to_bits() << 19u32) & u32x8::splat(0xff80_0000);
-        let v = f32x8::from_bits(y.to_bits() + e);
-        x.simd_lt(thr).select(f32x8::splat(0.0), v)
+    fn lookup16_scaled(self, kb: f32x8) -> f32x8 {
+        let b = kb.to_bits().to_array();
+        let t = u32x8::new(b.map(|b| TABLE_ADJ[(b & 15) as usize]));
+        f32x8::from_bits(t + (kb.to_bits() << 19u32))
+    }
+    #[inline(always)]
+    fn fma_or_zero(self, x: f32x8, thr: f32x8, a: f32x8, b: f32x8, c: f32x8) -> f32x8 {
+        x.simd_lt(thr).select(f32x8::splat(0.0), self.fma(a, b, c))
     }
     #[inline(always)]
     fn select(self, m: f32x8, a: f32x8, b: f32x8) -> f32x8 {

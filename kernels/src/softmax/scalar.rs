@@ -2,7 +2,7 @@
 //! [`super`]). It is the fallback for targets without SIMD and the reference of the
 //! instruction-level tiers: its `exp` is [`exp_lane`](super::exp::exp_lane) itself.
 
-use super::exp::{fma, k_to_n, pow2, TABLE};
+use super::exp::{fma, k_to_n, pow2, TABLE, TABLE_ADJ};
 use super::pass;
 use super::row::{self, Call};
 use super::simd::SimdF32;
@@ -102,11 +102,16 @@ impl SimdF32 for Scalar {
         (y * pow2(n1)) * pow2(n - n1)
     }
     #[inline(always)]
-    fn scale_or_flush(self, y: f32, kb: f32, x: f32, thr: f32) -> f32 {
+    fn lookup16_scaled(self, kb: f32) -> f32 {
+        let b = kb.to_bits();
+        f32::from_bits(TABLE_ADJ[(b & 15) as usize].wrapping_add(b << 19))
+    }
+    #[inline(always)]
+    fn fma_or_zero(self, x: f32, thr: f32, a: f32, b: f32, c: f32) -> f32 {
         if x < thr {
             0.0
         } else {
-            f32::from_bits(y.to_bits().wrapping_add((kb.to_bits() << 19) & 0xff80_0000))
+            fma(a, b, c)
         }
     }
     #[inline(always)]

@@ -82,9 +82,11 @@ pub(crate) trait SimdF32: Copy {
     /// `(y · 2^(n>>1)) · 2^(n − (n>>1))` with both factors built from exponent bits (`y` in
     /// `[0.9, 2.1)` or NaN). Gradual underflow and overflow to `+∞` as IEEE multiplication.
     fn pow2_scale(self, y: Self::V, kb: Self::V) -> Self::V;
-    /// `if x < thr { +0 } else { bits(y) + ((bits(kb) << 19) & 0xff80_0000) }`: adds that `n`
-    /// to `y`'s exponent field (exact when the result is normal) or flushes the lane.
-    fn scale_or_flush(self, y: Self::V, kb: Self::V, x: Self::V, thr: Self::V) -> Self::V;
+    /// `TABLE_ADJ[bits(kb) & 15] + (bits(kb) << 19)` as bits: `2^(j/16) · 2ⁿ` for the
+    /// softmax variant (see `exp_flush_xn`).
+    fn lookup16_scaled(self, kb: Self::V) -> Self::V;
+    /// `if x < thr { +0 } else { fma(a, b, c) }` per lane (a NaN `x` keeps the fma).
+    fn fma_or_zero(self, x: Self::V, thr: Self::V, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `if m { a } else { b }` per lane.
     fn select(self, m: Self::M, a: Self::V, b: Self::V) -> Self::V;
     /// Lanes that are NaN.

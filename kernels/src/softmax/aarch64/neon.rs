@@ -10,7 +10,7 @@
 use core::arch::aarch64::*;
 
 use crate::isa::Neon;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
 use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
@@ -119,7 +119,10 @@ impl SimdF32 for Neon {
         let mut k = [0u32; 4];
         // SAFETY: see the file note; k is 4 writable u32.
         unsafe { vst1q_u32(k.as_mut_ptr(), vreinterpretq_u32_f32(kb)) };
-        let t = k.map(|b| TABLE[(b & 15) as usize]);
+        let mut t = [0.0f32; 4];
+        for (o, b) in t.iter_mut().zip(k) {
+            *o = TABLE[(b & 15) as usize];
+        }
         // SAFETY: see the file note; t is 4 readable floats.
         unsafe { vld1q_f32(t.as_ptr()) }
     }
@@ -141,22 +144,28 @@ impl SimdF32 for Neon {
         }
     }
     #[inline(always)]
-    fn scale_or_flush(
+    fn lookup16_scaled(self, kb: float32x4_t) -> float32x4_t {
+        let mut k = [0u32; 4];
+        // SAFETY: see the file note; k is 4 writable u32.
+        unsafe { vst1q_u32(k.as_mut_ptr(), vreinterpretq_u32_f32(kb)) };
+        let mut t = [0u32; 4];
+        for (o, b) in t.iter_mut().zip(k) {
+            *o = TABLE_ADJ[(b & 15) as usize].wrapping_add(b << 19);
+        }
+        // SAFETY: see the file note; t is 4 readable u32.
+        unsafe { vreinterpretq_f32_u32(vld1q_u32(t.as_ptr())) }
+    }
+    #[inline(always)]
+    fn fma_or_zero(
         self,
-        y: float32x4_t,
-        kb: float32x4_t,
         x: float32x4_t,
         thr: float32x4_t,
+        a: float32x4_t,
+        b: float32x4_t,
+        c: float32x4_t,
     ) -> float32x4_t {
-        // SAFETY: see the file note. x < thr is false for NaN: a NaN lane is kept.
-        unsafe {
-            let e = vandq_u32(
-                vshlq_n_u32::<19>(vreinterpretq_u32_f32(kb)),
-                vdupq_n_u32(0xff80_0000),
-            );
-            let v = vreinterpretq_f32_u32(vaddq_u32(vreinterpretq_u32_f32(y), e));
-            vbslq_f32(vcltq_f32(x, thr), vdupq_n_f32(0.0), v)
-        }
+        // SAFETY: see the file note. x < thr is false for NaN: the fma is kept.
+        unsafe { vbslq_f32(vcltq_f32(x, thr), vdupq_n_f32(0.0), vfmaq_f32(c, a, b)) }
     }
     #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {

@@ -6,7 +6,7 @@
 use core::arch::x86_64::*;
 
 use crate::isa::X86V3;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
 use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
@@ -170,15 +170,30 @@ impl SimdF32 for X86V3 {
         }
     }
     #[inline(always)]
-    fn scale_or_flush(self, y: __m256, kb: __m256, x: __m256, thr: __m256) -> __m256 {
+    fn lookup16_scaled(self, kb: __m256) -> __m256 {
+        // SAFETY: see the file note; as lookup16, on the adjusted table.
+        unsafe {
+            let idx = _mm256_castps_si256(kb);
+            let p = TABLE_ADJ.as_ptr() as *const __m256i;
+            let lo = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(p), idx);
+            let hi = _mm256_permutevar8x32_epi32(_mm256_loadu_si256(p.add(1)), idx);
+            let sel = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+            let t = _mm256_castps_si256(_mm256_blendv_ps(
+                _mm256_castsi256_ps(lo),
+                _mm256_castsi256_ps(hi),
+                sel,
+            ));
+            _mm256_castsi256_ps(_mm256_add_epi32(t, _mm256_slli_epi32::<19>(idx)))
+        }
+    }
+    #[inline(always)]
+    fn fma_or_zero(self, x: __m256, thr: __m256, a: __m256, b: __m256, c: __m256) -> __m256 {
         // SAFETY: see the file note.
         unsafe {
-            let e = _mm256_and_si256(
-                _mm256_slli_epi32::<19>(_mm256_castps_si256(kb)),
-                _mm256_set1_epi32(0xff80_0000u32 as i32),
-            );
-            let v = _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(y), e));
-            _mm256_and_ps(_mm256_cmp_ps::<_CMP_NLT_UQ>(x, thr), v)
+            _mm256_and_ps(
+                _mm256_cmp_ps::<_CMP_NLT_UQ>(x, thr),
+                _mm256_fmadd_ps(a, b, c),
+            )
         }
     }
     #[inline(always)]

@@ -5,7 +5,7 @@
 use core::arch::x86_64::*;
 
 use crate::isa::X86V4;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE};
+use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
 use crate::softmax::pass;
 use crate::softmax::row::{self, Call};
 use crate::softmax::simd::SimdF32;
@@ -130,16 +130,18 @@ impl SimdF32 for X86V4 {
         }
     }
     #[inline(always)]
-    fn scale_or_flush(self, y: __m512, kb: __m512, x: __m512, thr: __m512) -> __m512 {
-        // SAFETY: see the impl.
+    fn lookup16_scaled(self, kb: __m512) -> __m512 {
+        // SAFETY: see the impl. vpermd uses the low 4 bits of each index lane.
         unsafe {
-            let keep = _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, thr);
-            let e = _mm512_and_si512(
-                _mm512_slli_epi32::<19>(_mm512_castps_si512(kb)),
-                _mm512_set1_epi32(0xff80_0000u32 as i32),
-            );
-            _mm512_castsi512_ps(_mm512_maskz_add_epi32(keep, _mm512_castps_si512(y), e))
+            let k = _mm512_castps_si512(kb);
+            let t = _mm512_permutexvar_epi32(k, _mm512_loadu_si512(TABLE_ADJ.as_ptr() as *const _));
+            _mm512_castsi512_ps(_mm512_add_epi32(t, _mm512_slli_epi32::<19>(k)))
         }
+    }
+    #[inline(always)]
+    fn fma_or_zero(self, x: __m512, thr: __m512, a: __m512, b: __m512, c: __m512) -> __m512 {
+        // SAFETY: see the impl.
+        unsafe { _mm512_maskz_fmadd_ps(_mm512_cmp_ps_mask::<_CMP_NLT_UQ>(x, thr), a, b, c) }
     }
     #[inline(always)]
     fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
