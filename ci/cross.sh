@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Cross targets for huiyan, with Debian packages only (DESIGN.md §8): no rustup target or
+# component is needed or used.
+#
+#   nostd     huiyan-kernels builds with `core` only for thumbv7em-none-eabihf,
+#             aarch64-unknown-none, riscv32imac-unknown-none-elf, wasm32-unknown-unknown
+#             (+simd128) and x86_64-unknown-none
+#   firmware  firmware/ on a Cortex-M4F: qemu-system-arm -machine mps2-an386, semihosting exit
+#             status; a deliberately wrong expected value must make it fail; .text of the
+#             attention path (attn-size) with its largest symbols
+#   wasm      the same self-check as a wasm32 simd128 module under node
+#   aarch64   tests/{matmul,softmax,attention}.rs for aarch64-unknown-linux-gnu under
+#             qemu-aarch64 with HUIYAN_REQUIRE_ISA=neon (the NEON kernels really run)
+#
+# usage: ci/cross.sh [step ...]       (default: every step; exit status non-zero if any failed)
+#
+# Environment (all optional):
+#   HUIYAN_CROSS_HOME        unpacked compiler cache (default /opt/huiyan-cross, or
+#                            ~/.cache/huiyan-cross when /opt is not writable)
+#   HUIYAN_CROSS_TARGET_DIR  cargo target dir for every cross build (default
+#                            ${CARGO_TARGET_DIR:-target}/cross)
+#   PROPTEST_CASES           proptest cases for the tests that read it under qemu (default 16)
+#
+# Installs what it needs (apt packages; the Debian rustc-web compiler and its exact library
+# sources, unpacked privately with `apt-get download` + `dpkg -x`). A second run finds all of
+# it and installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TERM_COLOR=never
+
+# The Debian compiler series: rustc-web and rust-web-src must be the same version exactly.
+RUST_WEB_SERIES=1.96
+NOSTD_TARGETS=(thumbv7em-none-eabihf aarch64-unknown-none riscv32imac-unknown-none-elf
+  wasm32-unknown-unknown x86_64-unknown-none)
+APT_PACKAGES=(libllvm22 lld-22 qemu-user qemu-system-arm gcc-aarch64-linux-gnu
+  libc6-dev-arm64-cross binutils-arm-none-eabi)
+QEMU_M4=(qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic -monitor none
+  -semihosting-config enable=on,target=native)
+ATTN_TEXT_GOAL=$((32 * 1024))
+
+if [[ -n ${HUIYAN_CROSS_HOME:-} ]]; then
+  CROSS_HOME=$HUIYAN_CROSS_HOME
+elif mkdir -p /opt/huiyan-cross 2>/dev/null && [[ -w /opt/huiyan-cross ]]; then
+  CROSS_HOME=/opt/huiyan-cross
+else
+  CROSS_HOME=$HOME/.cache/huiyan-cross
+fi
+TARGET_DIR=${HUIYAN_CROSS_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/cross}
+TOOLCHAIN=$CROSS_HOME/rust-web-$RUST_WEB_SERIES
+
+SUDO=()
+[[ $(id -u) == 0 ]] || SUDO=(sudo)
+
+say() { printf '\n--- cross: %s\n' "$*"; }
+
+apt_updated=0
+apt_update_once() {
+  if [[ $apt_updated == 0 ]]; then
+    "${SUDO[@]}" apt-get update -qq
+    apt_updated=1
+  fi
+}
+
+install_apt() {
+  local missing=() p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  command -v node >/dev/null || missing+=(nodejs)
+  if ((${#missing[@]})); then
+    say "apt-get install ${missing[*]}"
+    apt_update_once
+    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  fi
+}
+
+# The Debian compiler (rustc-web) with its std sources, unpacked into $TOOLCHAIN, and a rustc
+# wrapper that finds librustc_driver there. Its sysroot is found relative to the binary, so
+# -Zbuild-std reads $TOOLCHAIN/usr/lib/rustlib/src/rust/library.
+install_toolchain() {
+  if [[ -f $TOOLCHAIN/.complete ]]; then
+    return
+  fi
+  say "unpacking Debian rustc-web $RUST_WEB_SERIES into $TOOLCHAIN"
+  apt-cache show rustc-web >/dev/null 2>&1 || apt_update_once
+  local ver
+  ver=$(apt-cache policy rustc-web | sed -n 's/^ *Candidate: //p')
+  if [[ -z $ver || $ver == "(none)" ]]; then
+    apt_update_once
+    ver=$(apt-cache policy rustc-web | sed -n 's/^ *Candidate: //p')
+  fi
+  [[ $ver == "$RUST_WEB_SERIES".* ]] || {
+    echo "FATAL: Debian rustc-web is $ver, this script expects $RUST_WEB_SERIES.x (update RUST_WEB_SERIES)"
+    return 1
+  }
+  rm -rf "$TOOLCHAIN"
+  mkdir -p "$TOOLCHAIN/deb" "$TOOLCHAIN/bin"
+  (cd "$TOOLCHAIN/deb" && apt-get download -qq \
+    "rustc-web=$ver" "libstd-rust-web-$RUST_WEB_SERIES=$ver" "libstd-rust-web-dev=$ver" \
+    "rust-web-src=$ver" 2>&1 | grep -v 'Download is performed unsandboxed' || true)
+  local deb
+  for deb in "$TOOLCHAIN"/deb/*.deb; do
+    case $deb in
+      */rust-web-src_*)
+        # Only the library sources (69 MiB of 434): -Zbuild-std needs nothing else.
+        dpkg-deb --fsys-tarfile "$deb" |
+          tar -x -C "$TOOLCHAIN" --wildcards './usr/src/rustc-*/library' './usr/lib/rustlib/src/rust'
+        ;;
+      *) dpkg -x "$deb" "$TOOLCHAIN" ;;
+    esac
+  done
+  rm -rf "$TOOLCHAIN/deb"
+  cat >"$TOOLCHAIN/bin/rustc" <<EOF
+#!/bin/sh
+LD_LIBRARY_PATH="$TOOLCHAIN/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$TOOLCHAIN/usr/bin/rustc" "\$@"
+EOF
+  chmod +x "$TOOLCHAIN/bin/rustc"
+  "$TOOLCHAIN/bin/rustc" -vV >/dev/null
+  [[ -f $TOOLCHAIN/usr/lib/rustlib/src/rust/library/Cargo.lock ]] || {
+    echo "FATAL: library sources missing under $TOOLCHAIN"
+    return 1
+  }
+  touch "$TOOLCHAIN/.complete"
+}
+
+# cargo (the host's, any recent one) driving the Debian rustc, nightly features unlocked.
+xcargo() {
+  env -u RUSTFLAGS -u RUSTC_WRAPPER -u CARGO_BUILD_RUSTFLAGS \
+    RUSTC="$TOOLCHAIN/bin/rustc" RUSTDOC="$TOOLCHAIN/bin/rustc" RUSTC_BOOTSTRAP=1 \
+    CARGO_TARGET_DIR="$TARGET_DIR" \
+    CARGO_TARGET_THUMBV7EM_NONE_EABIHF_LINKER=ld.lld-22 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128" \
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+    CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
+    cargo "$@"
+}
+
+step_nostd() {
+  local args=() t
+  for t in "${NOSTD_TARGETS[@]}"; do args+=(--target "$t"); done
+  xcargo build --release --keep-going -Zbuild-std=core -p huiyan-kernels "${args[@]}"
+}
+
+M4_DIR() { echo "$TARGET_DIR/thumbv7em-none-eabihf/release"; }
+
+# Runs a Cortex-M4F image; qemu's exit status is the firmware's semihosting exit status.
+run_m4() { timeout 120 "${QEMU_M4[@]}" -kernel "$1"; }
+
+step_firmware() {
+  local fw=(build --release -Zbuild-std=core --target thumbv7em-none-eabihf -p huiyan-firmware)
+  # 1. A deliberately wrong expected value (+1e-3 on one element of O's reference, ≈ 40×
+  #    the tolerance) must fail the run, or the check proves nothing.
+  HUIYAN_FIRMWARE_PERTURB=1e-3 xcargo "${fw[@]}" --bin huiyan-firmware
+  say "firmware with a wrong expected value (must FAIL)"
+  if run_m4 "$(M4_DIR)/huiyan-firmware"; then
+    echo "FATAL: the firmware passed with a perturbed reference"
+    return 1
+  fi
+  echo "(failed as it must)"
+  # 2. The real check.
+  xcargo "${fw[@]}" --bin huiyan-firmware --bin attn-size
+  say "firmware self-check on Cortex-M4F (qemu mps2-an386)"
+  run_m4 "$(M4_DIR)/huiyan-firmware"
+  run_m4 "$(M4_DIR)/attn-size"
+  echo "attn-size ran: exit 0"
+  # 3. Size of the attention path.
+  say "sizes (thumbv7em-none-eabihf, release)"
+  (cd "$(M4_DIR)" && arm-none-eabi-size huiyan-firmware attn-size)
+  local text
+  text=$(arm-none-eabi-size -A "$(M4_DIR)/attn-size" | awk '$1 == ".text" { print $2 }')
+  echo "attention path (attn-size, Kernels::best_compile_time()) .text = $text bytes" \
+    "($((text / 1024)) KiB; goal <= $((ATTN_TEXT_GOAL / 1024)) KiB)"
+  echo "largest symbols:"
+  arm-none-eabi-nm --size-sort -S -C --radix=d "$(M4_DIR)/attn-size" | tail -8 | cut -d' ' -f2-
+  if ((text > ATTN_TEXT_GOAL)); then
+    echo "NOTE: over the ${ATTN_TEXT_GOAL}-byte goal (reported, not enforced)"
+  fi
+}
+
+step_wasm() {
+  xcargo build --release -Zbuild-std=core --target wasm32-unknown-unknown -p huiyan-firmware \
+    --bin wasm-check
+  say "wasm32 simd128 self-check under node $(node --version)"
+  node ci/wasm-check.mjs "$TARGET_DIR/wasm32-unknown-unknown/release/wasm-check.wasm"
+}
+
+step_aarch64() {
+  say "kernel property tests on aarch64-unknown-linux-gnu under qemu-aarch64 (NEON required)"
+  HUIYAN_REQUIRE_ISA=neon PROPTEST_CASES=${PROPTEST_CASES:-16} \
+    xcargo test -Zbuild-std --target aarch64-unknown-linux-gnu -p huiyan \
+    --test matmul --test softmax --test attention
+}
+
+ALL_STEPS=(nostd firmware wasm aarch64)
+steps=("$@")
+((${#steps[@]})) || steps=("${ALL_STEPS[@]}")
+for s in "${steps[@]}"; do
+  declare -F "step_$s" >/dev/null || {
+    echo "unknown step '$s' (steps: ${ALL_STEPS[*]})"
+    exit 2
+  }
+done
+
+t0=$SECONDS
+install_apt
+install_toolchain
+echo "cross: Debian $("$TOOLCHAIN/bin/rustc" -V) driven by $(cargo -V); target dir $TARGET_DIR;" \
+  "install $((SECONDS - t0)) s"
+
+failed=()
+summary=()
+for s in "${steps[@]}"; do
+  say "step $s"
+  ts=$SECONDS
+  # A subshell with errexit of its own: a step stops at its first failing command (errexit
+  # would be ignored inside an `if` condition), and the next step still runs.
+  set +e
+  (
+    set -e
+    "step_$s"
+  )
+  rc=$?
+  set -e
+  if ((rc == 0)); then
+    summary+=("ok     $s ($((SECONDS - ts)) s)")
+  else
+    summary+=("FAILED $s ($((SECONDS - ts)) s)")
+    failed+=("$s")
+  fi
+done
+say "summary"
+printf '  %s\n' "${summary[@]}"
+echo "cross: $((SECONDS - t0)) s in all"
+if ((${#failed[@]})); then
+  echo "cross: FAILED: ${failed[*]}"
+  exit 1
+fi
