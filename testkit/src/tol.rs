@@ -179,7 +179,9 @@ pub fn softmax_bounds(x: MatRef<'_>, opts: &SoftmaxOptions<'_>) -> (Vec<f64>, Ve
 /// * weights below `2⁻¹²⁶` may be flushed: `+ 2⁻¹²⁶·(Lk + 1)·max|v|` (finite `v` of the head);
 /// * `lse`: `Σ_j p_j δ_j + U(Lk + 10 + 2|lse|)`.
 ///
-/// NaN, `±∞` and fully masked rows have exact expectations (NaN, `0`, `−∞`) and bound 0.
+/// NaN rows and fully masked rows have exact expectations (NaN, `0`, `−∞`) and bound 0; an
+/// infinite element of `O` is compared exactly (its bound is irrelevant), the rest of its row is
+/// bounded as usual.
 pub fn attention_bounds(
     q: Tensor4Ref<'_>,
     k: Tensor4Ref<'_>,
@@ -246,9 +248,12 @@ pub fn attention_bounds(
                 let r = (b * hq + h) * lq + i;
                 let l = lse[r] as f64;
                 let orow = &o[r * dv..(r + 1) * dv];
-                if !l.is_finite() || orow.iter().any(|x| !x.is_finite()) {
-                    continue; // exact expectations
+                if !l.is_finite() {
+                    continue; // NaN or fully masked row: exact expectations
                 }
+                // An infinite V entry makes its O column ±∞ (compared exactly by assert_close);
+                // the row's finite columns still get their bounds below. (Regression: a fuzz
+                // case with one ∞ column had every bound of the row set to 0.)
                 let pos = match opts.causal_variant {
                     CausalVariant::UpperLeft => i as f64,
                     CausalVariant::LowerRight => i as f64 + lk as f64 - lq as f64,
@@ -364,5 +369,25 @@ mod tests {
             &AttentionOptions::default(),
         );
         assert_eq!((ob, lb), (vec![0.0; 2], vec![0.0; 2]));
+    }
+
+    /// Regression (found by `attention_diff` fuzzing): one infinite column of `O` zeroed the
+    /// bounds of the whole row, so the finite columns were required to be exact.
+    #[test]
+    fn attention_bound_of_finite_columns_survives_an_infinite_column() {
+        // One query, two keys, dv = 2; V's column 1 holds +∞ in a visible row.
+        let (q, k) = ([1.0f32], [0.5f32, -0.5]);
+        let v = [1.0f32, f32::INFINITY, 2.0, 3.0];
+        let (ob, _) = attention_bounds(
+            Tensor4Ref::bhsd(&q, [1, 1, 1, 1]),
+            Tensor4Ref::bhsd(&k, [1, 1, 2, 1]),
+            Tensor4Ref::bhsd(&v, [1, 1, 2, 2]),
+            &AttentionOptions::default(),
+        );
+        assert!(
+            ob[0] > 0.0,
+            "finite column 0 must keep a positive bound, got {}",
+            ob[0]
+        );
     }
 }
