@@ -11,6 +11,14 @@
 use std::sync::OnceLock;
 
 use huiyan_kernels::isa::IsaId;
+
+/// The runtime-detected tiers this architecture can have (reported when missing).
+#[cfg(target_arch = "x86_64")]
+const ARCH_TIERS: &[IsaId] = &[IsaId::X86V3, IsaId::X86V4];
+#[cfg(target_arch = "aarch64")]
+const ARCH_TIERS: &[IsaId] = &[IsaId::Neon];
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const ARCH_TIERS: &[IsaId] = &[];
 pub use huiyan_kernels::Kernels;
 
 /// Every kernel table this CPU can run, best last. `Scalar` and `Portable` are always there.
@@ -108,12 +116,8 @@ pub fn under_test() -> Vec<Kernels> {
         );
     }
     let forced = std::env::var("HUIYAN_FORCE_ISA").ok();
-    for id in [IsaId::X86V3, IsaId::X86V4, IsaId::Neon] {
-        let relevant = match id {
-            IsaId::Neon => cfg!(target_arch = "aarch64"),
-            _ => cfg!(target_arch = "x86_64"),
-        };
-        if relevant && !all.iter().any(|k| k.isa() == id) {
+    for &id in ARCH_TIERS {
+        if !all.iter().any(|k| k.isa() == id) {
             eprintln!(
                 "huiyan: skipped ISA {}: not detected on this CPU",
                 id.name()

@@ -41,7 +41,7 @@ impl MhaConfig {
         if embed_dim == 0 {
             return Err(Error::ZeroDim { dim: Dim::Embed });
         }
-        if embed_dim % num_heads != 0 {
+        if !embed_dim.is_multiple_of(num_heads) {
             return Err(Error::NotDivisible {
                 dim: Dim::Embed,
                 value: embed_dim,
@@ -85,7 +85,7 @@ impl MhaConfig {
                 return Err(Error::ZeroDim { dim });
             }
         }
-        if self.num_heads % self.num_kv_heads != 0 {
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return Err(Error::HeadsNotDivisible {
                 heads_q: self.num_heads,
                 heads_kv: self.num_kv_heads,

@@ -32,12 +32,9 @@ fn attention_entry_points() -> Vec<(String, AttnFn)> {
     let mut v: Vec<(String, AttnFn)> = vec![
         (
             "reference::attention".into(),
-            Box::new(|q, k, v, o, op, l| huiyan::reference::attention(q, k, v, o, op, l)),
+            Box::new(huiyan::reference::attention),
         ),
-        (
-            "huiyan::attention".into(),
-            Box::new(|q, k, v, o, op, l| huiyan::attention(q, k, v, o, op, l)),
-        ),
+        ("huiyan::attention".into(), Box::new(huiyan::attention)),
     ];
     for kern in dispatch::available() {
         let name = kern.isa().name();
@@ -576,12 +573,9 @@ fn matmul_entry_points() -> Vec<(String, MatmulFn)> {
     let mut v: Vec<(String, MatmulFn)> = vec![
         (
             "reference::matmul".into(),
-            Box::new(|al, a, b, be, c| huiyan::reference::matmul(al, a, b, be, c)),
+            Box::new(huiyan::reference::matmul),
         ),
-        (
-            "huiyan::matmul".into(),
-            Box::new(|al, a, b, be, c| huiyan::matmul(al, a, b, be, c)),
-        ),
+        ("huiyan::matmul".into(), Box::new(huiyan::matmul)),
     ];
     for k in dispatch::available() {
         let name = k.isa().name();
@@ -856,12 +850,9 @@ fn softmax_entry_points() -> Vec<(String, SoftmaxFn)> {
     let mut v: Vec<(String, SoftmaxFn)> = vec![
         (
             "reference::softmax".into(),
-            Box::new(|x, y, o, l| huiyan::reference::softmax(x, y, o, l)),
+            Box::new(huiyan::reference::softmax),
         ),
-        (
-            "huiyan::softmax".into(),
-            Box::new(|x, y, o, l| huiyan::softmax(x, y, o, l)),
-        ),
+        ("huiyan::softmax".into(), Box::new(huiyan::softmax)),
     ];
     for k in dispatch::available() {
         let name = k.isa().name();

@@ -92,6 +92,7 @@ impl Owned {
     }
 
     /// The layer, composed from the references.
+    #[allow(clippy::too_many_arguments)]
     fn compose(
         &self,
         q: &[f32],

@@ -310,6 +310,19 @@ pub fn check_softmax(
     Ok((rows, cols))
 }
 
+/// Validates an element-wise vector call (`exp`): the output has as many elements as the input.
+/// (`&[f32]` and `&mut [f32]` cannot overlap, so no address check is needed.)
+pub fn check_exp(x: &[f32], y: &[f32]) -> Result<(), Error> {
+    if y.len() != x.len() {
+        return Err(Error::DimMismatch {
+            dim: Dim::Cols,
+            expected: x.len(),
+            got: y.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Shape of a validated attention call.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AttnDims {

@@ -341,11 +341,11 @@ impl<'a, T> Tensor4Ref<'a, T> {
     /// Element `[b, h, s, d]`, or `None` outside the shape or the slice.
     pub fn get(&self, idx: [usize; 4]) -> Option<&'a T> {
         let mut off = 0usize;
-        for ax in 0..4 {
-            if idx[ax] >= self.dims[ax] {
+        for ((&i, &d), &s) in idx.iter().zip(&self.dims).zip(&self.strides) {
+            if i >= d {
                 return None;
             }
-            off = off.checked_add(idx[ax].checked_mul(self.strides[ax])?)?;
+            off = off.checked_add(i.checked_mul(s)?)?;
         }
         if off >= self.len {
             return None;

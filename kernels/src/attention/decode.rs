@@ -237,8 +237,8 @@ pub(crate) unsafe fn run_merge(c: &Call<'_>, task: usize, shared: *const f32) {
             unsafe { shared.add((t * nrows + r) * (dv + 2)) }
         };
         let sink = c.opts.sinks.map(|s| s[h]);
-        // SAFETY (reads of partials): inside the shared buffer, written by phase 0.
         let mx = (0..nch).fold(sink.unwrap_or(f32::NEG_INFINITY), |a, ch| {
+            // SAFETY: partial `ch` lies in the shared buffer, written by phase 0.
             a.max(unsafe { *part(ch) })
         });
         let base = mx.max(-f32::MAX);

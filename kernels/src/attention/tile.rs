@@ -163,8 +163,8 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
 
     // Workspace carve-up (sizes as in `workspace_len`).
     let kp = ws;
-    // SAFETY (all `add`s below): offsets sum to at most `workspace_len`, which the caller
-    // provides.
+    // SAFETY: every `add` below stays inside the workspace: the offsets sum to at most
+    // `workspace_len`, which the caller provides.
     let (vp, qp, sbuf, vis, acc, m, l, corr) = unsafe {
         let vp = kp.add(round_up(d.len_kv, nr) * dk);
         let qp = vp.add(round_up(d.len_kv, bc) * dvp);
@@ -200,7 +200,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
         let (j0, n) = (t * bc, bc.min(nk - t * bc));
         // SAFETY: the packed block was just written (zero padding is finite).
         let blk = unsafe { core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n) };
-        blk.iter().fold(0.0f32, |a, &x| a + (x - x)) != 0.0
+        blk.iter().any(|x| !x.is_finite())
     };
 
     let (ukr, simd) = (isa.ukr(), isa.simd());
@@ -385,7 +385,11 @@ unsafe fn finish(
         // SAFETY: ii < rows ≤ Br: inside m, l.
         let (mi, li) = unsafe { (*m.add(ii), *l.add(ii)) };
         // A NaN sink poisons the row whether or not any block reached it (the contract).
-        let li = if sink.is_some_and(f32::is_nan) { f32::NAN } else { li };
+        let li = if sink.is_some_and(f32::is_nan) {
+            f32::NAN
+        } else {
+            li
+        };
         let inv_zero = li == 0.0;
         for e in 0..c.d.dim_v {
             // SAFETY: accumulator element of row ii, column e < dv ≤ dvp; O element inside O.

@@ -48,7 +48,7 @@ mod x86_64;
 
 pub use exp::{exp_flush_lane, exp_lane};
 
-use crate::error::{Dim, Error};
+use crate::error::Error;
 #[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
 #[cfg(target_arch = "x86_64")]
@@ -208,13 +208,7 @@ pub fn softmax_inplace(
 /// assert!((y[2] - core::f32::consts::E).abs() < 1e-6);
 /// ```
 pub fn exp(kernels: &Kernels, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
-    if y.len() != x.len() {
-        return Err(Error::DimMismatch {
-            dim: Dim::Cols,
-            expected: x.len(),
-            got: y.len(),
-        });
-    }
+    crate::shape::check_exp(x, y)?;
     // SAFETY: both slices have x.len() elements and cannot overlap (`&` and `&mut`); the
     // table's constructor took the tier's token.
     unsafe { (kernels.softmax.exp)(x.as_ptr(), y.as_mut_ptr(), x.len()) };

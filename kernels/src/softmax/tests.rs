@@ -19,7 +19,7 @@ fn inputs() -> Vec<f32> {
     let fl = FLUSH.to_bits();
     v.extend((fl - 40..fl + 40).map(f32::from_bits));
     v.extend([0.0, -0.0, f32::NEG_INFINITY, f32::NAN, -1e30, -f32::MAX]);
-    while v.len() % 64 != 0 {
+    while !v.len().is_multiple_of(64) {
         v.push(-1.0);
     }
     v
