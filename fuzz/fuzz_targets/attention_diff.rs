@@ -6,7 +6,7 @@
 use arbitrary::Arbitrary;
 use huiyan::CausalVariant;
 use huiyan_testkit::problems::AttnShape;
-use huiyan_testkit::{assert_within, AttnProblem};
+use huiyan_testkit::{assert_within, assert_within_attention, AttnProblem};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
@@ -89,7 +89,7 @@ fuzz_target!(|inp: Input| {
             lse.as_deref_mut(),
         )
         .expect("valid");
-        assert_within(&p.gather_o(&o), &want, &bo, kern.isa().name());
+        assert_within_attention(&p.gather_o(&o), &want, &bo, kern.isa().name());
         if let (Some(g), Some(w)) = (&lse, &want_lse) {
             assert_within(g, w, &bl, kern.isa().name());
         }
