@@ -278,8 +278,20 @@ pub fn attention_bounds(
                         .alibi_slopes
                         .map_or(0.0, |s| (s[h] as f64 * (pos - j as f64)).abs());
                     let t_abs = l.abs() - pj.ln();
-                    let dj = U * ((dk as f64 + 4.0) * g + 2.0 * bias + 2.0 * alibi + 4.0 * t_abs)
-                        + weight_err(pj);
+                    // The dot product's error, through softcap's tanh (slope ≤ 1, range
+                    // ±c): never more than 2c. (Regression, from attention_diff: an infinite
+                    // raw dot product gives the finite logit c·tanh(∞) = c, and the unclamped
+                    // term made the bound ∞·0 = NaN.)
+                    let mut dot_err = U * (dk as f64 + 4.0) * g;
+                    if let Some(c) = opts.softcap {
+                        dot_err = if dot_err.is_nan() {
+                            2.0 * c as f64
+                        } else {
+                            dot_err.min(2.0 * c as f64)
+                        };
+                    }
+                    let dj =
+                        dot_err + U * (2.0 * bias + 2.0 * alibi + 4.0 * t_abs) + weight_err(pj);
                     s_delta += pj * dj;
                     for e in 0..dv {
                         let ve = at(&v, [b, hk, j, e]).abs();
