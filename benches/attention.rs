@@ -4,11 +4,16 @@
 //! Groups `attention/S{S}_D{D}_{causal|noncausal}` with H = 8, B = 1, BHSD; throughput is the
 //! effective flop count `4·S²·D·H` (half for causal), so criterion's "elem/s" is FLOP/s.
 //! Decode groups `decode/Lk{Lk}_D128_Hkv{Hkv}`: Lq = 1, H = 8, throughput in bytes of K and V
-//! read. Run: `cargo bench --bench attention` (filter: `-- S2048`).
+//! read. Run: `cargo bench --bench attention` (filter: `-- S2048`; `HUIYAN_BENCH_CLOCK=cpu` on a
+//! shared machine, see `common/clock.rs`).
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{Criterion, Throughput};
+
+#[path = "common/clock.rs"]
+mod clock;
 use huiyan::{
     attention, matmul, softmax, AttentionOptions, CausalVariant, MatMut, MatRef, SoftmaxOptions,
     Tensor4Mut, Tensor4Ref,
@@ -79,7 +84,7 @@ fn naive(
     }
 }
 
-fn prefill(cr: &mut Criterion) {
+fn prefill<M: Measurement>(cr: &mut Criterion<M>) {
     eprintln!(
         "huiyan attention bench: ISA {}",
         huiyan::dispatch::kernels().isa().name()
@@ -146,7 +151,7 @@ fn prefill(cr: &mut Criterion) {
     }
 }
 
-fn decode(cr: &mut Criterion) {
+fn decode<M: Measurement>(cr: &mut Criterion<M>) {
     let d = 128;
     for lk in [4096usize, 32768] {
         for hkv in [8usize, 2] {
@@ -179,5 +184,11 @@ fn decode(cr: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, prefill, decode);
-criterion_main!(benches);
+fn all<M: Measurement>(cr: &mut Criterion<M>) {
+    prefill(cr);
+    decode(cr);
+}
+
+fn main() {
+    clock::main_with_clock(all, all);
+}

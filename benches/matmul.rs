@@ -11,59 +11,13 @@
 //! benchmarks are single-threaded, so the two clocks agree on an idle machine.
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
+
+#[path = "common/clock.rs"]
+mod clock;
 use huiyan::{matmul, MatMut, MatRef};
-
-/// CPU time of the calling thread (see the module docs).
-struct ThreadCpuTime;
-
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-extern "C" {
-    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-}
-
-/// Linux's `CLOCK_THREAD_CPUTIME_ID`.
-const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-
-fn thread_cpu_time() -> Duration {
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec (two 64-bit fields on x86-64/aarch64 Linux).
-    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-    fn start(&self) -> Duration {
-        thread_cpu_time()
-    }
-    fn end(&self, i: Duration) -> Duration {
-        thread_cpu_time() - i
-    }
-    fn add(&self, v1: &Duration, v2: &Duration) -> Duration {
-        *v1 + *v2
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Duration) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        // Values are nanoseconds, as for wall time.
-        WallTime.formatter()
-    }
-}
 
 const SHAPES: &[(usize, usize, usize)] = &[
     (64, 64, 64),
@@ -173,15 +127,5 @@ fn bench<M: Measurement>(cr: &mut Criterion<M>) {
 }
 
 fn main() {
-    if std::env::var("HUIYAN_BENCH_CLOCK").as_deref() == Ok("cpu") {
-        let mut cr = Criterion::default()
-            .with_measurement(ThreadCpuTime)
-            .configure_from_args();
-        bench(&mut cr);
-        cr.final_summary();
-    } else {
-        let mut cr = Criterion::default().configure_from_args();
-        bench(&mut cr);
-        cr.final_summary();
-    }
+    clock::main_with_clock(bench, bench);
 }

@@ -21,58 +21,13 @@
 //! contention from the other processes, so compare huiyan with the best copy figure (≈ 5).
 
 use std::hint::black_box;
-use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput};
+
+#[path = "common/clock.rs"]
+mod clock;
 use huiyan::{softmax, MatMut, MatRef, SoftmaxOptions};
-
-/// The benchmark thread's CPU time (`HUIYAN_BENCH_CLOCK=cpu`): on a shared machine, time
-/// slices given to other processes do not count (cache and memory-bandwidth contention
-/// still do).
-struct ThreadCpuTime;
-
-#[repr(C)]
-struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
-extern "C" {
-    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-}
-
-fn thread_cpu_time() -> Duration {
-    let mut ts = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: `ts` is a writable timespec (two 64-bit fields on 64-bit Linux); 3 is
-    // CLOCK_THREAD_CPUTIME_ID.
-    let rc = unsafe { clock_gettime(3, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    Duration::new(ts.sec as u64, ts.nsec as u32)
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = Duration;
-    type Value = Duration;
-    fn start(&self) -> Duration {
-        thread_cpu_time()
-    }
-    fn end(&self, i: Duration) -> Duration {
-        thread_cpu_time() - i
-    }
-    fn add(&self, a: &Duration, b: &Duration) -> Duration {
-        *a + *b
-    }
-    fn zero(&self) -> Duration {
-        Duration::ZERO
-    }
-    fn to_f64(&self, v: &Duration) -> f64 {
-        v.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WallTime.formatter()
-    }
-}
 
 const ELEMENTS: usize = 4_194_304;
 const COLS: &[usize] = &[64, 512, 4096, 32768];
@@ -136,15 +91,5 @@ fn bench<M: Measurement>(cr: &mut Criterion<M>) {
 }
 
 fn main() {
-    if std::env::var("HUIYAN_BENCH_CLOCK").as_deref() == Ok("cpu") {
-        let mut cr = Criterion::default()
-            .with_measurement(ThreadCpuTime)
-            .configure_from_args();
-        bench(&mut cr);
-        cr.final_summary();
-    } else {
-        let mut cr = Criterion::default().configure_from_args();
-        bench(&mut cr);
-        cr.final_summary();
-    }
+    clock::main_with_clock(bench, bench);
 }
