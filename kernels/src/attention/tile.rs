@@ -131,7 +131,7 @@ pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: 
     let dvp = round_up(dv, K::NR);
     let kp = round_up(len_kv, K::NR) * dk;
     let vp = round_up(len_kv, bc) * dvp;
-    kp + vp + br * dk + 2 * K::MR * bc + br * dvp + 3 * br + K::MR
+    kp + vp + br * dk + 2 * K::MR * bc + br * dvp + 3 * br + K::MR + len_kv.div_ceil(bc)
 }
 
 /// Runs tile task `task` (`b`, kv head, query chunk, row-major in that order).
@@ -165,7 +165,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
     let kp = ws;
     // SAFETY: every `add` below stays inside the workspace: the offsets sum to at most
     // `workspace_len`, which the caller provides.
-    let (vp, qp, sbuf, vis, acc, m, l, corr) = unsafe {
+    let (vp, qp, sbuf, vis, acc, m, l, corr, vflags) = unsafe {
         let vp = kp.add(round_up(d.len_kv, nr) * dk);
         let qp = vp.add(round_up(d.len_kv, bc) * dvp);
         let sbuf = qp.add(br * dk);
@@ -174,7 +174,8 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
         let m = acc.add(br * dvp);
         let l = m.add(br);
         let corr = l.add(br);
-        (vp, qp, sbuf, vis, acc, m, l, corr)
+        let vflags = corr.add(mr);
+        (vp, qp, sbuf, vis, acc, m, l, corr, vflags)
     };
 
     // Pack Kᵀ (dk × nk, B operand: row p = feature, column j = key) and V per block.
@@ -196,12 +197,19 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
             pack_b(nr, vp.add(dvp * j0), src, vst[2], vst[3], n, dv);
         }
     }
-    let v_nonfinite = |t: usize| -> bool {
+    // Per V block: does its packed panel hold a non-finite value? (Zero padding is finite.)
+    // Computed once per task; only blocks that also mask something consult it.
+    for t in 0..nblocks {
         let (j0, n) = (t * bc, bc.min(nk - t * bc));
-        // SAFETY: the packed block was just written (zero padding is finite).
-        let blk = unsafe { core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n) };
-        blk.iter().any(|x| !x.is_finite())
-    };
+        // SAFETY: block t's packed panels were just written; its flag slot is inside the
+        // workspace (`vflags` holds one float per block).
+        unsafe {
+            let blk = core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n);
+            *vflags.add(t) = if blk.iter().any(|x| !x.is_finite()) { 1.0 } else { 0.0 };
+        }
+    }
+    // SAFETY: t < nblocks: inside `vflags`.
+    let v_nonfinite = |t: usize| unsafe { *vflags.add(t) } != 0.0;
 
     let (ukr, simd) = (isa.ukr(), isa.simd());
     let group = d.group();
@@ -283,8 +291,9 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
     }
 }
 
-/// Sets masked scores of one panel to −∞: structural masks (rows' key intervals, and the
-/// padded columns past the block), then the per-element options.
+/// Sets masked scores of one panel to −∞: per row, the columns outside its structural key
+/// interval (and the padded columns past the block), touching only those; then, when per-element
+/// options are present, applies them to the columns in between.
 ///
 /// # Safety
 ///
@@ -302,19 +311,23 @@ unsafe fn mask_panel(
     n: usize,
     ncols: usize,
 ) {
+    let any = eo.any();
     for ii in 0..mr {
         let (lo, hi) = if ii < prows { iv.row(pr0 + ii) } else { (0, 0) };
+        // Visible columns of this row within the block: [clo, chi).
+        let chi = hi.saturating_sub(j0).min(n);
+        let clo = lo.saturating_sub(j0).min(chi);
         let pos = iv.pos(pr0 + ii);
-        for jj in 0..ncols {
-            let j = j0 + jj;
+        for jj in (0..clo).chain(chi..ncols) {
             // SAFETY: ii < mr, jj < ncols: inside the panel.
-            let p = unsafe { sbuf.add(jj * mr + ii) };
-            // SAFETY: as above.
-            unsafe {
-                if jj >= n || j < lo || j >= hi {
-                    *p = f32::NEG_INFINITY;
-                } else if eo.any() {
-                    *p = eo.apply(*p, pr0 + ii, pos, j);
+            unsafe { *sbuf.add(jj * mr + ii) = f32::NEG_INFINITY };
+        }
+        if any {
+            for jj in clo..chi {
+                // SAFETY: as above.
+                unsafe {
+                    let p = sbuf.add(jj * mr + ii);
+                    *p = eo.apply(*p, pr0 + ii, pos, j0 + jj);
                 }
             }
         }
