@@ -31,7 +31,8 @@ mod wasm {
         }
     }
 
-    /// Runs the self-check: 0 when everything matched the reference, 1 otherwise.
+    /// Runs the self-check: 0 when everything matched the reference (and the module was built
+    /// with simd128), 1 otherwise.
     #[no_mangle]
     pub extern "C" fn huiyan_check() -> i32 {
         let mut out = Console;
@@ -40,6 +41,10 @@ mod wasm {
             "wasm32: simd128 enabled at compile time: {}",
             cfg!(target_feature = "simd128")
         );
+        if !cfg!(target_feature = "simd128") {
+            let _ = writeln!(out, "FAIL: built without simd128");
+            return 1;
+        }
         match super::check::run(&mut out, 0.0) {
             Ok(()) => {
                 let _ = writeln!(out, "PASS");
