@@ -67,6 +67,13 @@ fn detected(feature: &str) -> bool {
 }
 
 /// The kernel table of the tier called `name` ([`IsaId::name`]), if this CPU has it.
+///
+/// ```
+/// use huiyan::dispatch::by_name;
+/// // The scalar tier exists on every machine; unknown names and absent tiers give `None`.
+/// assert_eq!(by_name("scalar").map(|k| k.isa().name()), Some("scalar"));
+/// assert!(by_name("no-such-tier").is_none());
+/// ```
 pub fn by_name(name: &str) -> Option<Kernels> {
     let id = IsaId::from_name(name)?;
     available().into_iter().find(|k| k.isa() == id)
@@ -78,6 +85,13 @@ pub fn by_name(name: &str) -> Option<Kernels> {
 /// # Panics
 ///
 /// When `HUIYAN_REQUIRE_ISA` names a tier this CPU lacks (a deliberate, configured failure).
+///
+/// ```
+/// let k = huiyan::dispatch::kernels();
+/// // Chosen once: every call returns the same table, one this CPU can run.
+/// assert!(std::ptr::eq(k, huiyan::dispatch::kernels()));
+/// assert!(huiyan::dispatch::available().iter().any(|a| a.isa() == k.isa()));
+/// ```
 pub fn kernels() -> &'static Kernels {
     static CHOSEN: OnceLock<Kernels> = OnceLock::new();
     CHOSEN.get_or_init(|| {
@@ -107,6 +121,19 @@ pub fn kernels() -> &'static Kernels {
 /// The tables a test suite should exercise: all of [`available`], or only the forced one when
 /// `HUIYAN_FORCE_ISA` is set. Prints each tier it skips (and why) to stderr; with
 /// `HUIYAN_REQUIRE_ISA` set, a missing required tier is a panic, never a skip.
+///
+/// ```
+/// use huiyan::{dispatch, MatMut, MatRef};
+/// // Run one product on every tier under test and compare with the reference.
+/// let (a, b) = ([1.0f32, 2.0, 3.0, 4.0], [5.0f32, 6.0, 7.0, 8.0]);
+/// for k in dispatch::under_test() {
+///     let mut c = [0.0f32; 4];
+///     huiyan::matmul_with(&k, 1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2), 0.0,
+///                         MatMut::row_major(&mut c, 2, 2))?;
+///     assert_eq!(c, [19.0, 22.0, 43.0, 50.0], "tier {}", k.isa().name());
+/// }
+/// # Ok::<(), huiyan::Error>(())
+/// ```
 pub fn under_test() -> Vec<Kernels> {
     let all = available();
     if let Ok(req) = std::env::var("HUIYAN_REQUIRE_ISA") {

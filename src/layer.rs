@@ -59,6 +59,14 @@ impl MhaConfig {
     }
 
     /// The same layer with `kv_heads` key/value heads (GQA; `1` is multi-query attention).
+    ///
+    /// ```
+    /// use huiyan::MhaConfig;
+    /// // 8 query heads sharing 2 key/value heads (GQA).
+    /// let cfg = MhaConfig::new(64, 8)?.with_kv_heads(2);
+    /// assert_eq!((cfg.num_heads, cfg.num_kv_heads, cfg.head_dim), (8, 2, 8));
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     pub fn with_kv_heads(self, kv_heads: usize) -> Self {
         MhaConfig {
             num_kv_heads: kv_heads,
@@ -68,6 +76,13 @@ impl MhaConfig {
 
     /// The same layer with key and value inputs of `kdim` and `vdim` features (cross attention
     /// from another modality).
+    ///
+    /// ```
+    /// use huiyan::MhaConfig;
+    /// let cfg = MhaConfig::new(32, 4)?.with_kv_dims(48, 16);
+    /// assert_eq!((cfg.embed_dim, cfg.kdim, cfg.vdim), (32, 48, 16));
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     pub fn with_kv_dims(self, kdim: usize, vdim: usize) -> Self {
         MhaConfig { kdim, vdim, ..self }
     }
@@ -241,6 +256,20 @@ fn linear(
 impl MultiHeadAttention {
     /// Builds the layer, copying and checking the weights (lengths must match the config
     /// exactly: [`Error::SliceTooShort`] names the weight and the length it needs).
+    ///
+    /// ```
+    /// use huiyan::{Error, MhaConfig, MhaWeights, MultiHeadAttention, Operand};
+    /// let cfg = MhaConfig::new(4, 2)?; // Wq, Wk, Wv, Wo are all [4, 4]
+    /// let w16 = vec![0.1f32; 16];
+    /// let w = MhaWeights { wq: &w16, wk: &w16, wv: &w16, wo: &w16, ..Default::default() };
+    /// assert!(MultiHeadAttention::new(cfg, &w).is_ok());
+    /// // A weight of the wrong length is named in the error.
+    /// let w12 = vec![0.1f32; 12];
+    /// let bad = MhaWeights { wk: &w12, ..w };
+    /// let err = MultiHeadAttention::new(cfg, &bad).unwrap_err();
+    /// assert_eq!(err, Error::SliceTooShort { operand: Operand::Wk, needed: 16, got: 12 });
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn new(cfg: MhaConfig, w: &MhaWeights<'_>) -> Result<Self, Error> {
         cfg.validate()?;
         let (e, qo, kvo) = (cfg.embed_dim, cfg.q_out(), cfg.kv_out());
@@ -268,6 +297,17 @@ impl MultiHeadAttention {
     }
 
     /// The layer's shape.
+    ///
+    /// ```
+    /// use huiyan::{MhaConfig, MhaWeights, MultiHeadAttention};
+    /// let cfg = MhaConfig::new(4, 2)?.with_kv_heads(1);
+    /// let (wq, wkv) = (vec![0.0f32; 16], vec![0.0f32; 8]); // Hkv·d = 2
+    /// let w = MhaWeights { wq: &wq, wk: &wkv, wv: &wkv, wo: &wq, ..Default::default() };
+    /// let mha = MultiHeadAttention::new(cfg, &w)?;
+    /// assert_eq!(*mha.config(), cfg);
+    /// assert_eq!(mha.config().num_kv_heads, 1);
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     pub fn config(&self) -> &MhaConfig {
         &self.cfg
     }
@@ -285,6 +325,30 @@ impl MultiHeadAttention {
     ///   [`MAX_WEIGHTS_ELEMENTS`].
     ///
     /// On `Err`, `out` and `weights_out` are untouched.
+    ///
+    /// ```
+    /// use huiyan::{AttentionOptions, MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights};
+    /// let cfg = MhaConfig::new(4, 2)?; // E = 4, 2 heads of 2
+    /// let eye: Vec<f32> = (0..16).map(|i| if i % 5 == 0 { 1.0 } else { 0.0 }).collect();
+    /// let w = MhaWeights { wq: &eye, wk: &eye, wv: &eye, wo: &eye, ..Default::default() };
+    /// let mut mha = MultiHeadAttention::new(cfg, &w)?;
+    /// // Cross attention: 2 queries against 3 keys/values (B = 1).
+    /// let q = vec![1.0f32; 2 * 4];
+    /// let kv = vec![0.0f32, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0];
+    /// let mut out = vec![0.0f32; 2 * 4];
+    /// let mut wts = vec![0.0f32; 2 * 3]; // averaged over heads: [B, Lq, Lk]
+    /// let opts = AttentionOptions::default();
+    /// mha.forward(&q, &kv, &kv, 1, 2, 3, &opts, &mut out, NeedWeights::Averaged, Some(&mut wts))?;
+    /// // Each query's weights form a distribution over the 3 keys, favouring the largest key.
+    /// for row in wts.chunks(3) {
+    ///     assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    ///     assert!(row[2] > row[1] && row[1] > row[0]);
+    /// }
+    /// // With identity projections the output is the weighted mean of the values.
+    /// let mean: f32 = wts[..3].iter().zip([0.0, 1.0, 2.0]).map(|(w, v)| w * v).sum();
+    /// assert!(out.iter().all(|&o| (o - mean).abs() < 1e-5));
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &mut self,

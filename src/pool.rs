@@ -27,6 +27,12 @@ pub struct AttentionPool {
 
 impl AttentionPool {
     /// A pool with the learned query vector `query` (its length is `E`).
+    ///
+    /// ```
+    /// use huiyan::{AttentionPool, Dim, Error};
+    /// assert!(AttentionPool::new(vec![0.5; 16]).is_ok());
+    /// assert_eq!(AttentionPool::new(vec![]).unwrap_err(), Error::ZeroDim { dim: Dim::Embed });
+    /// ```
     pub fn new(query: Vec<f32>) -> Result<Self, Error> {
         if query.is_empty() {
             return Err(Error::ZeroDim { dim: Dim::Embed });
@@ -35,6 +41,21 @@ impl AttentionPool {
     }
 
     /// Overrides the default `1/√E` scale (finite, non-zero; checked at `forward`).
+    ///
+    /// ```
+    /// use huiyan::AttentionPool;
+    /// let x = [1.0f32, 0.0, 0.0, 1.0]; // B = 1, L = 2, E = 2
+    /// let mut out = [0.0f32; 2];
+    /// // A tiny scale flattens the softmax: the pool approaches the plain mean.
+    /// let pool = AttentionPool::new(vec![1.0, 0.0])?.with_scale(1e-6);
+    /// pool.forward(&x, 1, 2, None, &mut out)?;
+    /// assert!((out[0] - 0.5).abs() < 1e-4 && (out[1] - 0.5).abs() < 1e-4);
+    /// // A zero scale is refused at `forward`, leaving `out` as it was.
+    /// let bad = AttentionPool::new(vec![1.0, 0.0])?.with_scale(0.0);
+    /// assert!(bad.forward(&x, 1, 2, None, &mut out).is_err());
+    /// assert!((out[0] - 0.5).abs() < 1e-4);
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     pub fn with_scale(self, scale: f32) -> Self {
         AttentionPool {
             scale: Some(scale),
@@ -44,6 +65,20 @@ impl AttentionPool {
 
     /// Pools `x` (`[batch, len, E]`) into `out` (`[batch, E]`); `lens` gives each sequence's
     /// valid length (≤ `len`). On `Err`, `out` is untouched.
+    ///
+    /// ```
+    /// use huiyan::AttentionPool;
+    /// let pool = AttentionPool::new(vec![0.0, 0.0])?; // a zero query: plain average
+    /// // B = 2 sequences of L = 3 positions, E = 2; the second has only 1 valid position.
+    /// let x = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, /* batch 1: */ 7.0, 8.0, 0.0, 0.0, 0.0, 0.0];
+    /// let mut out = [0.0f32; 4];
+    /// pool.forward(&x, 2, 3, Some(&[3, 1]), &mut out)?;
+    /// let want = [3.0, 4.0, 7.0, 8.0];
+    /// assert!(out.iter().zip(want).all(|(o, w)| (o - w).abs() < 1e-5));
+    /// // A length above L is an error.
+    /// assert!(pool.forward(&x, 2, 3, Some(&[4, 1]), &mut out).is_err());
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
     pub fn forward(
         &self,
         x: &[f32],

@@ -40,6 +40,22 @@ pub fn softmax(
 }
 
 /// [`softmax`] with an explicit kernel table.
+///
+/// ```
+/// use huiyan::{dispatch, softmax_with, MatMut, MatRef, SoftmaxOptions};
+/// let x = [1.0f32, 2.0, 3.0];
+/// let opts = SoftmaxOptions::default();
+/// // Every tier agrees with the others to within rounding.
+/// let mut first: Option<[f32; 3]> = None;
+/// for k in dispatch::available() {
+///     let mut y = [0.0f32; 3];
+///     softmax_with(&k, MatRef::row_major(&x, 1, 3), MatMut::row_major(&mut y, 1, 3), &opts, None)?;
+///     assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+///     let f = *first.get_or_insert(y);
+///     assert!(y.iter().zip(f).all(|(a, b)| (a - b).abs() < 1e-6));
+/// }
+/// # Ok::<(), huiyan::Error>(())
+/// ```
 pub fn softmax_with(
     kernels: &Kernels,
     x: MatRef<'_>,
@@ -76,6 +92,16 @@ pub fn softmax_inplace(
 }
 
 /// [`softmax_inplace`] with an explicit kernel table.
+///
+/// ```
+/// use huiyan::{dispatch::Kernels, softmax_inplace_with, MatMut, SoftmaxOptions};
+/// let mut x = [0.0f32, 0.0, 0.0, 0.0];
+/// let opts = SoftmaxOptions { log: true, ..Default::default() };
+/// softmax_inplace_with(&Kernels::scalar(), MatMut::row_major(&mut x, 1, 4), &opts, None)?;
+/// // log-softmax of a uniform row is −ln 4 everywhere.
+/// assert!(x.iter().all(|&v| (v + 4f32.ln()).abs() < 1e-6));
+/// # Ok::<(), huiyan::Error>(())
+/// ```
 pub fn softmax_inplace_with(
     kernels: &Kernels,
     x: MatMut<'_>,
@@ -103,6 +129,18 @@ pub fn exp(x: &[f32], y: &mut [f32]) -> Result<(), Error> {
 }
 
 /// [`exp`] with an explicit kernel table.
+///
+/// ```
+/// use huiyan::{dispatch::Kernels, exp_with, Error};
+/// let mut y = [0.0f32; 3];
+/// exp_with(&Kernels::scalar(), &[0.0, 1.0, f32::NEG_INFINITY], &mut y)?;
+/// assert_eq!(y[0], 1.0);
+/// assert!((y[1] - std::f32::consts::E).abs() < 1e-6);
+/// assert_eq!(y[2], 0.0);
+/// // Lengths must match.
+/// assert!(matches!(exp_with(&Kernels::scalar(), &[1.0], &mut y), Err(Error::DimMismatch { .. })));
+/// # Ok::<(), Error>(())
+/// ```
 pub fn exp_with(kernels: &Kernels, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
     k::exp(kernels, x, y)
 }

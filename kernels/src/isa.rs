@@ -26,6 +26,12 @@ pub enum IsaId {
 
 impl IsaId {
     /// The name used by `HUIYAN_FORCE_ISA`, bench ids and test names.
+    ///
+    /// ```
+    /// use huiyan_kernels::isa::IsaId;
+    /// assert_eq!(IsaId::X86V4.name(), "x86-v4");
+    /// assert_eq!(IsaId::Scalar.name(), "scalar");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             IsaId::Scalar => "scalar",
@@ -38,6 +44,13 @@ impl IsaId {
     }
 
     /// Parses a [`name`](IsaId::name).
+    ///
+    /// ```
+    /// use huiyan_kernels::isa::IsaId;
+    /// assert_eq!(IsaId::from_name("neon"), Some(IsaId::Neon));
+    /// assert_eq!(IsaId::from_name(IsaId::Portable.name()), Some(IsaId::Portable));
+    /// assert_eq!(IsaId::from_name("avx9000"), None);
+    /// ```
     pub fn from_name(s: &str) -> Option<IsaId> {
         [
             IsaId::Scalar,
@@ -75,11 +88,34 @@ impl X86V3 {
     /// # Safety
     ///
     /// The CPU executing any kernel called with this token must support `avx2` and `fma`.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// {
+    ///     use huiyan_kernels::{isa::X86V3, Kernels};
+    ///     // Doc tests run with std, so the CPU can be checked at run time.
+    ///     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    ///         // SAFETY: the running CPU was just checked for avx2 and fma.
+    ///         let token = unsafe { X86V3::new_unchecked() };
+    ///         assert_eq!(Kernels::x86_v3(token).isa().name(), "x86-v3");
+    ///     }
+    /// }
+    /// ```
     pub const unsafe fn new_unchecked() -> Self {
         X86V3(())
     }
 
     /// The token, when the build itself enables AVX2 and FMA.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// {
+    ///     use huiyan_kernels::isa::X86V3;
+    ///     // `Some` exactly when the build enables both features.
+    ///     let enabled = cfg!(all(target_feature = "avx2", target_feature = "fma"));
+    ///     assert_eq!(X86V3::compile_time().is_some(), enabled);
+    /// }
+    /// ```
     pub fn compile_time() -> Option<Self> {
         if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
             Some(X86V3(()))
@@ -104,11 +140,43 @@ impl X86V4 {
     /// # Safety
     ///
     /// The CPU must support `avx512f`, `avx512bw`, `avx512dq`, `avx512vl`, `avx2` and `fma`.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// {
+    ///     use huiyan_kernels::{isa::X86V4, Kernels};
+    ///     let has = |f: &str| match f {
+    ///         "avx512f" => is_x86_feature_detected!("avx512f"),
+    ///         "avx512bw" => is_x86_feature_detected!("avx512bw"),
+    ///         "avx512dq" => is_x86_feature_detected!("avx512dq"),
+    ///         "avx512vl" => is_x86_feature_detected!("avx512vl"),
+    ///         "avx2" => is_x86_feature_detected!("avx2"),
+    ///         "fma" => is_x86_feature_detected!("fma"),
+    ///         _ => false,
+    ///     };
+    ///     if X86V4::FEATURES.split(',').all(has) {
+    ///         // SAFETY: the running CPU was just checked for every feature in X86V4::FEATURES.
+    ///         let token = unsafe { X86V4::new_unchecked() };
+    ///         assert_eq!(Kernels::x86_v4(token).isa().name(), "x86-v4");
+    ///     }
+    /// }
+    /// ```
     pub const unsafe fn new_unchecked() -> Self {
         X86V4(())
     }
 
     /// The token, when the build itself enables those features.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// {
+    ///     use huiyan_kernels::isa::{X86V3, X86V4};
+    ///     // A v4 build is always a v3 build too.
+    ///     if X86V4::compile_time().is_some() {
+    ///         assert!(X86V3::compile_time().is_some());
+    ///     }
+    /// }
+    /// ```
     pub fn compile_time() -> Option<Self> {
         if cfg!(all(
             target_feature = "avx512f",
@@ -125,6 +193,17 @@ impl X86V4 {
     }
 
     /// Every v4 CPU is also v3.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// {
+    ///     use huiyan_kernels::{isa::X86V4, Kernels};
+    ///     if let Some(v4) = X86V4::compile_time() {
+    ///         // A v4 token can drive the narrower AVX2 kernels.
+    ///         assert_eq!(Kernels::x86_v3(v4.v3()).isa().name(), "x86-v3");
+    ///     }
+    /// }
+    /// ```
     pub fn v3(self) -> X86V3 {
         X86V3(())
     }
@@ -142,11 +221,31 @@ impl Neon {
     /// # Safety
     ///
     /// The CPU must support the `neon` feature.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "aarch64")]
+    /// {
+    ///     use huiyan_kernels::{isa::Neon, Kernels};
+    ///     if std::arch::is_aarch64_feature_detected!("neon") {
+    ///         // SAFETY: the running CPU was just checked for `neon`.
+    ///         let token = unsafe { Neon::new_unchecked() };
+    ///         assert_eq!(Kernels::neon(token).isa().name(), "neon");
+    ///     }
+    /// }
+    /// ```
     pub const unsafe fn new_unchecked() -> Self {
         Neon(())
     }
 
     /// The token, when the build enables `neon` (every aarch64 Linux/Apple/none target does).
+    ///
+    /// ```
+    /// #[cfg(target_arch = "aarch64")]
+    /// {
+    ///     use huiyan_kernels::isa::Neon;
+    ///     assert_eq!(Neon::compile_time().is_some(), cfg!(target_feature = "neon"));
+    /// }
+    /// ```
     pub fn compile_time() -> Option<Self> {
         if cfg!(target_feature = "neon") {
             Some(Neon(()))

@@ -26,6 +26,11 @@ pub struct Kernels {
 
 impl Kernels {
     /// The scalar kernels: plain Rust, correct everywhere.
+    ///
+    /// ```
+    /// use huiyan_kernels::{isa::IsaId, Kernels};
+    /// assert_eq!(Kernels::scalar().isa(), IsaId::Scalar);
+    /// ```
     pub fn scalar() -> Self {
         Kernels {
             isa: IsaId::Scalar,
@@ -36,6 +41,11 @@ impl Kernels {
     }
 
     /// The portable kernels on `wide`, as good as the compile-time target features allow.
+    ///
+    /// ```
+    /// use huiyan_kernels::{isa::IsaId, Kernels};
+    /// assert_eq!(Kernels::portable().isa(), IsaId::Portable);
+    /// ```
     pub fn portable() -> Self {
         Kernels {
             isa: IsaId::Portable,
@@ -46,6 +56,14 @@ impl Kernels {
     }
 
     /// The AVX2 + FMA kernels.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// if let Some(t) = huiyan_kernels::isa::X86V3::compile_time() {
+    ///     let k = huiyan_kernels::Kernels::x86_v3(t);
+    ///     assert_eq!(k.isa(), huiyan_kernels::isa::IsaId::X86V3);
+    /// }
+    /// ```
     #[cfg(target_arch = "x86_64")]
     pub fn x86_v3(token: X86V3) -> Self {
         Kernels {
@@ -57,6 +75,14 @@ impl Kernels {
     }
 
     /// The AVX-512 kernels.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "x86_64")]
+    /// if let Some(t) = huiyan_kernels::isa::X86V4::compile_time() {
+    ///     let k = huiyan_kernels::Kernels::x86_v4(t);
+    ///     assert_eq!(k.isa(), huiyan_kernels::isa::IsaId::X86V4);
+    /// }
+    /// ```
     #[cfg(target_arch = "x86_64")]
     pub fn x86_v4(token: X86V4) -> Self {
         Kernels {
@@ -68,6 +94,14 @@ impl Kernels {
     }
 
     /// The NEON kernels.
+    ///
+    /// ```
+    /// #[cfg(target_arch = "aarch64")]
+    /// if let Some(t) = huiyan_kernels::isa::Neon::compile_time() {
+    ///     let k = huiyan_kernels::Kernels::neon(t);
+    ///     assert_eq!(k.isa(), huiyan_kernels::isa::IsaId::Neon);
+    /// }
+    /// ```
     #[cfg(target_arch = "aarch64")]
     pub fn neon(token: Neon) -> Self {
         Kernels {
@@ -80,6 +114,13 @@ impl Kernels {
 
     /// The best table the *compile-time* target features allow (for bare-metal users who
     /// cannot detect features at run time). Falls back to [`Kernels::portable`].
+    ///
+    /// ```
+    /// use huiyan_kernels::{isa::IsaId, Kernels};
+    /// let k = Kernels::best_compile_time();
+    /// // Never below the portable tier, and never the scalar one.
+    /// assert_ne!(k.isa(), IsaId::Scalar);
+    /// ```
     pub fn best_compile_time() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
@@ -100,6 +141,13 @@ impl Kernels {
     }
 
     /// Which tier this table uses.
+    ///
+    /// ```
+    /// use huiyan_kernels::{isa::IsaId, Kernels};
+    /// let k = Kernels::scalar();
+    /// assert_eq!(k.isa().name(), "scalar");
+    /// assert_eq!(IsaId::from_name(k.isa().name()), Some(k.isa()));
+    /// ```
     pub fn isa(&self) -> IsaId {
         self.isa
     }

@@ -45,6 +45,15 @@ impl Span {
 
 /// Elements addressed by `dims`/`strides`: `1 + Σ (dᵢ − 1)·sᵢ`, or 0 when any `dᵢ = 0`.
 /// `None` when the sum overflows `usize`.
+///
+/// ```
+/// use huiyan_kernels::shape::extent;
+/// // A row-major 2×3 matrix addresses offsets 0..=5; a padded one (row stride 4) 0..=6.
+/// assert_eq!(extent(&[2, 3], &[3, 1]), Some(6));
+/// assert_eq!(extent(&[2, 3], &[4, 1]), Some(7));
+/// assert_eq!(extent(&[0, 3], &[3, 1]), Some(0));
+/// assert_eq!(extent(&[usize::MAX, 2], &[2, 1]), None);
+/// ```
 pub fn extent(dims: &[usize], strides: &[usize]) -> Option<usize> {
     if dims.contains(&0) {
         return Some(0);
@@ -57,6 +66,13 @@ pub fn extent(dims: &[usize], strides: &[usize]) -> Option<usize> {
 }
 
 /// Product of dimensions, `None` on overflow.
+///
+/// ```
+/// use huiyan_kernels::shape::product;
+/// assert_eq!(product(&[2, 3, 4]), Some(24));
+/// assert_eq!(product(&[]), Some(1));
+/// assert_eq!(product(&[usize::MAX, 2]), None);
+/// ```
 pub fn product(dims: &[usize]) -> Option<usize> {
     dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
@@ -122,11 +138,28 @@ fn no_self_alias(op: Operand, dims: &[usize], strides: &[usize]) -> Result<(), E
 }
 
 /// Validates an input matrix view; returns its address range.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_mat_ref, Error, MatRef, Operand};
+/// let a = [0.0f32; 5];
+/// assert!(check_mat_ref(Operand::A, &MatRef::row_major(&a[..], 1, 5)).is_ok());
+/// let err = check_mat_ref(Operand::A, &MatRef::row_major(&a[..], 2, 3));
+/// assert_eq!(err, Err(Error::SliceTooShort { operand: Operand::A, needed: 6, got: 5 }));
+/// ```
 pub fn check_mat_ref<T>(op: Operand, v: &MatRef<'_, T>) -> Result<Span, Error> {
     covered(op, v.ptr, v.len, &[v.rows, v.cols], &[v.rs, v.cs])
 }
 
 /// Validates an output matrix view (coverage and no aliasing); returns its address range.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_mat_mut, Error, MatMut, Operand};
+/// let mut c = [0.0f32; 4];
+/// assert!(check_mat_mut(Operand::C, &MatMut::row_major(&mut c[..], 2, 2)).is_ok());
+/// // Row stride 0: both rows would be written to the same memory.
+/// let aliased = MatMut::new(&mut c[..], 2, 2, 0, 1);
+/// assert!(matches!(check_mat_mut(Operand::C, &aliased), Err(Error::AliasingStrides { .. })));
+/// ```
 pub fn check_mat_mut<T>(op: Operand, v: &MatMut<'_, T>) -> Result<Span, Error> {
     let span = covered(op, v.ptr, v.len, &[v.rows, v.cols], &[v.rs, v.cs])?;
     no_self_alias(op, &[v.rows, v.cols], &[v.rs, v.cs])?;
@@ -134,11 +167,28 @@ pub fn check_mat_mut<T>(op: Operand, v: &MatMut<'_, T>) -> Result<Span, Error> {
 }
 
 /// Validates an input 4-d view; returns its address range.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_t4_ref, Error, Operand, Tensor4Ref};
+/// let q = [0.0f32; 16];
+/// assert!(check_t4_ref(Operand::Q, &Tensor4Ref::bhsd(&q[..], [1, 2, 2, 4])).is_ok());
+/// let short = Tensor4Ref::bhsd(&q[..], [1, 2, 4, 4]);
+/// assert!(matches!(check_t4_ref(Operand::Q, &short), Err(Error::SliceTooShort { needed: 32, .. })));
+/// ```
 pub fn check_t4_ref<T>(op: Operand, v: &Tensor4Ref<'_, T>) -> Result<Span, Error> {
     covered(op, v.ptr, v.len, &v.dims, &v.strides)
 }
 
 /// Validates an output 4-d view; returns its address range.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_t4_mut, Error, Operand, Tensor4Mut};
+/// let mut o = [0.0f32; 16];
+/// assert!(check_t4_mut(Operand::O, &Tensor4Mut::bhsd(&mut o[..], [1, 2, 2, 4])).is_ok());
+/// // Head stride 0 with 2 heads: the heads would overwrite each other.
+/// let aliased = Tensor4Mut::new(&mut o[..], [1, 2, 2, 4], [16, 0, 4, 1]);
+/// assert!(matches!(check_t4_mut(Operand::O, &aliased), Err(Error::AliasingStrides { .. })));
+/// ```
 pub fn check_t4_mut<T>(op: Operand, v: &Tensor4Mut<'_, T>) -> Result<Span, Error> {
     let span = covered(op, v.ptr, v.len, &v.dims, &v.strides)?;
     no_self_alias(op, &v.dims, &v.strides)?;
@@ -146,6 +196,27 @@ pub fn check_t4_mut<T>(op: Operand, v: &Tensor4Mut<'_, T>) -> Result<Span, Error
 }
 
 /// Checks that output range `out` does not intersect input range `inp`.
+///
+/// ```
+/// use huiyan_kernels::shape::{check_disjoint, check_mat_mut, check_mat_ref};
+/// use huiyan_kernels::{Error, MatMut, MatRef, Operand};
+/// let mut buf = vec![0.0f32; 8];
+/// let p = buf.as_mut_ptr();
+/// // SAFETY: both views lie inside `buf`, which outlives them; they are only validated here,
+/// // never read or written.
+/// let (a, c) = unsafe {
+///     let a = MatRef::from_raw_parts(p as *const f32, 8, 4, 2, 2, 1); // all 8 elements
+///     let c = MatMut::from_raw_parts(p.add(4), 4, 2, 2, 2, 1); // the last 4
+///     (a, c)
+/// };
+/// let (sa, sc) = (check_mat_ref(Operand::A, &a)?, check_mat_mut(Operand::C, &c)?);
+/// let err = check_disjoint(Operand::C, sc, Operand::A, sa);
+/// assert_eq!(err, Err(Error::Overlap { output: Operand::C, input: Operand::A }));
+/// // A's first two rows (elements 0..4) do not overlap C.
+/// let top = check_mat_ref(Operand::A, &MatRef::row_major(&buf[..4], 2, 2))?;
+/// assert!(check_disjoint(Operand::C, sc, Operand::A, top).is_ok());
+/// # Ok::<(), Error>(())
+/// ```
 pub fn check_disjoint(output: Operand, out: Span, input: Operand, inp: Span) -> Result<(), Error> {
     if out.intersects(inp) {
         Err(Error::Overlap { output, input })
@@ -155,6 +226,12 @@ pub fn check_disjoint(output: Operand, out: Span, input: Operand, inp: Span) -> 
 }
 
 /// Checks a caller-provided workspace length against what an operation needs.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_workspace, Error};
+/// assert!(check_workspace(64, 100).is_ok());
+/// assert_eq!(check_workspace(64, 10), Err(Error::WorkspaceTooSmall { needed: 64, got: 10 }));
+/// ```
 pub fn check_workspace(needed: usize, got: usize) -> Result<(), Error> {
     if got < needed {
         Err(Error::WorkspaceTooSmall { needed, got })
@@ -196,6 +273,17 @@ fn check_broadcast<T>(op: Operand, dims: &[usize], full: &[usize]) -> Result<(),
 ///
 /// Returns `(m, n, k)`. Zero dimensions are allowed (BLAS semantics): `m = 0` or `n = 0` is a
 /// no-op; `k = 0` gives `C ← β·C` (or `C ← 0` when `β = 0`).
+///
+/// ```
+/// use huiyan_kernels::{shape::check_gemm, Dim, Error, MatMut, MatRef};
+/// let (a, b) = ([0.0f32; 6], [0.0f32; 12]);
+/// let mut c = [0.0f32; 8];
+/// let (av, bv) = (MatRef::row_major(&a, 2, 3), MatRef::row_major(&b, 3, 4));
+/// assert_eq!(check_gemm(&av, &bv, &MatMut::row_major(&mut c, 2, 4)), Ok((2, 4, 3)));
+/// let bad = MatRef::row_major(&b, 4, 3); // inner dimension 4 ≠ 3
+/// let err = check_gemm(&av, &bad, &MatMut::row_major(&mut c, 2, 3));
+/// assert_eq!(err, Err(Error::DimMismatch { dim: Dim::K, expected: 3, got: 4 }));
+/// ```
 pub fn check_gemm(
     a: &MatRef<'_>,
     b: &MatRef<'_>,
@@ -256,6 +344,18 @@ fn unit_last_axis(op: Operand, len_last: usize, stride_last: usize) -> Result<()
 /// Rows must be contiguous (unit column stride) in `x`, `y`, the mask and the bias; the mask and
 /// bias broadcast (`1` or the full size on each axis); `scale` is finite and non-zero; `lse` has
 /// at least `rows` elements.
+///
+/// ```
+/// use huiyan_kernels::{shape::check_softmax, softmax::SoftmaxOptions, Error, MatMut, MatRef};
+/// let x = [0.0f32; 6];
+/// let mut y = [0.0f32; 6];
+/// let opts = SoftmaxOptions::default();
+/// let ok = check_softmax(&MatRef::row_major(&x, 2, 3), Some(&MatMut::row_major(&mut y, 2, 3)), &opts, None);
+/// assert_eq!(ok, Ok((2, 3)));
+/// let zero = SoftmaxOptions { scale: 0.0, ..opts };
+/// let err = check_softmax(&MatRef::row_major(&x, 2, 3), None, &zero, None);
+/// assert_eq!(err, Err(Error::InvalidScale { scale: 0.0 }));
+/// ```
 pub fn check_softmax(
     x: &MatRef<'_>,
     y: Option<&MatMut<'_>>,
@@ -312,6 +412,12 @@ pub fn check_softmax(
 
 /// Validates an element-wise vector call (`exp`): the output has as many elements as the input.
 /// (`&[f32]` and `&mut [f32]` cannot overlap, so no address check is needed.)
+///
+/// ```
+/// use huiyan_kernels::{shape::check_exp, Error};
+/// assert!(check_exp(&[0.0; 3], &[0.0; 3]).is_ok());
+/// assert!(matches!(check_exp(&[0.0; 3], &[0.0; 2]), Err(Error::DimMismatch { .. })));
+/// ```
 pub fn check_exp(x: &[f32], y: &[f32]) -> Result<(), Error> {
     if y.len() != x.len() {
         return Err(Error::DimMismatch {
@@ -346,12 +452,48 @@ pub struct AttnDims {
 
 impl AttnDims {
     /// Query heads per kv head (`Hq / Hkv`): query head `h` reads kv head `h / group()`.
+    ///
+    /// ```
+    /// use huiyan_kernels::{attention::AttentionOptions, shape::check_attention, Tensor4Mut, Tensor4Ref};
+    /// let (q, kv) = (vec![0.0f32; 8 * 4], vec![0.0f32; 2 * 4]);
+    /// let mut o = vec![0.0f32; 8 * 4];
+    /// let d = check_attention(
+    ///     &Tensor4Ref::bhsd(&q, [1, 8, 1, 4]),
+    ///     &Tensor4Ref::bhsd(&kv, [1, 2, 1, 4]),
+    ///     &Tensor4Ref::bhsd(&kv, [1, 2, 1, 4]),
+    ///     &Tensor4Mut::bhsd(&mut o, [1, 8, 1, 4]),
+    ///     &AttentionOptions::default(),
+    ///     None,
+    /// )?;
+    /// assert_eq!(d.group(), 4); // 8 query heads share 2 kv heads
+    /// # Ok::<(), huiyan_kernels::Error>(())
+    /// ```
     pub fn group(&self) -> usize {
         self.heads_q / self.heads_kv
     }
 }
 
 /// Validates an attention call (see [`crate::attention`] for the contract).
+///
+/// ```
+/// use huiyan_kernels::{attention::AttentionOptions, shape::check_attention, Error};
+/// use huiyan_kernels::{Tensor4Mut, Tensor4Ref};
+/// let (q, k, v) = (vec![0.0f32; 2 * 3 * 16], vec![0.0f32; 5 * 16], vec![0.0f32; 5 * 8]);
+/// let mut o = vec![0.0f32; 2 * 3 * 8];
+/// let (qv, kv, vv) = (
+///     Tensor4Ref::bhsd(&q, [1, 2, 3, 16]),
+///     Tensor4Ref::bhsd(&k, [1, 1, 5, 16]),
+///     Tensor4Ref::bhsd(&v, [1, 1, 5, 8]),
+/// );
+/// let opts = AttentionOptions::default();
+/// let d = check_attention(&qv, &kv, &vv, &Tensor4Mut::bhsd(&mut o, [1, 2, 3, 8]), &opts, None)?;
+/// assert_eq!((d.len_q, d.len_kv, d.dim_qk, d.dim_v), (3, 5, 16, 8));
+/// assert_eq!(d.scale, 0.25); // 1/√16
+/// let bad = AttentionOptions { window: Some(0), ..opts };
+/// let err = check_attention(&qv, &kv, &vv, &Tensor4Mut::bhsd(&mut o, [1, 2, 3, 8]), &bad, None);
+/// assert_eq!(err, Err(Error::ZeroWindow));
+/// # Ok::<(), Error>(())
+/// ```
 pub fn check_attention(
     q: &Tensor4Ref<'_>,
     k: &Tensor4Ref<'_>,

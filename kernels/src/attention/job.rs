@@ -155,6 +155,19 @@ impl core::fmt::Debug for AttentionJob<'_> {
 
 impl<'a> AttentionJob<'a> {
     /// Elements of the `shared` buffer [`AttentionJob::new`] needs (0 unless decode-shaped).
+    ///
+    /// ```
+    /// use huiyan_kernels::attention::AttentionJob;
+    /// use huiyan_kernels::{Kernels, Tensor4Ref};
+    /// let kern = Kernels::scalar();
+    /// let (q1, q64, kv) = (vec![0.0f32; 8], vec![0.0f32; 64 * 8], vec![0.0f32; 100 * 8]);
+    /// let kvt = Tensor4Ref::bhsd(&kv, [1, 1, 100, 8]);
+    /// // A prefill-shaped call (64 queries) needs no shared buffer.
+    /// assert_eq!(AttentionJob::shared_len(&kern, &Tensor4Ref::bhsd(&q64, [1, 1, 64, 8]), &kvt, &kvt), 0);
+    /// // A decode-shaped one may (room for the partial results its merge phase combines).
+    /// let q1t = Tensor4Ref::bhsd(&q1, [1, 1, 1, 8]);
+    /// let _decode_len = AttentionJob::shared_len(&kern, &q1t, &kvt, &kvt);
+    /// ```
     pub fn shared_len(
         kernels: &Kernels,
         q: &Tensor4Ref<'_>,
@@ -165,6 +178,27 @@ impl<'a> AttentionJob<'a> {
     }
 
     /// Validates the call (everything: on `Err` nothing is written) and splits it into tasks.
+    ///
+    /// ```
+    /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
+    /// let kern = Kernels::scalar();
+    /// let (q, kv) = (vec![0.0f32; 2 * 4 * 8], vec![0.0f32; 3 * 4 * 8]);
+    /// let mut o = vec![7.0f32; 2 * 4 * 8];
+    /// // 2 query heads but 3 kv heads: rejected, and `o` is left as it was.
+    /// let err = AttentionJob::new(
+    ///     &kern,
+    ///     Tensor4Ref::bhsd(&q, [1, 2, 4, 8]),
+    ///     Tensor4Ref::bhsd(&kv, [1, 3, 4, 8]),
+    ///     Tensor4Ref::bhsd(&kv, [1, 3, 4, 8]),
+    ///     Tensor4Mut::bhsd(&mut o, [1, 2, 4, 8]),
+    ///     &AttentionOptions::default(),
+    ///     None,
+    ///     &mut [],
+    /// );
+    /// assert_eq!(err.unwrap_err(), Error::HeadsNotDivisible { heads_q: 2, heads_kv: 3 });
+    /// assert!(o.iter().all(|&x| x == 7.0));
+    /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         kernels: &Kernels,
@@ -210,17 +244,90 @@ impl<'a> AttentionJob<'a> {
     }
 
     /// Total number of tasks.
+    ///
+    /// ```
+    /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
+    /// let kern = Kernels::scalar();
+    /// let dims = [2, 2, 64, 8];
+    /// let (q, kv) = (vec![0.0f32; 2 * 2 * 64 * 8], vec![0.0f32; 2 * 2 * 64 * 8]);
+    /// let mut o = vec![0.0f32; q.len()];
+    /// let t = |d| Tensor4Ref::bhsd(&kv, d);
+    /// let opts = AttentionOptions::default();
+    /// let job = AttentionJob::new(&kern, Tensor4Ref::bhsd(&q, dims), t(dims), t(dims),
+    ///                             Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut [])?;
+    /// // At least one task per (batch, kv head) pair; each `run_next` runs one.
+    /// assert!(job.tasks() >= 2 * 2);
+    /// let mut ws = vec![0.0f32; job.task_workspace_len()];
+    /// let mut ran = 0;
+    /// while job.run_next(&mut ws)? {
+    ///     ran += 1;
+    /// }
+    /// assert_eq!(ran, job.tasks());
+    /// # Ok::<(), huiyan_kernels::Error>(())
+    /// ```
     pub fn tasks(&self) -> usize {
         self.n0 + self.n1
     }
 
     /// Elements of workspace each [`run_next`](Self::run_next) call needs.
+    ///
+    /// ```
+    /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
+    /// let kern = Kernels::scalar();
+    /// let dims = [1, 1, 32, 16];
+    /// let x = vec![0.5f32; 32 * 16];
+    /// let mut o = vec![0.0f32; x.len()];
+    /// let opts = AttentionOptions::default();
+    /// let t = Tensor4Ref::bhsd(&x, dims);
+    /// let job = AttentionJob::new(&kern, t, t, t, Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut [])?;
+    /// let need = job.task_workspace_len();
+    /// if need > 0 {
+    ///     // A workspace one element short is refused before any task is claimed.
+    ///     let mut small = vec![0.0f32; need - 1];
+    ///     assert_eq!(job.run_next(&mut small), Err(Error::WorkspaceTooSmall { needed: need, got: need - 1 }));
+    /// }
+    /// let mut ws = vec![0.0f32; need];
+    /// while job.run_next(&mut ws)? {}
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn task_workspace_len(&self) -> usize {
         self.ws_len
     }
 
     /// Claims and runs the next task; `Ok(false)` when none is left. The workspace must hold
     /// [`task_workspace_len`](Self::task_workspace_len) elements (checked before claiming).
+    ///
+    /// ```
+    /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
+    /// let kern = Kernels::scalar();
+    /// let dims = [1, 2, 16, 4];
+    /// let q = vec![0.0f32; 2 * 16 * 4];
+    /// let v: Vec<f32> = (0..2 * 16 * 4).map(|i| (i % 4) as f32).collect();
+    /// let mut o = vec![0.0f32; q.len()];
+    /// let opts = AttentionOptions::default();
+    /// let (qt, vt) = (Tensor4Ref::bhsd(&q, dims), Tensor4Ref::bhsd(&v, dims));
+    /// let job = AttentionJob::new(&kern, qt, qt, vt, Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut [])?;
+    /// // Share the job between two threads; each claims tasks until none is left.
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..2 {
+    ///         s.spawn(|| {
+    ///             let mut ws = vec![0.0f32; job.task_workspace_len()];
+    ///             while job.run_next(&mut ws).unwrap() {}
+    ///         });
+    ///     }
+    /// });
+    /// drop(job);
+    /// // All-zero queries weight every key equally: each output row is the mean of V's rows.
+    /// for row in o.chunks(4) {
+    ///     for (x, want) in row.iter().zip([0.0, 1.0, 2.0, 3.0]) {
+    ///         assert!((x - want).abs() < 1e-5);
+    ///     }
+    /// }
+    /// # Ok::<(), huiyan_kernels::Error>(())
+    /// ```
     pub fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
         check_workspace(self.ws_len, workspace.len())?;
         let t = self.next.fetch_add(1, Ordering::Relaxed);
