@@ -17,7 +17,7 @@
 //! | [`gemm`] | `C ← α·A·B + β·C` (contract on the module) |
 //! | [`softmax`] | fused scale(+bias, mask)-softmax over rows (contract on the module) |
 //! | [`attention`] | scaled dot-product attention, every mask kind (contract on the module) |
-//! | [`reference`] | naive `f64` oracles of all three |
+//! | [`reference`](mod@reference) | naive `f64` oracles of all three |
 //!
 //! ## The three contracts
 //!

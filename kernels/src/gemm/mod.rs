@@ -3,15 +3,15 @@
 //! # Contract
 //!
 //! `C ← α·A·B + β·C` with `A` `m × k`, `B` `k × n`, `C` `m × n`, each a strided view
-//! ([`MatRef`](crate::MatRef) / [`MatMut`](crate::MatMut)); a transpose is a swap of strides.
+//! ([`MatRef`] / [`MatMut`]); a transpose is a swap of strides.
 //!
 //! * α and β have their BLAS meaning. **β = 0 never reads `C`**: `C` may hold NaN or garbage and
 //!   is overwritten with `α·A·B`.
 //! * Zero dimensions are a no-op as in BLAS: `m = 0` or `n = 0` writes nothing; `k = 0` gives
 //!   `C ← β·C` (`C ← 0` when β = 0).
 //! * `C` must not overlap `A` or `B`, and its strides must map distinct elements to distinct
-//!   addresses; both are checked ([`Error::Overlap`](crate::Error::Overlap),
-//!   [`Error::AliasingStrides`](crate::Error::AliasingStrides)).
+//!   addresses; both are checked ([`Error::Overlap`],
+//!   [`Error::AliasingStrides`]).
 //! * NaN and ±∞ in `A`, `B` (and `C` when β ≠ 0) propagate as IEEE arithmetic says.
 //! * Each element of `C` is accumulated over `k` in a fixed order that depends only on the ISA
 //!   tier and `k`, never on the thread count or on where the element sits in `C`.

@@ -196,7 +196,7 @@ pub fn softmax_inplace(
 /// `y[j] = eˣʲ` for every `j`, the [`exp_lane`] of every tier (at most 2 ulp from the exact
 /// value over `[−87.3, 88.7]`, exact specials; see the `exp` module docs).
 ///
-/// `y` must have the length of `x` ([`Error::DimMismatch`] on [`Dim::Cols`] otherwise, with
+/// `y` must have the length of `x` ([`Error::DimMismatch`] on [`Dim::Cols`](crate::Dim::Cols) otherwise, with
 /// `y` untouched).
 ///
 /// ```
