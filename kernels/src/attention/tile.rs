@@ -205,7 +205,11 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
         // workspace (`vflags` holds one float per block).
         unsafe {
             let blk = core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n);
-            *vflags.add(t) = if blk.iter().any(|x| !x.is_finite()) { 1.0 } else { 0.0 };
+            *vflags.add(t) = if blk.iter().any(|x| !x.is_finite()) {
+                1.0
+            } else {
+                0.0
+            };
         }
     }
     // SAFETY: t < nblocks: inside `vflags`.
@@ -243,33 +247,42 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                 for r in 0..panels {
                     let pr0 = i0 + r * mr;
                     let prows = mr.min(i0 + rows - pr0);
+                    // Keys of this block that some row of the panel can see lie below `kv`
+                    // (intervals grow with the row): columns past it are masked for the whole
+                    // panel, so they are not computed at all. Their weights would be exactly 0
+                    // and their P·V terms +0, so skipping them changes no bit.
+                    let kv = iv.rows_span(pr0, pr0 + prows).1.saturating_sub(j0).min(n);
+                    if kv == 0 {
+                        continue;
+                    }
+                    let pcols = round_up(kv, nr);
                     // SAFETY: panel r of Qp, the K panels of block t, the score buffer and the
                     // accumulator panel are inside the workspace; the microkernel's pointer
                     // contract holds (lda = MR, ldb = NR, csc = MR ≥ MR).
                     unsafe {
                         let a = qp.add(r * mr * dk);
-                        for cp in 0..ncols / nr {
+                        for cp in 0..pcols / nr {
                             let bp = kp.add((t * bc / nr + cp) * nr * dk);
                             ukr.tile(dk, d.scale, a, mr, bp, nr, 0.0, sbuf.add(cp * nr * mr), mr);
                         }
                         if !exact {
-                            mask_panel(&iv, &eo, sbuf, mr, pr0, prows, j0, n, ncols);
+                            mask_panel(&iv, &eo, sbuf, mr, pr0, prows, j0, kv, pcols);
                         }
                         if vbad {
-                            core::ptr::copy_nonoverlapping(sbuf, vis, mr * ncols);
+                            core::ptr::copy_nonoverlapping(sbuf, vis, mr * pcols);
                         }
                         let accp = acc.add(r * mr * dvp);
                         let mp = m.add(r * mr);
-                        if update_panel(simd, mr, sbuf, ncols, mp, l.add(r * mr), corr) {
+                        if update_panel(simd, mr, sbuf, pcols, mp, l.add(r * mr), corr) {
                             rescale_panel(simd, mr, accp, dvp, corr);
                         }
                         if vbad {
-                            scalar_pv(c, b, g, sbuf, vis, mr, prows, j0, n, accp, dv);
+                            scalar_pv(c, b, g, sbuf, vis, mr, prows, j0, kv, accp, dv);
                         } else {
                             let vblk = vp.add(dvp * t * bc);
                             for cp in 0..dvp / nr {
                                 ukr.tile(
-                                    n,
+                                    kv,
                                     1.0,
                                     sbuf,
                                     mr,
@@ -404,12 +417,21 @@ unsafe fn finish(
             li
         };
         let inv_zero = li == 0.0;
+        // One reciprocal per row, then multiplies (within the attention tolerance of a
+        // division; the reference divides in f64).
+        let inv = 1.0 / li;
+        // SAFETY: row (b, h, i0 + ii) of O is inside the validated view.
+        let orow = unsafe { c.o.add(off([b, h, i0 + ii, 0], c.os)) };
+        let accr = acc.wrapping_add(panel * mr * dvp + lane);
         for e in 0..c.d.dim_v {
-            // SAFETY: accumulator element of row ii, column e < dv ≤ dvp; O element inside O.
+            // SAFETY: accumulator element (ii, e) with e < dv ≤ dvp; O element e of the row.
             unsafe {
-                let a = *acc.add(panel * mr * dvp + e * mr + lane);
-                *c.o.add(off([b, h, i0 + ii, e], c.os)) = if inv_zero { 0.0 } else { a / li };
-            }
+                *orow.add(e * c.os[3]) = if inv_zero {
+                    0.0
+                } else {
+                    *accr.add(e * mr) * inv
+                }
+            };
         }
         if !c.lse.is_null() {
             let lse = if inv_zero {
