@@ -5,6 +5,10 @@
 //! which the `huiyan` crate does once per process). Kernel entry points are
 //! `#[target_feature]` functions that take the token by value, so holding one is what makes
 //! calling them sound. The core never detects features itself.
+//!
+//! The x86 tiers exist on `x86_64` targets with SSE2 (every hosted one). Soft-float targets
+//! such as `x86_64-unknown-none` have no vector registers, so they get the scalar and portable
+//! tiers only (LLVM cannot lower AVX-512 code there).
 
 /// Which kernel tier a [`Kernels`](crate::Kernels) table uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,11 +78,11 @@ pub struct Scalar;
 pub struct Portable;
 
 /// Proof that the CPU supports AVX2 and FMA (x86-64-v3).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[derive(Clone, Copy, Debug)]
 pub struct X86V3(());
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 impl X86V3 {
     /// The target features a v3 kernel is compiled with.
     pub const FEATURES: &'static str = "avx2,fma";
@@ -90,7 +94,7 @@ impl X86V3 {
     /// The CPU executing any kernel called with this token must support `avx2` and `fma`.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::{isa::X86V3, Kernels};
     ///     // Doc tests run with std, so the CPU can be checked at run time.
@@ -108,7 +112,7 @@ impl X86V3 {
     /// The token, when the build itself enables AVX2 and FMA.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::isa::X86V3;
     ///     // `Some` exactly when the build enables both features.
@@ -126,11 +130,11 @@ impl X86V3 {
 }
 
 /// Proof that the CPU supports AVX-512 F/BW/DQ/VL plus AVX2 and FMA (x86-64-v4).
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[derive(Clone, Copy, Debug)]
 pub struct X86V4(());
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 impl X86V4 {
     /// The target features a v4 kernel is compiled with.
     pub const FEATURES: &'static str = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma";
@@ -142,7 +146,7 @@ impl X86V4 {
     /// The CPU must support `avx512f`, `avx512bw`, `avx512dq`, `avx512vl`, `avx2` and `fma`.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::{isa::X86V4, Kernels};
     ///     let has = |f: &str| match f {
@@ -168,7 +172,7 @@ impl X86V4 {
     /// The token, when the build itself enables those features.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::isa::{X86V3, X86V4};
     ///     // A v4 build is always a v3 build too.
@@ -195,7 +199,7 @@ impl X86V4 {
     /// Every v4 CPU is also v3.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::{isa::X86V4, Kernels};
     ///     if let Some(v4) = X86V4::compile_time() {

@@ -6,7 +6,7 @@
 use crate::isa::IsaId;
 #[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::isa::{X86V3, X86V4};
 
 /// A table of kernels for one ISA tier. Cheap to copy; build it once and reuse it.
@@ -58,13 +58,13 @@ impl Kernels {
     /// The AVX2 + FMA kernels.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// if let Some(t) = huiyan_kernels::isa::X86V3::compile_time() {
     ///     let k = huiyan_kernels::Kernels::x86_v3(t);
     ///     assert_eq!(k.isa(), huiyan_kernels::isa::IsaId::X86V3);
     /// }
     /// ```
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub fn x86_v3(token: X86V3) -> Self {
         Kernels {
             isa: IsaId::X86V3,
@@ -77,13 +77,13 @@ impl Kernels {
     /// The AVX-512 kernels.
     ///
     /// ```
-    /// #[cfg(target_arch = "x86_64")]
+    /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// if let Some(t) = huiyan_kernels::isa::X86V4::compile_time() {
     ///     let k = huiyan_kernels::Kernels::x86_v4(t);
     ///     assert_eq!(k.isa(), huiyan_kernels::isa::IsaId::X86V4);
     /// }
     /// ```
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub fn x86_v4(token: X86V4) -> Self {
         Kernels {
             isa: IsaId::X86V4,
@@ -122,7 +122,7 @@ impl Kernels {
     /// assert_ne!(k.isa(), IsaId::Scalar);
     /// ```
     pub fn best_compile_time() -> Self {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
         {
             if let Some(t) = X86V4::compile_time() {
                 return Self::x86_v4(t);

@@ -32,7 +32,8 @@
 //! memory; after that, kernels use raw pointers whose ranges the validation proved. ISA-specific
 //! code lives only in `x86_64/` and `aarch64/` folders and runs only behind a token (see
 //! [`isa`]). Every `unsafe` block names what makes it sound.
-#![no_std]
+// no_std everywhere except this crate's own unit-test build, which needs the test harness.
+#![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]

@@ -58,7 +58,7 @@ mod mask;
 mod online;
 mod portable;
 mod tile;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
 pub use job::{attention, attention_workspace_len, AttentionJob};
@@ -148,11 +148,11 @@ impl AttentionKernel {
     pub(crate) fn portable() -> Self {
         portable::portable_kernel(crate::isa::Portable)
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v3(t: crate::isa::X86V3) -> Self {
         x86_64::v3::kernel(t)
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v4(t: crate::isa::X86V4) -> Self {
         x86_64::v4::kernel(t)
     }

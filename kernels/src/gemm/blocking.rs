@@ -42,7 +42,10 @@ pub(crate) const fn round_up(x: usize, to: usize) -> usize {
 }
 
 impl Blocking {
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code)
+    )]
     /// x86-64-v4, 32 × 12 kernel (24 zmm accumulators).
     ///
     /// * `KC = 384`: the B micropanel is 384·12·4 = 18 KiB, just over half of the 32 KiB L1,
@@ -65,7 +68,10 @@ impl Blocking {
         nc: 768,
     };
 
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(all(target_arch = "x86_64", target_feature = "sse2")),
+        allow(dead_code)
+    )]
     /// x86-64-v3, 16 × 6 kernel (12 ymm accumulators): B micropanel 384·6·4 = 9 KiB and the
     /// A micropanel columns streaming through L1, A block 96·384·4 = 144 KiB in L2, B panel
     /// 4.5 MiB in L3 (the v4 reasoning). Measured against MC/KC = 384/256 and 192/512: 2–3 %

@@ -54,14 +54,14 @@ pub(crate) mod microkernel;
 pub(crate) mod pack;
 pub(crate) mod portable;
 pub(crate) mod scalar;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) mod x86_64;
 
 use crate::error::Error;
 #[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
 use crate::isa::{Portable, Scalar};
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::isa::{X86V3, X86V4};
 use crate::kernels::Kernels;
 use crate::shape::{check_gemm, check_workspace};
@@ -93,11 +93,11 @@ impl GemmKernel {
     pub(crate) fn portable() -> Self {
         portable::gemm_kernel(Portable)
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v3(t: X86V3) -> Self {
         x86_64::v3::gemm_kernel(t)
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v4(t: X86V4) -> Self {
         x86_64::v4::gemm_kernel(t)
     }

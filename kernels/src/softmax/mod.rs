@@ -43,7 +43,7 @@ pub(crate) mod simd;
 mod small;
 #[cfg(test)]
 mod tests;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
 pub use exp::{exp_flush_lane, exp_lane};
@@ -51,7 +51,7 @@ pub use exp::{exp_flush_lane, exp_lane};
 use crate::error::Error;
 #[cfg(target_arch = "aarch64")]
 use crate::isa::Neon;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::isa::{X86V3, X86V4};
 use crate::kernels::Kernels;
 use crate::shape::check_softmax;
@@ -105,14 +105,14 @@ impl SoftmaxKernel {
             exp: portable::exp_portable,
         }
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v3(_t: X86V3) -> Self {
         SoftmaxKernel {
             rows: x86_64::v3::softmax_x86_v3,
             exp: x86_64::v3::exp_x86_v3,
         }
     }
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub(crate) fn x86_v4(_t: X86V4) -> Self {
         SoftmaxKernel {
             rows: x86_64::v4::softmax_x86_v4,

@@ -1,8 +1,6 @@
 //! In-crate tests of what `tests/softmax.rs` cannot reach: the softmax `exp` variant and the
 //! row primitives the attention driver uses, on every tier this CPU runs.
 
-extern crate std;
-
 use std::vec::Vec;
 
 use super::exp::{exp_flush, exp_flush_lane, exp_flush_xn, exp_lane, FLUSH};
@@ -110,7 +108,7 @@ fn flush_variant_equals_exp_lane_on_its_range() {
 fn flush_variant_and_row_primitives_on_every_tier() {
     check_tier(Scalar, "scalar");
     check_tier(Portable, "portable");
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
             // SAFETY: avx2 and fma detected. The generic code is not inside a
