@@ -538,6 +538,51 @@ fn non_finite_propagates() {
     }
 }
 
+/// Regression, `fuzz/matmul_diff` (session 2): α = 0 with ∞ and 1e30 in A and B gave NaN on
+/// every tier (0·∞, and 1e30·1e30 overflowing f32) where BLAS, and now the contract, return
+/// `β·C` without reading A or B. Also checks that `gemm_bounds` leaves the overflowing elements
+/// of an α ≠ 0 product unchecked rather than demanding the f64 reference's finite value.
+#[test]
+fn fuzz_matmul_diff_alpha_zero_reads_neither_operand() {
+    let (m, n, kk) = (15, 6, 1);
+    let a: Vec<f32> = (0..m * kk)
+        .map(|i| [f32::NEG_INFINITY, 1e30, f32::NAN, 1.0][i % 4])
+        .collect();
+    let b: Vec<f32> = (0..kk * n)
+        .map(|i| [f32::NEG_INFINITY, 1e30, 2.0][i % 3])
+        .collect();
+    for k in dispatch::under_test() {
+        let name = k.isa().name();
+        for (beta, c0, want) in [
+            (0.0f32, f32::NAN, 0.0f32),
+            (0.5, 4.0, 2.0),
+            (-1.0, 1.0, -1.0),
+        ] {
+            let mut c = vec![c0; m * n];
+            matmul_with(
+                &k,
+                0.0,
+                MatRef::row_major(&a, m, kk),
+                MatRef::row_major(&b, kk, n),
+                beta,
+                MatMut::row_major(&mut c, m, n),
+            )
+            .unwrap();
+            assert!(c.iter().all(|&x| x == want), "{name}: β = {beta}: {c:?}");
+        }
+    }
+    let mut want = vec![0.0f32; m * n];
+    let (av, bv) = (MatRef::row_major(&a, m, kk), MatRef::row_major(&b, kk, n));
+    huiyan_kernels::reference::matmul(0.0, av, bv, 0.0, MatMut::row_major(&mut want, m, n))
+        .unwrap();
+    assert!(want.iter().all(|&x| x == 0.0), "reference: {want:?}");
+    // α = 1: a(1)·b(1) = 1e60 overflows f32 but not f64, so that element is unchecked; the
+    // finite ones keep their bound and the ∞·finite ones are compared exactly.
+    let bounds = huiyan_testkit::tol::gemm_bounds(1.0, av, bv, 0.0, None);
+    assert_eq!(bounds[n + 1], huiyan_testkit::tol::UNCHECKED);
+    assert!(bounds[3 * n + 2].is_finite() && bounds[3 * n + 2] > 0.0);
+}
+
 #[cfg(feature = "rayon")]
 #[test]
 fn rayon_is_bit_identical() {

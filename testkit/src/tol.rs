@@ -53,11 +53,21 @@ pub fn gemm_floor(k: usize, alpha: f32) -> f64 {
     (k as f64 + 2.0) * (1.0 + (alpha as f64).abs()) * MIN_SUBNORMAL + 2.0 * MIN_SUBNORMAL
 }
 
-/// Bound per element of `C` (logical row-major `m × n`) for `C ← α·A·B + β·C₀`.
+/// Bound per element of `C` (logical row-major `m × n`) for `C ← α·A·B + β·C₀`, or
+/// [`UNCHECKED`] where `f32` arithmetic may overflow.
 ///
-/// The magnitude matrix `|α|(|A||B|) + |β||C₀|` is computed by `reference::matmul` on copies
-/// holding absolute values (rounded to `f32`, hence the `1 + 2U` factor). With `β = 0` the
-/// reference never reads `C₀`, so `c0` may hold NaN (pass it anyway, or `None`).
+/// The magnitude `|α|(|A||B|) + |β||C₀|` is formed from `S = |A||B|`, computed by
+/// `reference::matmul` on copies holding absolute values (rounded to `f32`, hence the `1 + 2U`
+/// factor). Non-finite inputs count as 0 there: the elements they reach are ±∞ or NaN in the
+/// reference and are compared exactly, whatever their bound. With `β = 0` `C₀` is never read,
+/// so it may hold NaN (pass it anyway, or `None`); with `α = 0` neither `A` nor `B` is read
+/// (the BLAS quick return) and the bound is that of `β·C₀`.
+///
+/// **Overflow.** Where `max(1, |α|)·S + |β||C₀|` reaches `f32::MAX`, an `f32` product or
+/// partial sum may overflow (to ±∞, or NaN from `∞ − ∞`) in one summation order and not in
+/// another, while the `f64` reference stays finite: the answer is not determined by the
+/// contract, and the element's bound is [`UNCHECKED`]. (Found by `fuzz/matmul_diff`:
+/// `1e30·1e30` with α = 0.)
 pub fn gemm_bounds(
     alpha: f32,
     a: MatRef<'_>,
@@ -70,27 +80,51 @@ pub fn gemm_bounds(
         let mut v = Vec::with_capacity(x.rows * x.cols);
         for i in 0..x.rows {
             for j in 0..x.cols {
-                v.push(x.get(i, j).expect("operand shorter than its shape").abs());
+                let e = x.get(i, j).expect("operand shorter than its shape").abs();
+                v.push(if e.is_finite() { e } else { 0.0 });
             }
         }
         v
     };
     let (aa, ba) = (abs_of(&a), abs_of(&b));
-    let mut mag = match (&c0, beta != 0.0) {
+    let c_mag = match (&c0, beta != 0.0) {
         (Some(c), true) => abs_of(c),
         _ => vec![0.0f32; m * n],
     };
-    reference::matmul(
-        alpha.abs(),
-        MatRef::row_major(&aa, m, k),
-        MatRef::row_major(&ba, k, n),
-        beta.abs(),
-        MatMut::row_major(&mut mag, m, n),
-    )
-    .expect("gemm_bounds: operands do not form a valid matmul");
+    let mut s = vec![0.0f32; m * n];
+    if alpha != 0.0 {
+        reference::matmul(
+            1.0,
+            MatRef::row_major(&aa, m, k),
+            MatRef::row_major(&ba, k, n),
+            0.0,
+            MatMut::row_major(&mut s, m, n),
+        )
+        .expect("gemm_bounds: operands do not form a valid matmul");
+    }
+    let (al, be) = ((alpha as f64).abs(), (beta as f64).abs());
     let (rel, floor) = (gemm(k) * (1.0 + 2.0 * U), gemm_floor(k, alpha));
-    mag.iter().map(|&x| rel * x as f64 + floor).collect()
+    s.iter()
+        .zip(&c_mag)
+        .map(|(&s, &c)| {
+            let (s, c) = (s as f64, c as f64);
+            if al.max(1.0) * s + be * c >= F32_OVERFLOW {
+                UNCHECKED
+            } else {
+                rel * (al * s + be * c) + floor
+            }
+        })
+        .collect()
 }
+
+/// Magnitudes from here up may overflow `f32` in some summation order: `f32::MAX` less a
+/// margin for the rounding of the magnitudes themselves.
+const F32_OVERFLOW: f64 = f32::MAX as f64 * (1.0 - 1e-3);
+
+/// The bound of an element whose value `f32` arithmetic does not determine (see
+/// [`gemm_bounds`]): [`crate::assert_close`] accepts any value there, NaN and ±∞ included.
+/// The other bound helpers never return it (their infinite bounds are clamped to `f64::MAX`).
+pub const UNCHECKED: f64 = f64::INFINITY;
 
 /// Relative error `δ` of one unnormalised weight `exp(t_j − m)` whose probability is `p`:
 /// rounding `t_j − m` (an `f32` subtraction, `|t_j − m| ≤ ln(1/p)`), `exp` itself, one more
@@ -160,7 +194,14 @@ pub fn softmax_bounds(x: MatRef<'_>, opts: &SoftmaxOptions<'_>) -> (Vec<f64>, Ve
         }
         lb[r] = common + 2.0 * U * (lse[r] as f64).abs();
     }
-    (yb, lb)
+    (clamp_inf(yb), clamp_inf(lb))
+}
+
+/// Bounds that overflowed `f64` become `f64::MAX`: still a bound, never [`UNCHECKED`].
+fn clamp_inf(v: Vec<f64>) -> Vec<f64> {
+    v.into_iter()
+        .map(|b| if b == UNCHECKED { f64::MAX } else { b })
+        .collect()
 }
 
 /// Bounds for an attention call: `(per O element, logical [B, Hq, Lq, dv]; per lse entry)`.
@@ -179,7 +220,9 @@ pub fn softmax_bounds(x: MatRef<'_>, opts: &SoftmaxOptions<'_>) -> (Vec<f64>, Ve
 /// * weights below `2⁻¹²⁶` may be flushed: `+ 2⁻¹²⁶·(Lk + 1)·max|v|` (finite `v` of the head);
 /// * `lse`: `Σ_j p_j δ_j + U(Lk + 10 + 2|lse|)`.
 ///
-/// NaN rows and fully masked rows have exact expectations (NaN, `0`, `−∞`) and bound 0; an
+/// NaN rows and fully masked rows have exact expectations (NaN, `0`, `−∞`) and bound 0. A row
+/// where some logit may overflow `f32` (`max(1, |scale|)·Σ_e|q_e k_je| + |bias_j|` reaches
+/// `f32::MAX`) is [`UNCHECKED`], O and lse, for the reason [`gemm_bounds`] gives. An
 /// infinite element of `O` is compared exactly (its bound is irrelevant), the rest of its row is
 /// bounded as usual.
 pub fn attention_bounds(
@@ -231,6 +274,7 @@ pub fn attention_bounds(
     };
     let group = hq / hkv;
     let lkf = lk as f64;
+    let mut unchecked = Vec::new(); // rows whose logits may overflow f32
     for b in 0..nb {
         for h in 0..hq {
             let hk = h / group;
@@ -248,8 +292,32 @@ pub fn attention_bounds(
                 let r = (b * hq + h) * lq + i;
                 let l = lse[r] as f64;
                 let orow = &o[r * dv..(r + 1) * dv];
-                if !l.is_finite() {
+                if l.is_nan() || l == f64::NEG_INFINITY {
                     continue; // NaN or fully masked row: exact expectations
+                }
+                // f32 overflow of a logit (the raw dot product, before or after the scale, or
+                // with the bias): the f64 reference stays finite while an f32 kernel may see
+                // ±∞ or NaN, so the row is not determined by the contract (see gemm_bounds).
+                // Regression, from attention_diff: q = k = 1e30 gave a NaN row, want 1e30.
+                let overflows = (0..lk).any(|j| {
+                    let g: f64 = (0..dk)
+                        .map(|e| (at(&q, [b, h, i, e]) * at(&k, [b, hk, j, e])).abs())
+                        .filter(|x| x.is_finite())
+                        .sum::<f64>()
+                        * scale.abs().max(1.0);
+                    let bias = opts
+                        .attn_bias
+                        .as_ref()
+                        .map_or(0.0, |t| at(t, bcast(t.dims, [b, h, i, j])).abs());
+                    let bias = if bias.is_finite() { bias } else { 0.0 };
+                    g + bias >= F32_OVERFLOW
+                });
+                let lse_beyond_f32 = l.is_infinite() && orow.iter().all(|x| !x.is_nan());
+                if overflows || lse_beyond_f32 {
+                    // (+∞ lse with a NaN-free O: an f64 logit beyond f32's range, which an f32
+                    // kernel cannot form; a +∞ logit given as input makes the reference NaN.)
+                    unchecked.push(r);
+                    continue;
                 }
                 // An infinite V entry makes its O column ±∞ (compared exactly by assert_close);
                 // the row's finite columns still get their bounds below. (Regression: a fuzz
@@ -310,6 +378,11 @@ pub fn attention_bounds(
                 lb[r] = s_delta + U * (lkf + 10.0 + 2.0 * l.abs());
             }
         }
+    }
+    let (mut ob, mut lb) = (clamp_inf(ob), clamp_inf(lb));
+    for r in unchecked {
+        ob[r * dv..(r + 1) * dv].fill(UNCHECKED);
+        lb[r] = UNCHECKED;
     }
     (ob, lb)
 }

@@ -97,7 +97,7 @@ pub(crate) unsafe fn tile_any<K: Microkernel>(
     }
 }
 
-/// `C ← β·C` (`C ← 0` when β = 0): the whole product when `k = 0`.
+/// `C ← β·C` (`C ← 0` when β = 0): the whole product when `k = 0` or `α = 0`.
 ///
 /// # Safety
 ///
@@ -162,7 +162,8 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
     if m == 0 || n == 0 {
         return;
     }
-    if k == 0 {
+    if k == 0 || g.alpha == 0.0 {
+        // BLAS quick return: α = 0 never reads A or B, so NaN or ∞ there cannot reach C.
         // SAFETY: C is valid (caller).
         unsafe { scale_c(&g) };
         return;

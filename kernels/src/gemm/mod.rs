@@ -7,6 +7,8 @@
 //!
 //! * α and β have their BLAS meaning. **β = 0 never reads `C`**: `C` may hold NaN or garbage and
 //!   is overwritten with `α·A·B`.
+//! * **α = 0 never reads `A` or `B`** (the BLAS quick return): `C ← β·C` (`C ← 0` when β = 0),
+//!   so NaN or ∞ in `A` or `B` does not reach `C`.
 //! * Zero dimensions are a no-op as in BLAS: `m = 0` or `n = 0` writes nothing; `k = 0` gives
 //!   `C ← β·C` (`C ← 0` when β = 0).
 //! * `C` must not overlap `A` or `B`, and its strides must map distinct elements to distinct
