@@ -323,3 +323,27 @@ fn fuzz_attention_diff_overflowing_logit_leaves_only_its_row_unchecked() {
         check(&k, &p);
     }
 }
+
+/// Regression, `fuzz/attention_diff` (session 2): a `+∞` sink gave `O = 0` on rows that see no
+/// key and NaN elsewhere, and the reference disagreed with itself the same way. The contract
+/// now gives `+∞` sinks the `+∞`-logit rule (the head's rows are NaN) and `−∞` sinks the
+/// no-sink rule; tile shapes (Lq > 4) and decode shapes (Lq ≤ 4), causal bottom-right so that
+/// some rows see no key.
+#[test]
+fn fuzz_attention_diff_infinite_sink() {
+    for (lq, lk) in [(7, 1), (200, 150), (1, 3000), (3, 2)] {
+        let mut p = seeded(1, 3, 1, lq, lk, 8, 8, 17);
+        p.is_causal = true;
+        p.causal_variant = huiyan::CausalVariant::LowerRight;
+        p.sinks = Some(vec![f32::INFINITY, f32::NEG_INFINITY, 0.5]);
+        p.want_lse = true;
+        let (want, want_lse) = p.reference();
+        let rows = lq * 8;
+        assert!(want[..rows].iter().all(|x| x.is_nan()), "+∞ sink: head 0 NaN");
+        assert!(want_lse.as_ref().unwrap()[..lq].iter().all(|x| x.is_nan()));
+        assert!(want[rows..].iter().all(|x| x.is_finite()));
+        for k in kernels() {
+            check(&k, &p);
+        }
+    }
+}

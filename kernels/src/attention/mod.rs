@@ -35,8 +35,8 @@
 //! **Masked keys are skipped**, never multiplied by zero: NaN or ∞ in a masked key's K or V row
 //! does not reach `O`. NaN in anything that is used propagates to the affected outputs: a NaN
 //! logit of a visible key makes its whole row of `O` and its `lse` NaN, and so does a `+∞`
-//! logit (e.g. from a `+∞` bias), as in softmax. A NaN sink makes every row of its head NaN
-//! (`O` and `lse`), whether or not the row sees a key. An infinite entry in a visible key's V
+//! logit (e.g. from a `+∞` bias), as in softmax. A NaN or `+∞` sink makes every row of its head
+//! NaN (`O` and `lse`), whether or not the row sees a key (a `−∞` sink is the same as none). An infinite entry in a visible key's V
 //! row makes that column of `O` non-finite: `±∞`, or NaN when the key's weight underflows to 0
 //! in `f32` (`0·∞`); the `f64` reference, whose weights underflow much later, gives `±∞`.
 //!

@@ -219,7 +219,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
     let group = d.group();
     for h in g * group..(g + 1) * group {
         let eo = ElementOpts::new(&c.opts, b, h);
-        let sink = c.opts.sinks.map(|s| s[h]);
+        let sink = super::mask::sink_logit(c.opts.sinks, h);
         let mut i0 = q0;
         while i0 < q1 {
             let rows = br.min(q1 - i0);

@@ -92,8 +92,9 @@ pub fn attention(
                             }
                         }
                     }
-                    // A NaN sink poisons the whole row, visible keys or not (the contract).
-                    if sink.is_some_and(f64::is_nan) {
+                    // A NaN or +∞ sink poisons the whole row, visible keys or not (the
+                    // contract).
+                    if sink.is_some_and(|s| s.is_nan() || s == f64::INFINITY) {
                         acc = [f64::NAN; CHUNK];
                     }
                     for e in e0..e1 {
