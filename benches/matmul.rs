@@ -93,6 +93,7 @@ fn bench<M: Measurement>(cr: &mut Criterion<M>) {
                 }
             })
         });
+        #[cfg(target_arch = "x86_64")] // the peer is an x86_64-only dev-dependency
         g.bench_function("gemm", |bch| {
             bch.iter(|| {
                 // SAFETY: as above; gemm's (alpha, beta) scale (dst, lhs·rhs), and
