@@ -4,7 +4,8 @@
 //! softmax (scale, odd row length) against `reference::{matmul, softmax}`, then one attention
 //! problem — `B = 1`, `H = 2`, `Lq = Lk = 16`, `dk = dv = 16`, causal (top-left),
 //! inputs in `[-1, 1)` from a fixed xorshift — is run through every kernel table this target
-//! has (`Kernels::scalar()` and `Kernels::best_compile_time()`), with the workspace in a stack
+//! has (`Kernels::scalar()`, `Kernels::portable()` and `Kernels::best_compile_time()`, which is
+//! scalar on a core without SIMD), with the workspace in a stack
 //! buffer, and each `O` and `lse` is compared with `huiyan_kernels::reference::attention` (f64
 //! accumulation, rounded once to f32).
 
@@ -144,6 +145,7 @@ pub fn run(out: &mut impl Write, perturb: f32) -> Result<(), Failure> {
     let mut ok = true;
     for (name, kern) in [
         ("scalar", Kernels::scalar()),
+        ("portable", Kernels::portable()),
         ("best_compile_time", Kernels::best_compile_time()),
     ] {
         ok &= check_gemm(out, name, &kern)?;
@@ -151,6 +153,7 @@ pub fn run(out: &mut impl Write, perturb: f32) -> Result<(), Failure> {
     }
     for (name, kern) in [
         ("scalar", Kernels::scalar()),
+        ("portable", Kernels::portable()),
         ("best_compile_time", Kernels::best_compile_time()),
     ] {
         let need = attention_workspace_len(&kern, &t(&q), &t(&k), &t(&v));

@@ -113,12 +113,16 @@ impl Kernels {
     }
 
     /// The best table the *compile-time* target features allow (for bare-metal users who
-    /// cannot detect features at run time). Falls back to [`Kernels::portable`].
+    /// cannot detect features at run time): x86-64-v4 or v3, NEON, then [`Kernels::portable`]
+    /// where `wide` has a SIMD backend (SSE2, NEON, wasm `simd128`), else [`Kernels::scalar`]
+    /// — on a core without SIMD (Cortex-M, RISC-V) `wide` emulates its vectors lane by lane,
+    /// which is the scalar tier's arithmetic in more code.
     ///
     /// ```
     /// use huiyan_kernels::{isa::IsaId, Kernels};
     /// let k = Kernels::best_compile_time();
-    /// // Never below the portable tier, and never the scalar one.
+    /// // x86_64 always has SSE2, so never the scalar tier here.
+    /// #[cfg(target_arch = "x86_64")]
     /// assert_ne!(k.isa(), IsaId::Scalar);
     /// ```
     pub fn best_compile_time() -> Self {
@@ -137,7 +141,15 @@ impl Kernels {
                 return Self::neon(t);
             }
         }
-        Self::portable()
+        if cfg!(any(
+            all(any(target_arch = "x86_64", target_arch = "x86"), target_feature = "sse2"),
+            all(target_arch = "aarch64", target_feature = "neon"),
+            all(target_arch = "wasm32", target_feature = "simd128"),
+        )) {
+            Self::portable()
+        } else {
+            Self::scalar()
+        }
     }
 
     /// Which tier this table uses.
