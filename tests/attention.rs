@@ -347,3 +347,129 @@ fn fuzz_attention_diff_infinite_sink() {
         }
     }
 }
+
+/// Decode with GQA (Hq = 8, Hkv = 2): a per-head boolean mask hides one key from three heads of
+/// each group and shows it to the fourth, and that key's V row is NaN. The rows that see it are
+/// NaN; every other row stays finite and matches the reference (the decode path's row-by-row
+/// handling of partially masked keys with non-finite values: the heads share one K/V pass).
+#[test]
+fn decode_gqa_nan_value_row_masked_for_some_heads_only() {
+    let (hq, hkv, dv) = (8usize, 2usize, 24usize);
+    for (lq, lk) in [(1usize, 70usize), (2, 1100), (4, 300)] {
+        let mut p = seeded(1, hq, hkv, lq, lk, 16, dv, 17);
+        let bad = lk / 3 + 1;
+        for g in 0..hkv {
+            let r = (g * lk + bad) * dv; // BHSD
+            p.v[r..r + dv].fill(f32::NAN);
+        }
+        let sees_bad = |h: usize| h % 4 == 1;
+        let mask: Vec<bool> = (0..hq * lq * lk)
+            .map(|n| n % lk != bad || sees_bad(n / (lq * lk)))
+            .collect();
+        p.attn_mask = Some(huiyan_testkit::problems::Bcast4::dense(
+            [1, hq, lq, lk],
+            &mask,
+        ));
+        for k in kernels() {
+            let mut o = p.new_output();
+            huiyan::attention_with(
+                &k,
+                p.q(),
+                p.k(),
+                p.v(),
+                p.o_view(&mut o),
+                &p.options(),
+                None,
+            )
+            .unwrap();
+            let got = p.gather_o(&o);
+            for (r, row) in got.chunks(dv).enumerate() {
+                let h = r / lq;
+                assert!(
+                    if sees_bad(h) {
+                        row.iter().all(|x| x.is_nan())
+                    } else {
+                        row.iter().all(|x| x.is_finite())
+                    },
+                    "{} lq={lq} lk={lk} head {h}: {row:?}",
+                    k.isa().name()
+                );
+            }
+            check(&k, &p);
+        }
+    }
+}
+
+/// Decode with K and V whose feature axis is not contiguous (stored `[B, H, D, L]`: the decode
+/// path gathers such rows), with key padding whose masked rows hold NaN in both: against the
+/// reference on the same views, every tier.
+#[test]
+fn decode_with_strided_feature_axis_and_poisoned_padding() {
+    use huiyan::{Tensor4Mut, Tensor4Ref};
+    use huiyan_kernels::attention::{AttentionOptions, CausalVariant};
+    let (hq, hkv, dk, dv) = (4usize, 2usize, 12usize, 20usize);
+    for (lq, lk) in [(1usize, 150usize), (3, 1500)] {
+        let p = seeded(1, hq, hkv, lq, lk, dk, dv, 23);
+        let len = lk - 37;
+        // [B, H, D, L] storage: element (h, j, e) at (h·d + e)·lk + j; NaN past `len`.
+        let transpose = |x: &[f32], d: usize| -> Vec<f32> {
+            let mut t = vec![f32::NAN; hkv * d * lk];
+            for h in 0..hkv {
+                for j in 0..len {
+                    for e in 0..d {
+                        t[(h * d + e) * lk + j] = x[(h * lk + j) * d + e];
+                    }
+                }
+            }
+            t
+        };
+        let (kt, vt) = (transpose(&p.k, dk), transpose(&p.v, dv));
+        fn kv(x: &[f32], hkv: usize, lk: usize, d: usize) -> Tensor4Ref<'_> {
+            Tensor4Ref::new(x, [1, hkv, lk, d], [hkv * d * lk, d * lk, 1, lk])
+        }
+        let (kview, vview) = (kv(&kt, hkv, lk, dk), kv(&vt, hkv, lk, dv));
+        let lens = [len];
+        let opts = AttentionOptions {
+            is_causal: true,
+            causal_variant: CausalVariant::LowerRight,
+            key_padding_lens: Some(&lens),
+            ..AttentionOptions::default()
+        };
+        let odims = [1, hq, lq, dv];
+        let mut want = vec![0.0f32; hq * lq * dv];
+        huiyan_kernels::reference::attention(
+            p.q(),
+            kview,
+            vview,
+            Tensor4Mut::bhsd(&mut want, odims),
+            &opts,
+            None,
+        )
+        .unwrap();
+        let (bounds, _) = huiyan_testkit::tol::attention_bounds(p.q(), kview, vview, &opts);
+        for k in kernels() {
+            let mut o = vec![0.0f32; hq * lq * dv];
+            huiyan::attention_with(
+                &k,
+                p.q(),
+                kview,
+                vview,
+                Tensor4Mut::bhsd(&mut o, odims),
+                &opts,
+                None,
+            )
+            .unwrap();
+            assert!(
+                o.iter().all(|x| x.is_finite()),
+                "{}: NaN leaked",
+                k.isa().name()
+            );
+            assert_within(
+                &o,
+                &want,
+                &bounds,
+                &format!("{} lq={lq} lk={lk}", k.isa().name()),
+            );
+        }
+    }
+}

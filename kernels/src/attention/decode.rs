@@ -5,24 +5,72 @@
 //! bound by memory bandwidth. The keys are split into fixed chunks of [`KV_CHUNK`]:
 //!
 //! * phase 0, one task per `(b, kv head, chunk)`: every query row of every query head sharing
-//!   the kv head (GQA: each K/V row is read once for the whole group) runs the online softmax
-//!   over the chunk's visible keys, leaving a partial `(m, l, acc)`;
+//!   the kv head (GQA: each K/V row is read once for the whole group) computes the softmax of
+//!   the chunk's visible keys, leaving a partial `(m, l, acc)`;
 //! * phase 1, one task per `(b, kv head)`: partials are merged in chunk order with their
 //!   logsumexps, `O = acc / l`, `lse = m + ln l`.
 //!
-//! Chunk boundaries depend only on `Lk`, and the merge order is fixed, so results are
-//! bit-identical whatever the number of threads the tasks are spread over. Masked keys are never
-//! read, so NaN in a masked K or V row cannot reach O.
+//! A phase-0 task works on blocks of [`NB`] keys, never key by key. The rows of one
+//! `(b, kv head)` are the group's `group · Lq` query rows, taken [`R`] at a time as a *panel*;
+//! per block (primitives in [`decode_block`](super::decode_block)):
+//!
+//! ```text
+//! S[r, j] = scale · q_r · k_j      KJ keys at a time (4 with 16 lanes, else 2), every panel:
+//!                                  R × KJ vector accumulators over dk, one lane sum per score;
+//!                                  the next block's K and V rows are prefetched meanwhile
+//! S = masks/bias/ALiBi/softcap     per row, on its visible interval; the rest −∞
+//! m' = max(m, max_j S[r, j])       vector max (with the min that tells whether the panel
+//! c  = exp(m − m')                 masks anything in the block); one rescale per row and block
+//! P[r, j] = exp(S[r, j] − m')      the softmax `exp` (exp.rs) on vectors of keys, in place
+//! l' = l·c + Σ_j P[r, j]
+//! acc' = acc·c + P · V             R × EE-vector register tiles of acc (EE·LANES up to dv),
+//!                                  one broadcast of P per (row, key), FMAs down the block
+//! ```
+//!
+//! Exponentials are the softmax kernels' (`exp_flush`), so every tier computes the same weights
+//! from the same scores. Chunk boundaries depend only on `Lk`, the blocks inside a chunk only on
+//! `Lk` and the options, and the merge order is fixed, so results are bit-identical whatever the
+//! number of threads the tasks are spread over.
+//!
+//! **Masked keys are never read** (so NaN in a masked K or V row cannot reach O): a K row is read
+//! only when some query row's structural interval holds the key, a V row only when some row of
+//! the panel has a logit other than `−∞` for it. A panel whose rows mask nothing in the block
+//! (the common decode case) multiplies every key; otherwise each key carries a bit per row of
+//! the panel, keys no row sees are skipped, and a key that some rows see and others mask is
+//! multiplied into the vector tile only if its V row is finite (`0 · finite` adds a zero);
+//! with a non-finite V row it is added by a scalar path, row by row, for the rows that see it.
+//! (Prefetches are hints, not reads: they never fault and load nothing into a register.)
+//!
+//! Measured (`HUIYAN_BENCH_CLOCK=cpu cargo bench --bench attention -- decode`, AMD EPYC Zen 4
+//! with AVX-512, one thread, shared machine; GiB/s of K and V read, `decode/Lk{Lk}_D128_Hkv{Hkv}`):
+//! the key-by-key loop with a scalar `exp` per key and row ran `Hkv = 2` (four query heads per
+//! kv head) at 7.3 (`Lk4096`) and 7.6 (`Lk32768`), against 15.4 and 14.8 for `Hkv = 8`; this
+//! structure runs them at 29.8 and 13.5, and `Hkv = 8` at 22.0 and 14.0 (`Lk32768` streams
+//! from DRAM for both; without the software prefetch it fell to ~10).
 
+use super::decode_block::{
+    contiguous, dots_rows, exp_row, max_min, prefetch_row, pv_panel, scale_row,
+};
 use super::mask::{ElementOpts, Intervals};
-use super::tile::Call;
-use crate::softmax::exp::exp_lane;
+use super::tile::{AttnIsa, Call};
+use crate::softmax::exp::{exp_flush_lane, exp_lane};
 use crate::softmax::simd::SimdF32;
 
 /// Keys per phase-0 chunk.
 pub(crate) const KV_CHUNK: usize = 1024;
 /// Largest `Lq` that takes the decode path.
 pub(crate) const MAX_DECODE_LQ: usize = 4;
+/// Query rows per panel: the rows whose scores one K row load serves, and the rows of one P·V
+/// register tile.
+const R: usize = 4;
+/// Most keys per dot-product step (`KJ`): 4 with 16-lane vectors (`R·KJ` = 16 accumulators
+/// of the 32 AVX-512 registers), else 2 (8 accumulators fit AVX2's 16).
+pub(super) const KJ_MAX: usize = 4;
+/// Keys per block: the unit of the online softmax (one rescale per block) and of the
+/// prefetch distance (the next block's K and V rows are fetched while this one is computed).
+const NB: usize = 64;
+/// Key flag: some row of the panel masks the key and its V row holds a non-finite value.
+pub(super) const SLOW: u32 = 1 << 31;
 
 /// Query rows one `(b, kv head)` carries through decode: `group · Lq`.
 fn rows(c: &Call<'_>) -> usize {
@@ -44,87 +92,28 @@ pub(crate) fn shared_len(dims: [usize; 6]) -> usize {
         .fold(1usize, |a, &x| a.saturating_mul(x))
 }
 
-/// Per-task workspace: the group's query rows and one gathered K and V row.
+/// Per-task workspace (f32 elements), saturating; with `rows = group·Lq` and
+/// `panels = ⌈rows / R⌉`: the query rows (`rows·dk`), a score row of [`NB`] per query row, a
+/// flag word per key of a block per panel, a uniform flag per panel, and gathered K rows
+/// (`KJ_MAX·dk`) and V rows (`NB·dv`) for strided layouts.
 pub(crate) fn workspace_len(lq: usize, group: usize, dk: usize, dv: usize) -> usize {
-    lq.saturating_mul(group)
-        .saturating_mul(dk)
-        .saturating_add(dk)
-        .saturating_add(dv)
+    let rows = lq.saturating_mul(group);
+    let panels = rows.div_ceil(R);
+    [
+        rows.saturating_mul(dk),
+        rows.saturating_mul(NB),
+        panels.saturating_mul(NB),
+        panels,
+        KJ_MAX.saturating_mul(dk),
+        NB.saturating_mul(dv),
+    ]
+    .iter()
+    .fold(0usize, |a, &x| a.saturating_add(x))
 }
 
 #[inline(always)]
 fn off(idx: [usize; 4], st: [usize; 4]) -> usize {
     idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3]
-}
-
-/// `Σ x[e]·y[e]` over `n` floats, lanes first, then the lane sum in the ISA's fixed order.
-///
-/// # Safety
-///
-/// `x`, `y` readable for `n` floats; the CPU supports `S`.
-#[inline(always)]
-unsafe fn dot<S: SimdF32>(s: S, x: *const f32, y: *const f32, n: usize) -> f32 {
-    let mut acc = s.splat(0.0);
-    let mut e = 0;
-    // SAFETY: every load stays below n.
-    unsafe {
-        while e + S::LANES <= n {
-            acc = s.add(acc, s.mul(s.load(x.add(e)), s.load(y.add(e))));
-            e += S::LANES;
-        }
-        if e < n {
-            let (a, b) = (
-                s.load_part(x.add(e), n - e, 0.0),
-                s.load_part(y.add(e), n - e, 0.0),
-            );
-            acc = s.add(acc, s.mul(a, b));
-        }
-    }
-    s.reduce_add(acc)
-}
-
-/// `acc[e] = acc[e]·c + p·v[e]` over `n` floats.
-///
-/// # Safety
-///
-/// `acc` writable and `v` readable for `n` floats; the CPU supports `S`.
-#[inline(always)]
-unsafe fn scale_axpy<S: SimdF32>(s: S, acc: *mut f32, c: f32, p: f32, v: *const f32, n: usize) {
-    let (cv, pv) = (s.splat(c), s.splat(p));
-    let mut e = 0;
-    // SAFETY: every access stays below n.
-    unsafe {
-        while e + S::LANES <= n {
-            let a = s.add(s.mul(s.load(acc.add(e)), cv), s.mul(pv, s.load(v.add(e))));
-            s.store(acc.add(e), a);
-            e += S::LANES;
-        }
-        if e < n {
-            let a = s.add(
-                s.mul(s.load_part(acc.add(e), n - e, 0.0), cv),
-                s.mul(pv, s.load_part(v.add(e), n - e, 0.0)),
-            );
-            s.store_part(acc.add(e), n - e, a);
-        }
-    }
-}
-
-/// Returns a pointer to `n` contiguous floats of row `base` (stride `st`): the row itself when
-/// `st == 1`, else a copy in `buf`.
-///
-/// # Safety
-///
-/// `base + e·st` readable for `e < n`; `buf` writable for `n` floats.
-#[inline(always)]
-unsafe fn contiguous(base: *const f32, st: usize, n: usize, buf: *mut f32) -> *const f32 {
-    if st == 1 {
-        return base;
-    }
-    for e in 0..n {
-        // SAFETY: as documented.
-        unsafe { *buf.add(e) = *base.add(e * st) };
-    }
-    buf
 }
 
 /// Phase 0, task `(b, g, chunk)`.
@@ -133,15 +122,16 @@ unsafe fn contiguous(base: *const f32, st: usize, n: usize, buf: *mut f32) -> *c
 ///
 /// `c` validated; `shared` valid for [`shared_len`] floats and task indices distinct across
 /// concurrent calls (each task writes its own partials); `ws` valid for [`workspace_len`]
-/// floats; the CPU supports `S`.
+/// floats; the CPU supports `I`.
 #[inline(always)]
-pub(crate) unsafe fn run_chunk<S: SimdF32>(
-    s: S,
+pub(crate) unsafe fn run_chunk<I: AttnIsa>(
+    isa: I,
     c: &Call<'_>,
     task: usize,
     shared: *mut f32,
     ws: *mut f32,
 ) {
+    let s = isa.simd();
     let d = &c.d;
     let nch = chunks(c);
     let (b, g, ch) = (
@@ -152,12 +142,19 @@ pub(crate) unsafe fn run_chunk<S: SimdF32>(
     let (k0, k1) = (ch * KV_CHUNK, ((ch + 1) * KV_CHUNK).min(d.len_kv));
     let (dk, dv, group, lq) = (d.dim_qk, d.dim_v, d.group(), d.len_q);
     let nrows = rows(c);
+    let npanels = nrows.div_ceil(R);
     let iv = Intervals::new(&c.opts, d, b);
+    // Workspace carve-up, in the order of `workspace_len`.
     // SAFETY: the task's partials and the workspace regions are inside the caller's buffers.
-    let (part, qrows, kbuf, vbuf) = unsafe {
+    let (part, qrows, sc, flags, unif, kbuf, vbuf) = unsafe {
         let part = shared.add(task * nrows * (dv + 2));
         let qrows = ws;
-        (part, qrows, ws.add(nrows * dk), ws.add(nrows * dk + dk))
+        let sc = qrows.add(nrows * dk);
+        let flags = sc.add(nrows * NB);
+        let unif = flags.add(npanels * NB);
+        let kbuf = unif.add(npanels);
+        let vbuf = kbuf.add(KJ_MAX * dk);
+        (part, qrows, sc, flags as *mut u32, unif, kbuf, vbuf)
     };
     for r in 0..nrows {
         let (h, i) = (g * group + r / lq, r % lq);
@@ -173,46 +170,236 @@ pub(crate) unsafe fn run_chunk<S: SimdF32>(
             core::ptr::write_bytes(pr.add(2), 0, dv);
         }
     }
-    let ks = c.k.strides;
-    let vs = c.v.strides;
-    for j in k0..k1 {
-        let mut kj: *const f32 = core::ptr::null();
-        let mut vj: *const f32 = core::ptr::null();
+
+    // The keys of this chunk some row's structural interval holds: at most Lq intervals,
+    // merged (lo and hi grow with i).
+    let mut spans = [(0usize, 0usize); MAX_DECODE_LQ];
+    let mut nspans = 0;
+    for i in 0..lq {
+        let (lo, hi) = iv.row(i);
+        let (lo, hi) = (lo.max(k0), hi.min(k1));
+        if lo >= hi {
+            continue;
+        }
+        if nspans > 0 && lo <= spans[nspans - 1].1 {
+            spans[nspans - 1].1 = spans[nspans - 1].1.max(hi);
+        } else {
+            spans[nspans] = (lo, hi);
+            nspans += 1;
+        }
+    }
+    if nspans == 0 {
+        return; // no row sees a key of this chunk: the partials stay (−∞, 0, 0)
+    }
+    let (ulo, uhi) = (spans[0].0, spans[nspans - 1].1);
+    let (ks, vs) = (c.k.strides, c.v.strides);
+    let kj_step = if I::Simd::LANES >= 16 { KJ_MAX } else { 2 };
+    let mut j0 = ulo;
+    while j0 < uhi {
+        let nk = NB.min(uhi - j0);
+        let j1 = j0 + nk;
+
+        // Scores, KJ keys at a time: each K row is read once for every row of the group. The
+        // K and V rows of the next block are prefetched meanwhile, a row of each per key.
+        for &(a, z) in &spans[..nspans] {
+            let mut j = a.max(j0);
+            while j < z.min(j1) {
+                let kj = if z.min(j1) - j >= kj_step { kj_step } else { 1 };
+                let mut kp = [core::ptr::null::<f32>(); KJ_MAX];
+                for (kk, p) in kp.iter_mut().enumerate().take(kj) {
+                    let jn = j + kk + NB;
+                    if jn < d.len_kv && ks[3] == 1 && vs[3] == 1 {
+                        prefetch_row(s, c.k.ptr.wrapping_add(off([b, g, jn, 0], ks)), dk);
+                        prefetch_row(s, c.v.ptr.wrapping_add(off([b, g, jn, 0], vs)), dv);
+                    }
+                    // SAFETY: key j + kk < Lk of kv head g is inside K; kbuf holds KJ_MAX·dk.
+                    *p = unsafe {
+                        contiguous(
+                            c.k.ptr.add(off([b, g, j + kk, 0], ks)),
+                            ks[3],
+                            dk,
+                            kbuf.add(kk * dk),
+                        )
+                    };
+                }
+                for pnl in 0..npanels {
+                    let r0 = pnl * R;
+                    let rr = R.min(nrows - r0);
+                    // SAFETY: rows r0..r0+rr of qrows and columns j−j0..+kj (< NB) of their
+                    // score rows are inside the workspace; kp rows hold dk floats each.
+                    unsafe {
+                        let (q, out) = (qrows.add(r0 * dk), sc.add(r0 * NB + (j - j0)));
+                        match kj {
+                            4 => dots_rows::<I, 4>(isa, rr, q, dk, &kp, d.scale, out, NB),
+                            2 => dots_rows::<I, 2>(isa, rr, q, dk, &kp, d.scale, out, NB),
+                            _ => dots_rows::<I, 1>(isa, rr, q, dk, &kp, d.scale, out, NB),
+                        }
+                    }
+                }
+                j += kj;
+            }
+        }
+
+        // Per row: −∞ outside its interval (and in the gaps between spans, which no row
+        // sees), then the per-element options on the interval.
         for r in 0..nrows {
             let (h, i) = (g * group + r / lq, r % lq);
             let (lo, hi) = iv.row(i);
-            if j < lo || j >= hi {
-                continue;
+            let hi = hi.clamp(j0, j1) - j0;
+            let lo = lo.clamp(j0, j0 + hi) - j0;
+            // SAFETY: columns < nk ≤ NB of score row r < nrows.
+            let row = unsafe { sc.add(r * NB) };
+            for jj in (0..lo).chain(hi..nk) {
+                // SAFETY: as above.
+                unsafe { *row.add(jj) = f32::NEG_INFINITY };
             }
-            // SAFETY: key j < Lk of kv head g is inside K and V; rows gathered into the
-            // workspace when not contiguous; partial row r inside `part`.
+            let eo = ElementOpts::new(&c.opts, b, h);
+            if eo.any() {
+                let pos = iv.pos(i);
+                for jj in lo..hi {
+                    // SAFETY: as above.
+                    unsafe { *row.add(jj) = eo.apply(*row.add(jj), i, pos, j0 + jj) };
+                }
+            }
+        }
+
+        // Per panel: key flags where something is masked, then the online-softmax step.
+        for pnl in 0..npanels {
+            let r0 = pnl * R;
+            let rr = R.min(nrows - r0);
+            let mut mx = [f32::NEG_INFINITY; R];
+            let mut uniform = true;
+            for (r, m) in mx.iter_mut().enumerate().take(rr) {
+                // SAFETY: score row r0 + r holds nk ≥ 1 floats.
+                let (hi, lo) = unsafe { max_min(s, sc.add((r0 + r) * NB), nk) };
+                *m = hi;
+                // A −∞ score is a masked (or −∞-logit) key: skipped, never multiplied.
+                uniform &= lo != f32::NEG_INFINITY;
+            }
+            // SAFETY: the panel's flag slot, flag words and score columns are in the
+            // workspace; V rows of keys < Lk of kv head g are inside V; partial rows r0..r0+rr
+            // are the task's.
             unsafe {
-                if kj.is_null() {
-                    kj = contiguous(c.k.ptr.add(off([b, g, j, 0], ks)), ks[3], dk, kbuf);
+                *unif.add(pnl) = if uniform { 1.0 } else { 0.0 };
+                if !uniform {
+                    let full = (1u32 << rr) - 1;
+                    let fl = flags.add(pnl * NB);
+                    for jj in 0..nk {
+                        let mut bits = 0u32;
+                        for r in 0..rr {
+                            if *sc.add((r0 + r) * NB + jj) != f32::NEG_INFINITY {
+                                bits |= 1 << r;
+                            }
+                        }
+                        if bits != 0 && bits != full {
+                            let vrow = c.v.ptr.add(off([b, g, j0 + jj, 0], vs));
+                            if (0..dv).any(|e| !(*vrow.add(e * vs[3])).is_finite()) {
+                                bits |= SLOW;
+                            }
+                        }
+                        *fl.add(jj) = bits;
+                    }
                 }
-                let mut t = d.scale * dot(s, qrows.add(r * dk), kj, dk);
-                let eo = ElementOpts::new(&c.opts, b, h);
-                if eo.any() {
-                    t = eo.apply(t, i, iv.pos(i), j);
+                for (r, &bm) in mx.iter().enumerate().take(rr) {
+                    let pr = part.add((r0 + r) * (dv + 2));
+                    let m_old = *pr;
+                    let m = m_old.max(bm);
+                    // A row that has seen nothing keeps m = −∞: exp(−∞ − (−FLT_MAX)) = 0, never
+                    // NaN. A NaN score may be dropped by max, but its own exp is NaN.
+                    let base = m.max(-f32::MAX);
+                    let corr = exp_flush_lane(m_old - base);
+                    if corr != 1.0 {
+                        scale_row(s, pr.add(2), dv, corr);
+                    }
+                    let l = exp_row(s, sc.add((r0 + r) * NB), nk, base);
+                    *pr = m;
+                    *pr.add(1) = *pr.add(1) * corr + l;
                 }
-                if t == f32::NEG_INFINITY {
-                    continue;
+            }
+        }
+
+        // acc += P·V.
+        let (vb, vrs) = if vs[3] == 1 {
+            // SAFETY: key j0 < Lk of kv head g is inside V.
+            (unsafe { c.v.ptr.add(off([b, g, j0, 0], vs)) }, vs[2])
+        } else {
+            // Gather the block's rows that some panel uses (the others are never read).
+            for jj in 0..nk {
+                let used = (0..npanels).any(|pnl| {
+                    // SAFETY: flag slot and words of panel pnl, column jj < nk ≤ NB.
+                    unsafe { *unif.add(pnl) != 0.0 || *flags.add(pnl * NB + jj) != 0 }
+                });
+                if used {
+                    for e in 0..dv {
+                        // SAFETY: key j0 + jj < Lk, feature e < dv: inside V; vbuf holds
+                        // NB·dv floats.
+                        unsafe {
+                            *vbuf.add(jj * dv + e) = *c.v.ptr.add(off([b, g, j0 + jj, e], vs));
+                        }
+                    }
                 }
-                if vj.is_null() {
-                    vj = contiguous(c.v.ptr.add(off([b, g, j, 0], vs)), vs[3], dv, vbuf);
-                }
-                let pr = part.add(r * (dv + 2));
-                let m = *pr;
-                // A new maximum rescales what came before (the first visible key: by 0).
-                let (m_new, corr) = if t > m {
-                    (t, exp_lane(m - t))
+            }
+            (vbuf as *const f32, dv)
+        };
+        for pnl in 0..npanels {
+            let r0 = pnl * R;
+            let rr = R.min(nrows - r0);
+            // SAFETY: P columns 0..nk of rows r0..r0+rr, the panel's flags and the rows'
+            // partial accumulators (stride dv + 2) are inside the buffers; V rows of used keys
+            // are readable at vb + jj·vrs for dv floats (skipped keys are not touched).
+            unsafe {
+                let uniform = *unif.add(pnl) != 0.0;
+                let fl = if uniform {
+                    core::ptr::null()
                 } else {
-                    (m, 1.0)
+                    flags.add(pnl * NB) as *const u32
                 };
-                let p = exp_lane(t - m_new);
-                *pr = m_new;
-                *pr.add(1) = *pr.add(1) * corr + p;
-                scale_axpy(s, pr.add(2), corr, p, vj, dv);
+                let p = sc.add(r0 * NB);
+                let acc = part.add(r0 * (dv + 2) + 2);
+                pv_panel(isa, rr, p, NB, nk, vb, vrs, fl, acc, dv + 2, dv);
+                if !uniform {
+                    slow_keys(c, b, g, j0, p, NB, nk, fl, rr, acc, dv);
+                }
+            }
+        }
+        j0 = j1;
+    }
+}
+
+/// The keys of a block flagged [`SLOW`]: `acc[r] += p[r, jj] · v_jj` element by element, for
+/// the rows that see the key only.
+///
+/// # Safety
+///
+/// As `decode_block::pv_panel`; keys `j0..j0+nk` of kv head `g` are inside V.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+unsafe fn slow_keys(
+    c: &Call<'_>,
+    b: usize,
+    g: usize,
+    j0: usize,
+    p: *const f32,
+    w: usize,
+    nk: usize,
+    fl: *const u32,
+    rr: usize,
+    acc: *mut f32,
+    dv: usize,
+) {
+    for jj in 0..nk {
+        // SAFETY: nk flag words.
+        let f = unsafe { *fl.add(jj) };
+        if f & SLOW == 0 {
+            continue;
+        }
+        for r in (0..rr).filter(|r| f & (1 << r) != 0) {
+            for e in 0..dv {
+                // SAFETY: key j0 + jj < Lk, feature e < dv; P and acc as documented.
+                unsafe {
+                    let x = *c.v.ptr.add(off([b, g, j0 + jj, e], c.v.strides));
+                    *acc.add(r * (dv + 2) + e) += *p.add(r * w + jj) * x;
+                }
             }
         }
     }
@@ -236,27 +423,37 @@ pub(crate) unsafe fn run_merge(c: &Call<'_>, task: usize, shared: *const f32) {
             // SAFETY: partial (t, r) lies in the shared buffer.
             unsafe { shared.add((t * nrows + r) * (dv + 2)) }
         };
-        let sink = c.opts.sinks.map(|s| s[h]);
+        let sink = super::mask::sink_logit(c.opts.sinks, h);
         let mx = (0..nch).fold(sink.unwrap_or(f32::NEG_INFINITY), |a, ch| {
             // SAFETY: partial `ch` lies in the shared buffer, written by phase 0.
             a.max(unsafe { *part(ch) })
         });
         let base = mx.max(-f32::MAX);
         let mut l = sink.map_or(0.0, |s| exp_lane(s - base));
+        // SAFETY: row (b, h, i) of O is inside the validated O view (disjoint from the inputs
+        // and the shared buffer); it accumulates Σ_ch acc_ch · exp(m_ch − base) in chunk order.
+        let orow = unsafe { c.o.add(off([b, h, i, 0], c.os)) };
+        let os3 = c.os[3];
+        for e in 0..dv {
+            // SAFETY: as above.
+            unsafe { *orow.add(e * os3) = 0.0 };
+        }
         for ch in 0..nch {
             // SAFETY: as above.
             let (m, lc) = unsafe { (*part(ch), *part(ch).add(1)) };
-            l += lc * exp_lane(m - base);
+            let f = exp_lane(m - base);
+            l += lc * f;
+            for e in 0..dv {
+                // SAFETY: as above.
+                unsafe { *orow.add(e * os3) += *part(ch).add(2 + e) * f };
+            }
         }
         for e in 0..dv {
-            let mut a = 0.0f32;
-            for ch in 0..nch {
-                // SAFETY: as above.
-                let (m, x) = unsafe { (*part(ch), *part(ch).add(2 + e)) };
-                a += x * exp_lane(m - base);
+            // SAFETY: as above.
+            unsafe {
+                let o = orow.add(e * os3);
+                *o = if l == 0.0 { 0.0 } else { *o / l };
             }
-            // SAFETY: O element (b, h, i, e) is inside the validated O view.
-            unsafe { *c.o.add(off([b, h, i, e], c.os)) = if l == 0.0 { 0.0 } else { a / l } };
         }
         if !c.lse.is_null() {
             let lse = if l == 0.0 {

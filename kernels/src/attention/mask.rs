@@ -146,6 +146,17 @@ impl<'a> ElementOpts<'a> {
     }
 }
 
+/// The sink logit of query head `h` as the kernels use it: a `+∞` sink is NaN, because the
+/// contract gives it the `+∞`-logit rule (every row of its head NaN); a `−∞` sink is as no sink
+/// (weight 0). (Regression, from `fuzz/attention_diff`: a `+∞` sink gave `O = 0` on rows that
+/// see no key and NaN on the others.)
+#[inline]
+pub(crate) fn sink_logit(sinks: Option<&[f32]>, h: usize) -> Option<f32> {
+    sinks
+        .and_then(|s| s.get(h))
+        .map(|&s| if s == f32::INFINITY { f32::NAN } else { s })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,15 +226,4 @@ mod tests {
         let iv = Intervals::new(&o, &dims(6, 6), 0);
         assert_eq!(iv.rows_span(0, 6), (0, 4));
     }
-}
-
-/// The sink logit of query head `h` as the kernels use it: a `+∞` sink is NaN, because the
-/// contract gives it the `+∞`-logit rule (every row of its head NaN); a `−∞` sink is as no sink
-/// (weight 0). (Regression, from `fuzz/attention_diff`: a `+∞` sink gave `O = 0` on rows that
-/// see no key and NaN on the others.)
-#[inline]
-pub(crate) fn sink_logit(sinks: Option<&[f32]>, h: usize) -> Option<f32> {
-    sinks
-        .and_then(|s| s.get(h))
-        .map(|&s| if s == f32::INFINITY { f32::NAN } else { s })
 }

@@ -53,6 +53,7 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 mod decode;
+mod decode_block;
 mod job;
 mod mask;
 mod online;

@@ -22,6 +22,14 @@ impl AttnIsa for Scalar {
 impl AttnIsa for Portable {
     type Ukr = UkrPortable8x6;
     type Simd = Portable;
+    /// `wide`'s `mul_add` is fused only with these compile-time features (as `softmax::portable`).
+    const HW_FMA: bool = cfg!(any(
+        all(
+            any(target_arch = "x86", target_arch = "x86_64"),
+            target_feature = "fma"
+        ),
+        all(target_arch = "aarch64", target_feature = "neon")
+    ));
     fn ukr(self) -> UkrPortable8x6 {
         UkrPortable8x6(self)
     }

@@ -42,6 +42,9 @@ pub(crate) trait AttnIsa: Copy {
     type Ukr: Microkernel;
     /// The vector operations (online softmax, exp).
     type Simd: SimdF32;
+    /// Whether [`SimdF32::fma`] is one hardware instruction on this tier (else it is a software
+    /// `fmaf` per lane, and the decode dot products use a multiply and an add instead).
+    const HW_FMA: bool = false;
     /// The microkernel value (a token in disguise).
     fn ukr(self) -> Self::Ukr;
     /// The vector-ops value (a token in disguise).

@@ -8,6 +8,7 @@ use crate::isa::Neon;
 impl AttnIsa for Neon {
     type Ukr = UkrNeon;
     type Simd = Neon;
+    const HW_FMA: bool = true;
     fn ukr(self) -> UkrNeon {
         UkrNeon(self)
     }

@@ -8,6 +8,7 @@ use crate::isa::X86V3;
 impl AttnIsa for X86V3 {
     type Ukr = UkrX86V3;
     type Simd = X86V3;
+    const HW_FMA: bool = true;
     fn ukr(self) -> UkrX86V3 {
         UkrX86V3(self)
     }

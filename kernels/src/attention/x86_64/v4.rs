@@ -8,6 +8,7 @@ use crate::isa::X86V4;
 impl AttnIsa for X86V4 {
     type Ukr = UkrX86V4;
     type Simd = X86V4;
+    const HW_FMA: bool = true;
     fn ukr(self) -> UkrX86V4 {
         UkrX86V4(self)
     }
