@@ -4,8 +4,9 @@
 //! Groups `attention/S{S}_D{D}_{causal|noncausal}` with H = 8, B = 1, BHSD; throughput is the
 //! effective flop count `4·S²·D·H` (half for causal), so criterion's "elem/s" is FLOP/s.
 //! Decode groups `decode/Lk{Lk}_D128_Hkv{Hkv}`: Lq = 1, H = 8, throughput in bytes of K and V
-//! read. Run: `cargo bench --bench attention` (filter: `-- S2048`; `HUIYAN_BENCH_CLOCK=cpu` on a
-//! shared machine, see `common/clock.rs`).
+//! read. `…_softcap30` groups: the same shapes with `softcap = 30`. Run:
+//! `cargo bench --bench attention` (filter: `-- S2048`; `HUIYAN_BENCH_CLOCK=cpu` on a shared
+//! machine, see `common/clock.rs`).
 
 use std::hint::black_box;
 
@@ -184,9 +185,73 @@ fn decode<M: Measurement>(cr: &mut Criterion<M>) {
     }
 }
 
+/// Logit softcap (`t = 30·tanh(t/30)`, Gemma-2 style) on one prefill and one decode shape: the
+/// same ids as the plain groups with a `_softcap30` suffix (huiyan only: the naive path has no
+/// softcap).
+fn softcap<M: Measurement>(cr: &mut Criterion<M>) {
+    let opts = AttentionOptions {
+        softcap: Some(30.0),
+        ..Default::default()
+    };
+    let (s, d) = (2048usize, 64usize);
+    let dims = [1, H, s, d];
+    let (q, k, v) = (
+        values(H * s * d, 1),
+        values(H * s * d, 2),
+        values(H * s * d, 3),
+    );
+    let mut o = vec![0.0f32; H * s * d];
+    let mut g = cr.benchmark_group(format!("attention/S{s}_D{d}_noncausal_softcap30"));
+    g.throughput(Throughput::Elements((4 * s * s * d * H) as u64));
+    g.sample_size(10);
+    g.bench_function("huiyan", |b| {
+        b.iter(|| {
+            let t = |x| Tensor4Ref::bhsd(x, dims);
+            attention(
+                t(black_box(&q)),
+                t(&k),
+                t(&v),
+                Tensor4Mut::bhsd(&mut o, dims),
+                &opts,
+                None,
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+
+    let (lk, d, hkv) = (4096usize, 128usize, 2usize);
+    let q = values(H * d, 1);
+    let (k, v) = (values(hkv * lk * d, 2), values(hkv * lk * d, 3));
+    let mut o = vec![0.0f32; H * d];
+    let mut g = cr.benchmark_group(format!("decode/Lk{lk}_D{d}_Hkv{hkv}_softcap30"));
+    g.throughput(Throughput::Bytes((2 * hkv * lk * d * 4) as u64));
+    g.sample_size(20);
+    let opts = AttentionOptions {
+        is_causal: true,
+        causal_variant: CausalVariant::LowerRight,
+        ..opts
+    };
+    g.bench_function("huiyan", |b| {
+        b.iter(|| {
+            attention(
+                Tensor4Ref::bhsd(black_box(&q), [1, H, 1, d]),
+                Tensor4Ref::bhsd(&k, [1, hkv, lk, d]),
+                Tensor4Ref::bhsd(&v, [1, hkv, lk, d]),
+                Tensor4Mut::bhsd(&mut o, [1, H, 1, d]),
+                &opts,
+                None,
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn all<M: Measurement>(cr: &mut Criterion<M>) {
     prefill(cr);
     decode(cr);
+    softcap(cr);
 }
 
 fn main() {

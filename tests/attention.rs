@@ -473,3 +473,25 @@ fn decode_with_strided_feature_axis_and_poisoned_padding() {
         }
     }
 }
+
+/// Softcap on decode and tile shapes with logits spread over `[−12c, 12c]`, so the vector
+/// `tanh` runs both of its branches (`|t/c|` below and above 0.75) and saturates; also with a
+/// mask and ALiBi after it (the contract's order: softcap, then bias and ALiBi).
+#[test]
+fn softcap_both_tanh_branches_decode_and_tiles() {
+    for (lq, lk, alibi) in [(1usize, 300usize, false), (3, 1100, true), (130, 140, true)] {
+        let mut p = seeded(1, 4, 2, lq, lk, 16, 16, 29);
+        for x in p.q.iter_mut() {
+            *x *= 12.0;
+        }
+        p.softcap = Some(2.0);
+        p.is_causal = true;
+        p.causal_variant = huiyan::CausalVariant::LowerRight;
+        if alibi {
+            p.alibi_slopes = Some(vec![0.5, 0.25, 0.125, 0.0625]);
+        }
+        for k in kernels() {
+            check(&k, &p);
+        }
+    }
+}

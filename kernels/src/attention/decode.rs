@@ -18,7 +18,8 @@
 //! S[r, j] = scale · q_r · k_j      KJ keys at a time (4 with 16 lanes, else 2), every panel:
 //!                                  R × KJ vector accumulators over dk, one lane sum per score;
 //!                                  the next block's K and V rows are prefetched meanwhile
-//! S = masks/bias/ALiBi/softcap     per row, on its visible interval; the rest −∞
+//! S = softcap, masks/bias/ALiBi    per row, on its visible interval (softcap: the vector
+//!                                  tanh of softmax/tanh.rs); the rest −∞
 //! m' = max(m, max_j S[r, j])       vector max (with the min that tells whether the panel
 //! c  = exp(m − m')                 masks anything in the block); one rescale per row and block
 //! P[r, j] = exp(S[r, j] − m')      the softmax `exp` (exp.rs) on vectors of keys, in place
@@ -55,6 +56,7 @@ use super::mask::{ElementOpts, Intervals};
 use super::tile::{AttnIsa, Call};
 use crate::softmax::exp::{exp_flush_lane, exp_lane};
 use crate::softmax::simd::SimdF32;
+use crate::softmax::tanh::softcap_row;
 
 /// Keys per phase-0 chunk.
 pub(crate) const KV_CHUNK: usize = 1024;
@@ -254,7 +256,11 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
                 unsafe { *row.add(jj) = f32::NEG_INFINITY };
             }
             let eo = ElementOpts::new(&c.opts, b, h);
-            if eo.any() {
+            if let Some(cap) = eo.softcap {
+                // SAFETY: columns lo..hi ≤ nk of the row.
+                unsafe { softcap_row(s, row.add(lo), hi - lo, cap) };
+            }
+            if eo.any_scalar() {
                 let pos = iv.pos(i);
                 for jj in lo..hi {
                     // SAFETY: as above.

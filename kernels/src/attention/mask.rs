@@ -6,7 +6,9 @@
 //! its rows: blocks outside every interval are skipped (never computed — this is where causal
 //! attention saves half the work), blocks inside every interval need no masking at all, and
 //! only the blocks on the boundary are masked element by element. The *data* masks (boolean
-//! mask, additive bias, ALiBi, softcap) are applied per element on the blocks that are computed.
+//! mask, additive bias, ALiBi) are applied per element on the blocks that are computed; the
+//! softcap, which comes first in the contract's order, is applied before them to whole score
+//! panels or rows at once, with the vector `tanh` (`softmax/tanh.rs`).
 
 use super::{AttentionOptions, CausalVariant};
 use crate::shape::AttnDims;
@@ -109,14 +111,21 @@ impl<'a> ElementOpts<'a> {
         }
     }
 
-    /// Whether any per-element work is needed.
+    /// Whether any per-element work is needed (softcap included).
     #[inline]
     pub(crate) fn any(&self) -> bool {
-        self.softcap.is_some() || self.mask.is_some() || self.bias.is_some() || self.slope.is_some()
+        self.softcap.is_some() || self.any_scalar()
     }
 
-    /// Applies softcap, bias, ALiBi and the boolean mask to the scaled logit `t` of query `i`
-    /// (position `pos`) and key `j`, in the contract's order. Returns `−∞` for a masked key.
+    /// Whether [`apply`](Self::apply) has work: a boolean mask, a bias or ALiBi.
+    #[inline]
+    pub(crate) fn any_scalar(&self) -> bool {
+        self.mask.is_some() || self.bias.is_some() || self.slope.is_some()
+    }
+
+    /// Applies bias, ALiBi and the boolean mask to the logit `t` of query `i` (position `pos`)
+    /// and key `j`, in the contract's order; `t` has had its softcap already (the callers apply
+    /// `softcap_row` to the whole panel or row first). Returns `−∞` for a masked key.
     #[inline]
     pub(crate) fn apply(&self, t: f32, i: usize, pos: i64, j: usize) -> f32 {
         let idx = |dims: [usize; 4]| {
@@ -133,9 +142,6 @@ impl<'a> ElementOpts<'a> {
             }
         }
         let mut t = t;
-        if let Some(c) = self.softcap {
-            t = c * libm::tanhf(t / c);
-        }
         if let Some(bias) = &self.bias {
             t += bias.get(idx(bias.dims)).copied().unwrap_or(0.0);
         }

@@ -10,7 +10,8 @@
 //! for each KV block of Bc keys that some row can see:    (blocks above the causal diagonal /
 //!     for each MR-row query panel r:                      outside the window are skipped)
 //!         S  = scale · Qp_r · Kpᵀ          gemm microkernel, MR × Bc, column-major panel
-//!         S  = masks/bias/ALiBi/softcap     only on blocks that need it
+//!         S  = c·tanh(S/c)                  softcap, whole panel (vector tanh of softmax/tanh.rs)
+//!         S  = masks/bias/ALiBi             only on blocks that need it
 //!         P, m, l, corr = online(S)         online.rs: vertical SIMD, exp of the softmax issue
 //!         acc_r = acc_r · corr + P · Vp     gemm microkernel again: P *is* a packed A panel
 //! O = acc / l,  lse = m + ln l              once per row, at the end
@@ -34,6 +35,7 @@ use crate::gemm::microkernel::Microkernel;
 use crate::gemm::pack::{pack_a, pack_b};
 use crate::shape::AttnDims;
 use crate::softmax::simd::SimdF32;
+use crate::softmax::tanh::softcap_row;
 use crate::view::{Tensor4Mut, Tensor4Ref};
 
 /// What an attention entry point needs of an ISA: its gemm microkernel and its vector ops.
@@ -268,6 +270,10 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                             let bp = kp.add((t * bc / nr + cp) * nr * dk);
                             ukr.tile(dk, d.scale, a, mr, bp, nr, 0.0, sbuf.add(cp * nr * mr), mr);
                         }
+                        if let Some(cap) = eo.softcap {
+                            // Before the masks: the columns they set to −∞ stay −∞.
+                            softcap_row(simd, sbuf, mr * pcols, cap);
+                        }
                         if !exact {
                             mask_panel(&iv, &eo, sbuf, mr, pr0, prows, j0, kv, pcols);
                         }
@@ -309,7 +315,8 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
 
 /// Sets masked scores of one panel to −∞: per row, the columns outside its structural key
 /// interval (and the padded columns past the block), touching only those; then, when per-element
-/// options are present, applies them to the columns in between.
+/// options are present (mask, bias, ALiBi: the softcap was applied to the whole panel before),
+/// applies them to the columns in between.
 ///
 /// # Safety
 ///
@@ -327,7 +334,7 @@ unsafe fn mask_panel(
     n: usize,
     ncols: usize,
 ) {
-    let any = eo.any();
+    let any = eo.any_scalar();
     for ii in 0..mr {
         let (lo, hi) = if ii < prows { iv.row(pr0 + ii) } else { (0, 0) };
         // Visible columns of this row within the block: [clo, chi).

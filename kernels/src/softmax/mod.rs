@@ -41,12 +41,14 @@ pub(crate) mod row;
 mod scalar;
 pub(crate) mod simd;
 mod small;
+pub(crate) mod tanh;
 #[cfg(test)]
 mod tests;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
 pub use exp::{exp_flush_lane, exp_lane};
+pub use tanh::tanh_lane;
 
 use crate::error::Error;
 #[cfg(target_arch = "aarch64")]

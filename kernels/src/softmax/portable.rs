@@ -87,6 +87,10 @@ impl SimdF32 for Portable {
         a * b
     }
     #[inline(always)]
+    fn div(self, a: f32x8, b: f32x8) -> f32x8 {
+        a / b
+    }
+    #[inline(always)]
     fn fma(self, a: f32x8, b: f32x8, c: f32x8) -> f32x8 {
         if HW_FMA {
             a.mul_add(b, c)

@@ -56,6 +56,10 @@ impl SimdF32 for Scalar {
         a * b
     }
     #[inline(always)]
+    fn div(self, a: f32, b: f32) -> f32 {
+        a / b
+    }
+    #[inline(always)]
     fn fma(self, a: f32, b: f32, c: f32) -> f32 {
         fma(a, b, c)
     }

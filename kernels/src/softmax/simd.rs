@@ -64,6 +64,9 @@ pub(crate) trait SimdF32: Copy {
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a · b`.
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
+    /// `a / b`, correctly rounded (IEEE division; used off the hot paths, e.g. the softcap's
+    /// `t / c`).
+    fn div(self, a: Self::V, b: Self::V) -> Self::V;
     /// `a·b + c` rounded once (a true fused multiply-add; software `libm::fmaf` per lane where
     /// the target has none).
     fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;

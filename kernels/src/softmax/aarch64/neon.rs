@@ -90,6 +90,11 @@ impl SimdF32 for Neon {
         unsafe { vmulq_f32(a, b) }
     }
     #[inline(always)]
+    fn div(self, a: float32x4_t, b: float32x4_t) -> float32x4_t {
+        // SAFETY: see the file note.
+        unsafe { vdivq_f32(a, b) }
+    }
+    #[inline(always)]
     fn fma(self, a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
         // SAFETY: see the file note. vfmaq_f32(c, a, b) = c + a·b, rounded once.
         unsafe { vfmaq_f32(c, a, b) }

@@ -116,6 +116,11 @@ impl SimdF32 for X86V3 {
         unsafe { _mm256_mul_ps(a, b) }
     }
     #[inline(always)]
+    fn div(self, a: __m256, b: __m256) -> __m256 {
+        // SAFETY: see the file note.
+        unsafe { _mm256_div_ps(a, b) }
+    }
+    #[inline(always)]
     fn fma(self, a: __m256, b: __m256, c: __m256) -> __m256 {
         // SAFETY: see the file note.
         unsafe { _mm256_fmadd_ps(a, b, c) }
