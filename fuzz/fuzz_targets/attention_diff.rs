@@ -32,12 +32,18 @@ struct Input {
 }
 
 fuzz_target!(|inp: Input| {
+    // 1 input in 8 may take the large shapes (several 128-row/column tiles): checking one costs
+    // the reference ~Lq·Lk²·dk (its identity-V run for the bounds), up to 30 s under ASan,
+    // which starved the first campaign (2 exec/s); the small shapes cover every tail. The bits
+    // of `b` above the one the batch uses pick the class (values 2 and 11 of 16: the ones the
+    // committed regression seeds have, so they keep their shapes).
+    let big = matches!((inp.b >> 1) % 16, 2 | 11);
     let shape = AttnShape {
         batch: 1 + inp.b as usize % 2,
         heads_kv: 1 + inp.hkv as usize % 2,
         heads_q: (1 + inp.hkv as usize % 2) * (1 + inp.group as usize % 3),
-        len_q: inp.lq as usize % 140,
-        len_kv: inp.lk as usize % 300,
+        len_q: inp.lq as usize % if big { 140 } else { 40 },
+        len_kv: inp.lk as usize % if big { 300 } else { 72 },
         dim_qk: 1 + inp.dk as usize % 40,
         dim_v: 1 + inp.dv as usize % 40,
     };
