@@ -5,7 +5,7 @@
 use huiyan::dispatch;
 use huiyan::dispatch::Kernels;
 use huiyan_testkit::strategies::{self, AttnLimits, AttnOptionSet};
-use huiyan_testkit::{assert_within, AttnProblem};
+use huiyan_testkit::{assert_within, proptest_cases, AttnProblem};
 use proptest::prelude::*;
 
 /// Runs `p` through `kern` and checks O and lse against the reference within the testkit's
@@ -38,7 +38,7 @@ fn kernels() -> Vec<Kernels> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(64)))]
 
     #[test]
     fn every_option_small(p in strategies::attn_problem(AttnLimits::SMALL)) {
@@ -62,7 +62,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(12)))]
 
     #[test]
     fn plain_and_causal_at_block_boundaries(
@@ -339,7 +339,10 @@ fn fuzz_attention_diff_infinite_sink() {
         p.want_lse = true;
         let (want, want_lse) = p.reference();
         let rows = lq * 8;
-        assert!(want[..rows].iter().all(|x| x.is_nan()), "+∞ sink: head 0 NaN");
+        assert!(
+            want[..rows].iter().all(|x| x.is_nan()),
+            "+∞ sink: head 0 NaN"
+        );
         assert!(want_lse.as_ref().unwrap()[..lq].iter().all(|x| x.is_nan()));
         assert!(want[rows..].iter().all(|x| x.is_finite()));
         for k in kernels() {

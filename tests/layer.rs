@@ -134,7 +134,7 @@ fn assert_rel_close(got: &[f32], want: &[f32]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(huiyan_testkit::proptest_cases(48)))]
 
     #[test]
     fn layer_equals_reference_composition(

@@ -204,11 +204,7 @@ fn tier(name: &str) -> Option<Kernels> {
 
 fn proptest_tier(name: &str) {
     let Some(k) = tier(name) else { return };
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(256)
-        .max(256);
+    let cases = huiyan_testkit::proptest_cases(256);
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,

@@ -9,7 +9,7 @@ use huiyan::SoftmaxOptions;
 use huiyan::{Dim, Error, MatMut, MatRef, Operand};
 use huiyan_kernels::softmax::exp_lane;
 use huiyan_testkit::problems::{Bcast2, SoftmaxProblem};
-use huiyan_testkit::{assert_bits_eq, assert_within, strategies, tol, ulp_error};
+use huiyan_testkit::{assert_bits_eq, assert_within, proptest_cases, strategies, tol, ulp_error};
 use proptest::prelude::*;
 
 const NEG_INF: f32 = f32::NEG_INFINITY;
@@ -375,7 +375,7 @@ fn all_isas_agree_within_the_bound() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(48)))]
     #[test]
     fn random_problems_match_reference(p in strategies::softmax_problem(6, 70)) {
         for k in dispatch::under_test() {

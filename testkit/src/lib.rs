@@ -45,6 +45,27 @@ pub mod tol;
 pub use layout::{Layout, Layout4, Order4};
 pub use problems::{AttnProblem, GemmProblem, SoftmaxProblem};
 
+/// Proptest cases for a test whose own count is `default`, unless the environment variable
+/// `PROPTEST_CASES` says otherwise (a slow runner — valgrind, qemu — asks for fewer; a soak
+/// run for more).
+///
+/// Proptest reads `PROPTEST_CASES` only into `ProptestConfig::default()`; a test that sets its
+/// own count with `ProptestConfig::with_cases(n)` ignores it. Write
+/// `ProptestConfig::with_cases(proptest_cases(n))` instead.
+///
+/// ```
+/// // Unset (or not a number): the test's own count.
+/// if std::env::var("PROPTEST_CASES").is_err() {
+///     assert_eq!(huiyan_testkit::proptest_cases(48), 48);
+/// }
+/// ```
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
 /// Asserts `|got[i] − want[i]| ≤ bound(i)` for every `i`.
 ///
 /// Elements whose bound is [`tol::UNCHECKED`] are skipped. Non-finite values must match
