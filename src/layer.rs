@@ -3,7 +3,7 @@
 
 use huiyan_kernels::attention::AttentionOptions;
 use huiyan_kernels::shape::product;
-use huiyan_kernels::{Dim, Error, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
+use huiyan_kernels::{Dim, Error, Kernels, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
 
 /// Shape of a [`MultiHeadAttention`] layer.
 ///
@@ -226,7 +226,9 @@ fn need(op: Operand, s: &[f32], needed: usize) -> Result<(), Error> {
 }
 
 /// `y[rows, out] = x[rows, in]·Wᵀ (+ b)`, through huiyan's matmul.
+#[allow(clippy::too_many_arguments)]
 fn linear(
+    kernels: &Kernels,
     x: &[f32],
     rows: usize,
     inp: usize,
@@ -244,7 +246,8 @@ fn linear(
         }
         None => 0.0,
     };
-    crate::matmul(
+    crate::matmul_with(
+        kernels,
         1.0,
         MatRef::row_major(x, rows, inp),
         MatRef::row_major(w, out, inp).t(),
@@ -363,6 +366,55 @@ impl MultiHeadAttention {
         weights: NeedWeights,
         weights_out: Option<&mut [f32]>,
     ) -> Result<(), Error> {
+        self.forward_with(
+            crate::dispatch::kernels(),
+            query,
+            key,
+            value,
+            batch,
+            len_q,
+            len_kv,
+            opts,
+            out,
+            weights,
+            weights_out,
+        )
+    }
+
+    /// [`forward`](Self::forward) with an explicit kernel table (for example one of
+    /// [`dispatch::available`](crate::dispatch::available)) for every matmul and attention
+    /// call it makes.
+    ///
+    /// ```
+    /// use huiyan::{AttentionOptions, MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights};
+    /// let cfg = MhaConfig::new(4, 2)?;
+    /// let eye: Vec<f32> = (0..16).map(|i| if i % 5 == 0 { 1.0 } else { 0.0 }).collect();
+    /// let w = MhaWeights { wq: &eye, wk: &eye, wv: &eye, wo: &eye, ..Default::default() };
+    /// let mut mha = MultiHeadAttention::new(cfg, &w)?;
+    /// let x = [0.25f32, -1.0, 2.0, 0.5]; // one token: attention to itself returns it
+    /// for k in huiyan::dispatch::available() {
+    ///     let mut out = [0.0f32; 4];
+    ///     mha.forward_with(&k, &x, &x, &x, 1, 1, 1, &AttentionOptions::default(), &mut out,
+    ///                      NeedWeights::No, None)?;
+    ///     assert_eq!(out, x, "{}", k.isa().name());
+    /// }
+    /// # Ok::<(), huiyan::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_with(
+        &mut self,
+        kernels: &Kernels,
+        query: &[f32],
+        key: &[f32],
+        value: &[f32],
+        batch: usize,
+        len_q: usize,
+        len_kv: usize,
+        opts: &AttentionOptions<'_>,
+        out: &mut [f32],
+        weights: NeedWeights,
+        weights_out: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
         let c = self.cfg;
         let (e, d, hq, hkv) = (c.embed_dim, c.head_dim, c.num_heads, c.num_kv_heads);
         let ov = |op| Error::Overflow { operand: op };
@@ -426,6 +478,7 @@ impl MultiHeadAttention {
 
         // Projections: [B·L, in] · Wᵀ → [B·L, H·d], which *is* BSHD memory: no head split copy.
         linear(
+            kernels,
             query,
             rows_q,
             e,
@@ -435,6 +488,7 @@ impl MultiHeadAttention {
             &mut s.q,
         )?;
         linear(
+            kernels,
             key,
             rows_k,
             c.kdim,
@@ -444,6 +498,7 @@ impl MultiHeadAttention {
             &mut s.k,
         )?;
         linear(
+            kernels,
             value,
             rows_k,
             c.vdim,
@@ -452,7 +507,8 @@ impl MultiHeadAttention {
             self.bv.as_deref(),
             &mut s.v,
         )?;
-        crate::attention(
+        crate::attention_with(
+            kernels,
             Tensor4Ref::bshd(&s.q, qd),
             Tensor4Ref::bshd(&s.k, kd),
             Tensor4Ref::bshd(&s.v, kd),
@@ -462,6 +518,7 @@ impl MultiHeadAttention {
         )?;
         if let (Some(wd), Some(wout)) = (wdims, weights_out) {
             crate::weights::attention_weights(
+                kernels,
                 Tensor4Ref::bshd(&s.q, qd),
                 Tensor4Ref::bshd(&s.k, kd),
                 opts,
@@ -470,6 +527,15 @@ impl MultiHeadAttention {
             )?;
         }
         // Merge heads (already interleaved: [B, Lq, Hq·d]) and project out.
-        linear(&s.o, rows_q, hq * d, &self.wo, e, self.bo.as_deref(), out)
+        linear(
+            kernels,
+            &s.o,
+            rows_q,
+            hq * d,
+            &self.wo,
+            e,
+            self.bo.as_deref(),
+            out,
+        )
     }
 }

@@ -395,3 +395,46 @@ fn pooling_of_empty_sequence_is_zero() {
     assert_eq!(&out[..2], &[0.0, 0.0]);
     assert!((out[2] - 3.0).abs() < 1e-6);
 }
+
+/// Regression (found by `fuzz/mha_layer`): attention weights over an empty key sequence
+/// (`len_kv = 0`) are an empty tensor, not `Err(ZeroDim { DimV })`; and with `batch = 0` a
+/// huge `len_kv` must not allocate the `len_kv × len_kv` identity behind the weights.
+#[test]
+fn layer_weights_of_empty_key_sequence_are_empty_not_an_error() {
+    let cfg = MhaConfig::new(8, 2).unwrap();
+    let w = eye(8);
+    let mut mha = MultiHeadAttention::new(
+        cfg,
+        &MhaWeights {
+            wq: &w,
+            wk: &w,
+            wv: &w,
+            wo: &w,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let q = vec![0.5f32; 3 * 8];
+    let mut out = vec![7.0f32; 3 * 8];
+    for need in [NeedWeights::PerHead, NeedWeights::Averaged] {
+        let opts = AttentionOptions::default();
+        mha.forward(&q, &[], &[], 1, 3, 0, &opts, &mut out, need, Some(&mut []))
+            .unwrap();
+        // No key to attend to: O = 0, so the output is 0 (no output bias).
+        assert!(out.iter().all(|&x| x == 0.0), "{need:?}: {out:?}");
+        // Batch 0: nothing to compute, whatever len_kv says.
+        mha.forward(
+            &[],
+            &[],
+            &[],
+            0,
+            3,
+            1 << 20,
+            &opts,
+            &mut [],
+            need,
+            Some(&mut []),
+        )
+        .unwrap();
+    }
+}
