@@ -19,7 +19,8 @@
 #                            ~/.cache/huiyan-cross when /opt is not writable)
 #   HUIYAN_CROSS_TARGET_DIR  cargo target dir for every cross build (default
 #                            ${CARGO_TARGET_DIR:-target}/cross)
-#   PROPTEST_CASES           proptest cases for the tests that read it under qemu (default 16)
+#   PROPTEST_CASES           proptest cases per property test under qemu (default 64; every
+#                            suite honours it since huiyan_testkit::proptest_cases)
 #
 # From .ci/run: `ci/cross.sh` (all steps). Cold, on 2 cores: ≈ 20 s of apt and unpacking, then
 # the builds of core/std for each target; warm runs rebuild only what changed.
@@ -209,7 +210,7 @@ step_aarch64() {
   say "kernel property tests on aarch64-unknown-linux-gnu under qemu-aarch64 (NEON required)"
   local skip=() t
   for t in "${QEMU_SKIP[@]}"; do skip+=(--skip "$t"); done
-  HUIYAN_FORCE_ISA=neon HUIYAN_REQUIRE_ISA=neon PROPTEST_CASES=${PROPTEST_CASES:-16} \
+  HUIYAN_FORCE_ISA=neon HUIYAN_REQUIRE_ISA=neon PROPTEST_CASES=${PROPTEST_CASES:-64} \
     xcargo test --config 'profile.dev.opt-level=3' -Zbuild-std \
     --target aarch64-unknown-linux-gnu -p huiyan --test matmul --test softmax --test attention \
     -- -Zunstable-options --report-time "${skip[@]}"
