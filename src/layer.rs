@@ -211,6 +211,8 @@ struct Scratch {
     k: Vec<f32>,
     v: Vec<f32>,
     o: Vec<f32>,
+    /// One row of logits for the attention weights.
+    row: Vec<f32>,
 }
 
 fn need(op: Operand, s: &[f32], needed: usize) -> Result<(), Error> {
@@ -517,13 +519,16 @@ impl MultiHeadAttention {
             None,
         )?;
         if let (Some(wd), Some(wout)) = (wdims, weights_out) {
-            crate::weights::attention_weights(
-                kernels,
+            s.row.resize(
+                huiyan_kernels::attention::attention_weights_workspace_len(len_kv),
+                0.0,
+            );
+            huiyan_kernels::attention::attention_weights(
                 Tensor4Ref::bshd(&s.q, qd),
                 Tensor4Ref::bshd(&s.k, kd),
                 opts,
-                wd[1] == 1 && hq > 1,
-                wout,
+                Tensor4Mut::bhsd(wout, wd),
+                &mut s.row,
             )?;
         }
         // Merge heads (already interleaved: [B, Lq, Hq·d]) and project out.

@@ -98,3 +98,4 @@ pub use layer::{MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights, MAX_WEIG
 pub use matmul::*;
 pub use pool::AttentionPool;
 pub use softmax::*;
+pub use weights::attention_weights;

@@ -153,23 +153,29 @@ proptest! {
         let lens: Vec<usize> = (0..b).map(|i| (lk + i) % (lk + 1)).collect();
         let opts = AttentionOptions { is_causal: causal, key_padding_lens: pad.then_some(&lens[..]), ..Default::default() };
         let mut mha = MultiHeadAttention::new(cfg, &o.weights()).unwrap();
-        let mut out = vec![f32::NAN; b * lq * e];
-        let mut w = vec![f32::NAN; b * hq * lq * lk];
-        mha.forward(&q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::PerHead, Some(&mut w)).unwrap();
-        assert_rel_close(&out, &o.compose(&q, &k, &v, b, lq, lk, &opts));
-        // Weight rows sum to 1, or are all 0 for a fully masked query.
-        for (r, row) in w.chunks(lk).enumerate() {
-            let s: f32 = row.iter().sum();
-            prop_assert!((s - 1.0).abs() < 1e-5 || row.iter().all(|&x| x == 0.0), "row {r} sums to {s}");
-            prop_assert!(row.iter().all(|&x| (0.0..=1.0 + 1e-6).contains(&x)));
-        }
-        // Averaged weights are the mean over heads.
-        let mut avg = vec![0.0f32; b * lq * lk];
-        mha.forward(&q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::Averaged, Some(&mut avg)).unwrap();
-        for bi in 0..b {
-            for x in 0..lq * lk {
-                let mean = (0..hq).map(|h| w[(bi * hq + h) * lq * lk + x]).sum::<f32>() / hq as f32;
-                prop_assert!((avg[bi * lq * lk + x] - mean).abs() < 1e-6);
+        let want = o.compose(&q, &k, &v, b, lq, lk, &opts);
+        // Every tier this machine has (and the one HUIYAN_FORCE_ISA pins), not just the
+        // dispatched one: the layer's projections and attention run on the table it is given.
+        for kern in huiyan::dispatch::under_test() {
+            let isa = kern.isa().name();
+            let mut out = vec![f32::NAN; b * lq * e];
+            let mut w = vec![f32::NAN; b * hq * lq * lk];
+            mha.forward_with(&kern, &q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::PerHead, Some(&mut w)).unwrap();
+            assert_rel_close(&out, &want);
+            // Weight rows sum to 1, or are all 0 for a fully masked query.
+            for (r, row) in w.chunks(lk).enumerate() {
+                let s: f32 = row.iter().sum();
+                prop_assert!((s - 1.0).abs() < 1e-5 || row.iter().all(|&x| x == 0.0), "{isa}: row {r} sums to {s}");
+                prop_assert!(row.iter().all(|&x| (0.0..=1.0 + 1e-6).contains(&x)));
+            }
+            // Averaged weights are the mean over heads.
+            let mut avg = vec![0.0f32; b * lq * lk];
+            mha.forward_with(&kern, &q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::Averaged, Some(&mut avg)).unwrap();
+            for bi in 0..b {
+                for x in 0..lq * lk {
+                    let mean = (0..hq).map(|h| w[(bi * hq + h) * lq * lk + x]).sum::<f32>() / hq as f32;
+                    prop_assert!((avg[bi * lq * lk + x] - mean).abs() < 1e-6, "{isa}");
+                }
             }
         }
     }

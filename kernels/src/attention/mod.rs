@@ -59,10 +59,12 @@ mod mask;
 mod online;
 mod portable;
 mod tile;
+mod weights;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod x86_64;
 
 pub use job::{attention, attention_workspace_len, AttentionJob};
+pub use weights::{attention_weights, attention_weights_workspace_len};
 
 use crate::view::Tensor4Ref;
 
