@@ -59,6 +59,9 @@ const BC_TARGET: usize = 128;
 /// Query blocks per task: a task is `QBLOCKS·Br` query rows of one `(b, kv head)`, the unit of
 /// parallel work. Fixed, so the same rows always form the same blocks whatever the thread count.
 pub(crate) const QBLOCKS: usize = 4;
+// Accumulator panels per query block are tracked in a u64 (`fresh` in `run_task`): Br/MR ≤ 64
+// for every microkernel, the smallest MR being the scalar kernel's 4.
+const _: () = assert!(BR_TARGET <= 64 * 4);
 
 /// `(Br, Bc)` for a microkernel.
 pub(crate) const fn blocks<K: Microkernel>() -> (usize, usize) {
@@ -203,22 +206,23 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
         }
     }
     // Per V block: does its packed panel hold a non-finite value? (Zero padding is finite.)
-    // Computed once per task; only blocks that also mask something consult it.
+    // Only blocks that also mask something ask, so it is computed on first use: −1 unknown,
+    // 0 finite, 1 not. (Scanning every block eagerly cost ~5 % of a call at S = 128.)
     for t in 0..nblocks {
-        let (j0, n) = (t * bc, bc.min(nk - t * bc));
-        // SAFETY: block t's packed panels were just written; its flag slot is inside the
-        // workspace (`vflags` holds one float per block).
-        unsafe {
-            let blk = core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n);
-            *vflags.add(t) = if blk.iter().any(|x| !x.is_finite()) {
-                1.0
-            } else {
-                0.0
-            };
-        }
+        // SAFETY: `vflags` holds one float per block.
+        unsafe { *vflags.add(t) = -1.0 };
     }
-    // SAFETY: t < nblocks: inside `vflags`.
-    let v_nonfinite = |t: usize| unsafe { *vflags.add(t) } != 0.0;
+    let v_nonfinite = |t: usize| {
+        // SAFETY: t < nblocks: inside `vflags`; block t's packed panels were written above.
+        unsafe {
+            if *vflags.add(t) < 0.0 {
+                let (j0, n) = (t * bc, bc.min(nk - t * bc));
+                let blk = core::slice::from_raw_parts(vp.add(dvp * j0), dvp * n);
+                *vflags.add(t) = if any_nonfinite(blk) { 1.0 } else { 0.0 };
+            }
+            *vflags.add(t) != 0.0
+        }
+    };
 
     let (ukr, simd) = (isa.ukr(), isa.simd());
     let group = d.group();
@@ -237,8 +241,14 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                     *m.add(i) = sink.unwrap_or(f32::NEG_INFINITY);
                     *l.add(i) = if sink.is_some() { 1.0 } else { 0.0 };
                 }
-                core::ptr::write_bytes(acc, 0, panels * mr * dvp);
             }
+            // Accumulator panels not yet written: their first P·V overwrites (β = 0, which
+            // never reads C) instead of adding to a zeroed panel.
+            let mut fresh: u64 = if panels >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << panels) - 1
+            };
             let (blo, bhi) = iv.rows_span(i0, i0 + rows);
             let t_first = blo.saturating_sub(klo0) / bc;
             let t_end = bhi.saturating_sub(klo0).div_ceil(bc).min(nblocks);
@@ -282,12 +292,19 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                         }
                         let accp = acc.add(r * mr * dvp);
                         let mp = m.add(r * mr);
-                        if update_panel(simd, mr, sbuf, pcols, mp, l.add(r * mr), corr) {
+                        let is_fresh = fresh & (1u64 << r) != 0;
+                        fresh &= !(1u64 << r);
+                        if update_panel(simd, mr, sbuf, pcols, mp, l.add(r * mr), corr) && !is_fresh
+                        {
                             rescale_panel(simd, mr, accp, dvp, corr);
                         }
                         if vbad {
+                            if is_fresh {
+                                core::ptr::write_bytes(accp, 0, mr * dvp);
+                            }
                             scalar_pv(c, b, g, sbuf, vis, mr, prows, j0, kv, accp, dv);
                         } else {
+                            let beta = if is_fresh { 0.0 } else { 1.0 };
                             let vblk = vp.add(dvp * t * bc);
                             for cp in 0..dvp / nr {
                                 ukr.tile(
@@ -297,7 +314,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                                     mr,
                                     vblk.add(cp * nr * n),
                                     nr,
-                                    1.0,
+                                    beta,
                                     accp.add(cp * nr * mr),
                                     mr,
                                 );
@@ -306,11 +323,35 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
                     }
                 }
             }
+            // Panels no block reached (rows that see no key) still hold stale values: with a
+            // sink their normaliser is not 0, so `finish` reads them and must read zeros.
+            for r in 0..panels {
+                if fresh & (1u64 << r) != 0 {
+                    // SAFETY: accumulator panel r is inside the workspace.
+                    unsafe { core::ptr::write_bytes(acc.add(r * mr * dvp), 0, mr * dvp) };
+                }
+            }
             // SAFETY: rows i0..i0+rows of head h are inside O (and lse); acc/m/l in workspace.
             unsafe { finish(c, b, h, i0, rows, acc, m, l, mr, dvp, sink) };
             i0 += rows;
         }
     }
+}
+
+/// Whether `x` holds an infinity or a NaN: a running maximum of the magnitude bits, which the
+/// compiler vectorises (an early-exit `any` does not vectorise).
+#[inline(always)]
+fn any_nonfinite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    let mut acc = [0u32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for ch in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(ch) {
+            *a = (*a).max(v.to_bits() & 0x7fff_ffff);
+        }
+    }
+    let tail = chunks.remainder().iter().map(|v| v.to_bits() & 0x7fff_ffff);
+    acc.iter().copied().chain(tail).max().unwrap_or(0) >= EXP
 }
 
 /// Sets masked scores of one panel to −∞: per row, the columns outside its structural key
