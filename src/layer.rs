@@ -519,10 +519,15 @@ impl MultiHeadAttention {
             None,
         )?;
         if let (Some(wd), Some(wout)) = (wdims, weights_out) {
-            s.row.resize(
-                huiyan_kernels::attention::attention_weights_workspace_len(len_kv),
-                0.0,
-            );
+            // Only a non-empty weights tensor bounds `len_kv` (by MAX_WEIGHTS_ELEMENTS): with
+            // `batch` or `len_q` 0 it may be anything. (Regression, from fuzz/mha_layer: a raw
+            // `len_kv` near 2⁶⁰ with `len_q = 0` sized this row and aborted on the allocation.)
+            if !wd.contains(&0) {
+                s.row.resize(
+                    huiyan_kernels::attention::attention_weights_workspace_len(len_kv),
+                    0.0,
+                );
+            }
             huiyan_kernels::attention::attention_weights(
                 Tensor4Ref::bshd(&s.q, qd),
                 Tensor4Ref::bshd(&s.k, kd),

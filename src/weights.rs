@@ -30,6 +30,16 @@ pub fn attention_weights(
 ) -> Result<(), Error> {
     // Validate before allocating: a bad shape must not cost an allocation.
     let d = huiyan_kernels::shape::check_attention_weights(&q, &k, &out, opts)?;
-    let mut row = vec![0.0f32; attention::attention_weights_workspace_len(d.len_kv)];
+    // An empty `out` needs no row (and its `Lk` may be anything: regression, from
+    // fuzz/mha_layer, where `Lq = 0` with a raw `Lk` near 2⁶⁰ asked for that many floats).
+    let empty = out.dims.contains(&0);
+    let mut row = vec![
+        0.0f32;
+        if empty {
+            0
+        } else {
+            attention::attention_weights_workspace_len(d.len_kv)
+        }
+    ];
     attention::attention_weights(q, k, opts, out, &mut row)
 }

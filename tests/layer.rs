@@ -444,3 +444,50 @@ fn layer_weights_of_empty_key_sequence_are_empty_not_an_error() {
         .unwrap();
     }
 }
+
+/// Regression, from fuzz/mha_layer (artifact `crash-267ee3b4…`): with an empty weights tensor
+/// (`batch = 0`) a raw `len_kv` near 2⁶⁰ sized the weights' logit row and aborted on the
+/// allocation. An empty weights tensor needs no row, whatever `len_kv` says.
+#[test]
+fn fuzz_mha_layer_empty_weights_with_huge_len_kv_allocate_nothing() {
+    let cfg = MhaConfig::new(8, 2).unwrap();
+    let w = eye(8);
+    let mut mha = MultiHeadAttention::new(
+        cfg,
+        &MhaWeights {
+            wq: &w,
+            wk: &w,
+            wv: &w,
+            wo: &w,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let opts = AttentionOptions::default();
+    for need in [NeedWeights::PerHead, NeedWeights::Averaged] {
+        let r = mha.forward(
+            &[],
+            &[],
+            &[],
+            0,
+            3,
+            1 << 60,
+            &opts,
+            &mut [],
+            need,
+            Some(&mut []),
+        );
+        assert_eq!(r, Ok(()), "{need:?}");
+    }
+    // The free function: Lq = 0 against 2⁶⁰ keys (K given by stride-0 views).
+    let x = [0.5f32; 4];
+    let k = Tensor4Ref::new(&x, [1, 1, 1 << 60, 4], [0, 0, 0, 1]);
+    let q = Tensor4Ref::new(&x, [1, 1, 0, 4], [4, 4, 4, 1]);
+    let r = huiyan::attention_weights(
+        q,
+        k,
+        &opts,
+        Tensor4Mut::new(&mut [], [1, 1, 0, 1 << 60], [0, 0, 0, 1]),
+    );
+    assert_eq!(r, Ok(()));
+}

@@ -33,7 +33,7 @@ pub fn attention_weights_workspace_len(len_kv: usize) -> usize {
 /// less than 1) into `out`, of dims `[B, Hq, Lq, Lk]`, or `[B, 1, Lq, Lk]` for the mean over
 /// the query heads (PyTorch's `average_attn_weights`). Masked keys get exactly 0; a row with no
 /// visible key is all zeros. Any strides; `workspace` has at least
-/// [`attention_weights_workspace_len`] elements.
+/// [`attention_weights_workspace_len`] elements (none when `out` is empty).
 ///
 /// Validates everything first ([`check_attention_weights`]): on `Err`, `out` is untouched.
 /// Cost `O(B·Hq·Lq·Lk·dk)`, like the logits themselves; nothing `Lk × Lk` is ever formed.
@@ -62,6 +62,11 @@ pub fn attention_weights(
     workspace: &mut [f32],
 ) -> Result<(), Error> {
     let d = check_attention_weights(&q, &k, &out, opts)?;
+    if d.batch == 0 || d.heads_q == 0 || d.len_q == 0 || d.len_kv == 0 {
+        // Nothing to write, and no workspace needed: `Lk` alone is unbounded by `out`'s size
+        // when another axis is 0.
+        return Ok(());
+    }
     check_workspace(attention_weights_workspace_len(d.len_kv), workspace.len())?;
     let row = &mut workspace[..d.len_kv];
     let average = out.dims[1] == 1 && d.heads_q > 1;
