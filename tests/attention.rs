@@ -403,15 +403,16 @@ fn decode_gqa_nan_value_row_masked_for_some_heads_only() {
     }
 }
 
-/// Decode with K and V whose feature axis is not contiguous (stored `[B, H, D, L]`: the decode
-/// path gathers such rows), with key padding whose masked rows hold NaN in both: against the
-/// reference on the same views, every tier.
+/// Decode and tile shapes with K and V whose feature axis is not contiguous (stored
+/// `[B, H, D, L]`: the decode path gathers such rows; the tile path packs K by transposing
+/// rather than by the row copy the `DIRECT_B` microkernels take), with key padding whose
+/// masked rows hold NaN in both: against the reference on the same views, every tier.
 #[test]
-fn decode_with_strided_feature_axis_and_poisoned_padding() {
+fn strided_feature_axis_and_poisoned_padding_decode_and_tiles() {
     use huiyan::{Tensor4Mut, Tensor4Ref};
     use huiyan_kernels::attention::{AttentionOptions, CausalVariant};
     let (hq, hkv, dk, dv) = (4usize, 2usize, 12usize, 20usize);
-    for (lq, lk) in [(1usize, 150usize), (3, 1500)] {
+    for (lq, lk) in [(1usize, 150usize), (3, 1500), (70, 150), (200, 333)] {
         let p = seeded(1, hq, hkv, lq, lk, dk, dv, 23);
         let len = lk - 37;
         // [B, H, D, L] storage: element (h, j, e) at (h·d + e)·lk + j; NaN past `len`.
