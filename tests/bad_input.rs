@@ -108,6 +108,55 @@ impl Attn {
             assert_eq!(got, Err(want), "{name}");
             self.assert_untouched();
         }
+        if Self::option_error(&want) {
+            self.expect_weights(opts, want);
+        }
+    }
+
+    /// Errors of the options themselves, which the weights entry points share with attention
+    /// (`check_attention_options`): the same call must fail the same way there.
+    fn option_error(e: &Error) -> bool {
+        use huiyan::Operand as Op;
+        match e {
+            Error::InvalidScale { .. }
+            | Error::InvalidSoftcap { .. }
+            | Error::ZeroWindow
+            | Error::PaddingTooLong { .. }
+            | Error::BroadcastShape { .. } => true,
+            Error::SliceTooShort { operand, .. } => matches!(
+                operand,
+                Op::Mask | Op::Bias | Op::KeyPadding | Op::AlibiSlopes | Op::Sinks
+            ),
+            _ => false,
+        }
+    }
+
+    /// `huiyan::attention_weights` and the core `attention_weights` (per head and averaged)
+    /// give `want` and leave the weights untouched.
+    #[track_caller]
+    fn expect_weights(&self, opts: &AttentionOptions<'_>, want: Error) {
+        let [b, hq, lq, _] = self.dq;
+        let lk = self.dk[2];
+        for heads in [hq, 1] {
+            let dims = [b, heads, lq, lk];
+            let mut w = vec![SENTINEL; dims.iter().product()];
+            let (q, k) = (
+                Tensor4Ref::bhsd(&self.q, self.dq),
+                Tensor4Ref::bhsd(&self.k, self.dk),
+            );
+            let got = huiyan::attention_weights(q, k, opts, Tensor4Mut::bhsd(&mut w, dims));
+            assert_eq!(got, Err(want), "huiyan::attention_weights, {heads} heads");
+            let mut ws = vec![0.0f32; lk];
+            let got = huiyan_kernels::attention::attention_weights(
+                q,
+                k,
+                opts,
+                Tensor4Mut::bhsd(&mut w, dims),
+                &mut ws,
+            );
+            assert_eq!(got, Err(want), "kernels attention_weights, {heads} heads");
+            assert!(w.iter().all(|&x| x == SENTINEL), "weights written on error");
+        }
     }
 
     #[track_caller]
