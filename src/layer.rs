@@ -327,7 +327,8 @@ impl MultiHeadAttention {
     /// * `weights`/`weights_out`: the attention weights for inspection, materialised only when
     ///   asked: `[batch, Hq, len_q, len_kv]` (`PerHead`) or `[batch, len_q, len_kv]`
     ///   (`Averaged`); rows of fully masked queries are 0. Refused above
-    ///   [`MAX_WEIGHTS_ELEMENTS`].
+    ///   [`MAX_WEIGHTS_ELEMENTS`]. Computed by [`attention_weights`](crate::attention_weights)
+    ///   at `O(batch·Hq·len_q·len_kv·head_dim)` extra time and one `len_kv` row of scratch.
     ///
     /// On `Err`, `out` and `weights_out` are untouched.
     ///
