@@ -499,3 +499,65 @@ fn softcap_both_tanh_branches_decode_and_tiles() {
         }
     }
 }
+
+/// Regression, from `fuzz/attention_diff` (artifact `crash-80ce04cf…`): q = [1e4, −1e4] against
+/// k = [1e30, 1e30] is `1e34 − 1e34`, exactly 0 in the `f64` reference but off by up to ~1e27 in
+/// any `f32` summation order, which softcap 20 turns into a logit error of up to 40. The kernels
+/// gave an lse 0.41 above the reference; the testkit's first-order bound allowed 0.018. The bound
+/// now grows as `e^{δ}` for logit errors that are not small (`tol::attention_bounds`), so the
+/// row is checked against what `f32` can actually determine. Same shape as the finding: 2 × 2
+/// heads on one kv head, Lq 101, Lk 137, d 2, causal window 8, sinks, ALiBi, softcap, lse.
+#[test]
+fn fuzz_attention_diff_cancelling_dot_product_under_softcap() {
+    use huiyan_testkit::problems::AttnShape;
+    // The fuzz target's byte → value map (fuzz/fuzz_targets/common.rs).
+    fn value(b: u8) -> f32 {
+        match b {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            3 => 1e4,
+            4 => -1e4,
+            5 => -0.0,
+            6 => f32::MIN_POSITIVE / 4.0,
+            7 => 1e30,
+            _ => (b as f32 - 131.5) / 31.0,
+        }
+    }
+    fn values(bytes: &[u8], n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| value(bytes[i % bytes.len()].wrapping_add((i / bytes.len()) as u8)))
+            .collect()
+    }
+    let shape = AttnShape {
+        batch: 2,
+        heads_kv: 1,
+        heads_q: 2,
+        len_q: 101,
+        len_kv: 137,
+        dim_qk: 2,
+        dim_v: 2,
+    };
+    let d = [241u8, 226, 241, 241, 241];
+    let n = |d: [usize; 4]| d.iter().product::<usize>();
+    let mut p = AttnProblem::new(
+        shape,
+        &values(&d, n(shape.q_dims())),
+        &values(&d[1..], n(shape.k_dims())),
+        &values(&d[2..], n(shape.v_dims())),
+    );
+    p.is_causal = true;
+    p.window = Some(8);
+    p.key_padding_lens = Some(vec![137, 137]);
+    p.sinks = Some(values(&d, 2));
+    p.alibi_slopes = Some(vec![0.5, 0.25]);
+    p.softcap = Some(20.0);
+    p.want_lse = true;
+    // Row 47 of head 0 has the cancelling key (j = 45): its lse bound must admit what f32
+    // cannot determine, well above the 0.41 the kernels were off by.
+    let (_, bl) = p.bounds();
+    assert!(bl[47] > 0.41, "lse bound of row 47: {}", bl[47]);
+    for k in kernels() {
+        check(&k, &p);
+    }
+}
