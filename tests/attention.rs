@@ -509,26 +509,8 @@ fn softcap_both_tanh_branches_decode_and_tiles() {
 /// heads on one kv head, Lq 101, Lk 137, d 2, causal window 8, sinks, ALiBi, softcap, lse.
 #[test]
 fn fuzz_attention_diff_cancelling_dot_product_under_softcap() {
+    use huiyan_testkit::fuzz_bytes::values;
     use huiyan_testkit::problems::AttnShape;
-    // The fuzz target's byte → value map (fuzz/fuzz_targets/common.rs).
-    fn value(b: u8) -> f32 {
-        match b {
-            0 => f32::NAN,
-            1 => f32::INFINITY,
-            2 => f32::NEG_INFINITY,
-            3 => 1e4,
-            4 => -1e4,
-            5 => -0.0,
-            6 => f32::MIN_POSITIVE / 4.0,
-            7 => 1e30,
-            _ => (b as f32 - 131.5) / 31.0,
-        }
-    }
-    fn values(bytes: &[u8], n: usize) -> Vec<f32> {
-        (0..n)
-            .map(|i| value(bytes[i % bytes.len()].wrapping_add((i / bytes.len()) as u8)))
-            .collect()
-    }
     let shape = AttnShape {
         batch: 2,
         heads_kv: 1,

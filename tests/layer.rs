@@ -212,6 +212,23 @@ fn eye(n: usize) -> Vec<f32> {
         .collect()
 }
 
+/// E = 8, 2 heads, every projection the identity, no biases: the output is attention over the
+/// raw inputs.
+fn identity_layer() -> MultiHeadAttention {
+    let w = eye(8);
+    MultiHeadAttention::new(
+        MhaConfig::new(8, 2).unwrap(),
+        &MhaWeights {
+            wq: &w,
+            wk: &w,
+            wv: &w,
+            wo: &w,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
 #[test]
 fn layer_rejects_embed_dim_not_divisible_by_heads() {
     assert_eq!(
@@ -284,19 +301,7 @@ fn layer_rejects_wrong_weight_lengths() {
 
 #[test]
 fn layer_rejects_mismatched_batch_and_leaves_output() {
-    let cfg = MhaConfig::new(8, 2).unwrap();
-    let w = eye(8);
-    let mut mha = MultiHeadAttention::new(
-        cfg,
-        &MhaWeights {
-            wq: &w,
-            wk: &w,
-            wv: &w,
-            wo: &w,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mha = identity_layer();
     let q = vec![0.5f32; 2 * 3 * 8]; // batch 2
     let kv = vec![0.5f32; 3 * 8]; // batch 1 only
     let mut out = vec![7.0f32; 2 * 3 * 8];
@@ -325,19 +330,7 @@ fn layer_rejects_mismatched_batch_and_leaves_output() {
 
 #[test]
 fn layer_refuses_weights_above_the_limit() {
-    let cfg = MhaConfig::new(8, 2).unwrap();
-    let w = eye(8);
-    let mut mha = MultiHeadAttention::new(
-        cfg,
-        &MhaWeights {
-            wq: &w,
-            wk: &w,
-            wv: &w,
-            wo: &w,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mha = identity_layer();
     let (l, b) = (8192, 1);
     let x = vec![0.0f32; b * l * 8];
     let mut out = vec![7.0f32; b * l * 8];
@@ -366,19 +359,7 @@ fn layer_refuses_weights_above_the_limit() {
 
 #[test]
 fn layer_rejects_bad_attention_options_before_writing() {
-    let cfg = MhaConfig::new(8, 2).unwrap();
-    let w = eye(8);
-    let mut mha = MultiHeadAttention::new(
-        cfg,
-        &MhaWeights {
-            wq: &w,
-            wk: &w,
-            wv: &w,
-            wo: &w,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mha = identity_layer();
     let x = vec![0.5f32; 3 * 8];
     let mut out = vec![7.0f32; 3 * 8];
     let opts = AttentionOptions {
@@ -407,19 +388,7 @@ fn pooling_of_empty_sequence_is_zero() {
 /// huge `len_kv` must not allocate the `len_kv × len_kv` identity behind the weights.
 #[test]
 fn layer_weights_of_empty_key_sequence_are_empty_not_an_error() {
-    let cfg = MhaConfig::new(8, 2).unwrap();
-    let w = eye(8);
-    let mut mha = MultiHeadAttention::new(
-        cfg,
-        &MhaWeights {
-            wq: &w,
-            wk: &w,
-            wv: &w,
-            wo: &w,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mha = identity_layer();
     let q = vec![0.5f32; 3 * 8];
     let mut out = vec![7.0f32; 3 * 8];
     for need in [NeedWeights::PerHead, NeedWeights::Averaged] {
@@ -450,19 +419,7 @@ fn layer_weights_of_empty_key_sequence_are_empty_not_an_error() {
 /// allocation. An empty weights tensor needs no row, whatever `len_kv` says.
 #[test]
 fn fuzz_mha_layer_empty_weights_with_huge_len_kv_allocate_nothing() {
-    let cfg = MhaConfig::new(8, 2).unwrap();
-    let w = eye(8);
-    let mut mha = MultiHeadAttention::new(
-        cfg,
-        &MhaWeights {
-            wq: &w,
-            wk: &w,
-            wv: &w,
-            wo: &w,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut mha = identity_layer();
     let opts = AttentionOptions::default();
     for need in [NeedWeights::PerHead, NeedWeights::Averaged] {
         let r = mha.forward(

@@ -536,12 +536,7 @@ pub fn check_attention(
     if dim_v == 0 {
         return Err(Error::ZeroDim { dim: Dim::DimV });
     }
-    if heads_kv == 0 {
-        return Err(Error::ZeroDim { dim: Dim::HeadsKv });
-    }
-    if heads_q % heads_kv != 0 {
-        return Err(Error::HeadsNotDivisible { heads_q, heads_kv });
-    }
+    check_kv_heads(heads_q, heads_kv)?;
     let sq = check_t4_ref(Operand::Q, q)?;
     let sk = check_t4_ref(Operand::K, k)?;
     let sv = check_t4_ref(Operand::V, v)?;
@@ -629,12 +624,7 @@ pub fn check_attention_weights(
     if dim_qk == 0 {
         return Err(Error::ZeroDim { dim: Dim::DimQk });
     }
-    if heads_kv == 0 {
-        return Err(Error::ZeroDim { dim: Dim::HeadsKv });
-    }
-    if heads_q % heads_kv != 0 {
-        return Err(Error::HeadsNotDivisible { heads_q, heads_kv });
-    }
+    check_kv_heads(heads_q, heads_kv)?;
     let sq = check_t4_ref(Operand::Q, q)?;
     let sk = check_t4_ref(Operand::K, k)?;
     let so = check_t4_mut(Operand::Weights, out)?;
@@ -653,6 +643,17 @@ pub fn check_attention_weights(
         dim_v: len_kv,
         scale,
     })
+}
+
+/// `Hkv ≥ 1` and `Hq % Hkv == 0` (GQA: each kv head serves `Hq / Hkv` query heads).
+fn check_kv_heads(heads_q: usize, heads_kv: usize) -> Result<(), Error> {
+    if heads_kv == 0 {
+        return Err(Error::ZeroDim { dim: Dim::HeadsKv });
+    }
+    if !heads_q.is_multiple_of(heads_kv) {
+        return Err(Error::HeadsNotDivisible { heads_q, heads_kv });
+    }
+    Ok(())
 }
 
 /// The option checks shared by [`check_attention`] and [`check_attention_weights`]: scale,

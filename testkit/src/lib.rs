@@ -37,6 +37,7 @@
 //! view types differ. Use the problems' public fields (`Vec`s, dims, strides) to build
 //! `crate::` views there, or put the test in `kernels/tests/`.
 
+pub mod fuzz_bytes;
 pub mod layout;
 pub mod problems;
 pub mod strategies;
