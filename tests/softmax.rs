@@ -133,13 +133,13 @@ fn every_length_1_to_257() {
     }
 }
 
-/// Rows of ≥ 2048 elements, out of place, take the chunked two-pass path (online rescaling
+/// Rows of ≥ 8192 elements, out of place, take the chunked two-pass path (online rescaling
 /// between chunks); in place they take the three-pass path. Both against the reference.
 #[test]
 fn long_rows_chunked_path() {
     let mut rng = Rng(77);
     for k in dispatch::under_test() {
-        for n in [2048, 2049, 4096 + 17, 65_536 + 100] {
+        for n in [2048, 4096 + 17, 8192, 8193, 65_536 + 100] {
             let base = rng.vec(n, 20.0);
             let mut cases: Vec<(&str, Vec<f32>, f32)> = vec![
                 ("random", base.clone(), 1.0),
@@ -335,6 +335,77 @@ fn in_place_equals_out_of_place_and_rows_are_independent() {
                 sp.scale = scale;
                 assert_bits_eq(&run(&k, &sp).0, &a[r * cols..], "row alone");
             }
+        }
+    }
+}
+
+/// The output's alignment does not change a single bit: every path aligns its stores with a
+/// part-vector first, which must not move the summation order. Each width is run with `y`
+/// (and `x`) starting at every float offset of a 64-byte line.
+#[test]
+fn output_alignment_does_not_change_bits() {
+    let mut rng = Rng(31);
+    for k in dispatch::under_test() {
+        for cols in [1, 5, 16, 63, 64, 65, 100, 512, 700, 2100, 4100, 8200] {
+            let rows = 3;
+            let x = rng.vec(rows * cols, 12.0);
+            let mut first: Option<(Vec<f32>, Vec<f32>)> = None;
+            for off in 0..16 {
+                let mut xb = vec![0.0f32; off + rows * cols];
+                xb[off..].copy_from_slice(&x);
+                let mut yb = vec![f32::NAN; off + rows * cols];
+                let mut lse = vec![f32::NAN; rows];
+                huiyan::softmax_with(
+                    &k,
+                    MatRef::row_major(&xb[off..], rows, cols),
+                    MatMut::row_major(&mut yb[off..], rows, cols),
+                    &SoftmaxOptions::default(),
+                    Some(&mut lse),
+                )
+                .unwrap();
+                let got = (yb[off..].to_vec(), lse);
+                match &first {
+                    None => first = Some(got),
+                    Some((y0, l0)) => {
+                        let ctx = format!("{} cols={cols} offset {off}", k.isa().name());
+                        assert_bits_eq(&got.0, y0, &ctx);
+                        assert_bits_eq(&got.1, l0, &format!("{ctx} lse"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Degenerate rows (NaN, `+∞`, all `−∞`) between ordinary ones, at every width class: the
+/// pipelined paths find a NaN from the row's sum (out of place) or from pass 1 (in place), and
+/// the rows around it are unaffected.
+#[test]
+fn degenerate_rows_between_ordinary_rows() {
+    let mut rng = Rng(41);
+    for k in dispatch::under_test() {
+        for cols in [3, 16, 64, 100, 700, 4100, 9000] {
+            let rows = 6;
+            let mut x = rng.vec(rows * cols, 10.0);
+            x[cols] = f32::NAN; // row 1: NaN first, a −∞ beside it
+            if cols > 1 {
+                x[cols + 1] = NEG_INF;
+            }
+            x[3 * cols + cols / 2] = f32::INFINITY; // row 3
+            x[4 * cols..5 * cols].fill(NEG_INF); // row 4
+            x[6 * cols - 1] = f32::NAN; // row 5: NaN last
+            let ctx = format!("degenerate rows cols={cols}");
+            let p = problem(rows, cols, x);
+            let got = check(&k, &p, &ctx);
+            if cols > 1 {
+                assert_eq!(got[cols + 1], 0.0, "{ctx}: −∞ in a NaN row");
+            }
+            assert!(got[4 * cols..5 * cols].iter().all(|&v| v == 0.0), "{ctx}");
+            let (yi, li) = run_inplace(&k, &p);
+            let (yb, lb) = p.bounds();
+            let (want, want_lse) = p.reference();
+            assert_within(&yi, &want, &yb, &format!("{ctx} in place"));
+            assert_within(&li, &want_lse, &lb, &format!("{ctx} in place lse"));
         }
     }
 }

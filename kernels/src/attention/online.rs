@@ -15,8 +15,8 @@
 //! l' = l·c + Σⱼ pⱼ              acc' = acc·c + P·V        (the caller rescales acc, then adds P·V)
 //! ```
 //!
-//! Division by `l` happens once, at the end. Exponentials are [`exp_le_hi`]: the same bits as
-//! the softmax kernels' `exp_lane` on every ISA.
+//! Division by `l` happens once, at the end. Exponentials are [`exp_le_hi`]: the softmax
+//! kernels' `exp_flush_lane`, the same bits on every ISA.
 
 use crate::softmax::exp::exp_le_hi;
 use crate::softmax::simd::SimdF32;

@@ -16,7 +16,7 @@
 //! * [`mul_inplace`]`(s, p, n, f)`: `p[j] ← f·p[j]` (the online-softmax rescale by
 //!   `exp(m_old − m_new)`, or the final `1/l`).
 
-use super::exp::{exp, exp_flush, exp_flush_xn};
+use super::exp::{exp, exp_flush, exp_softmax_xn};
 use super::simd::SimdF32;
 
 /// Where pass 2 gets its logits from.
@@ -98,7 +98,7 @@ impl<S: SimdF32> Logits<S> for Stored {
 /// # Safety
 /// `p` covers `n` elements.
 #[inline(always)]
-pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
+pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
     s: S,
     p: *const f32,
     n: usize,
@@ -110,7 +110,7 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
         f32::INFINITY
     };
     let op = |a, b| if MAX { s.max(a, b) } else { s.min(a, b) };
-    let (mut a0, mut a1, mut a2, mut a3) = (s.splat(pad), s.splat(pad), s.splat(pad), s.splat(pad));
+    let (mut a0, mut a1) = (s.splat(pad), s.splat(pad));
     let (mut n0, mut n1) = (s.is_nan(a0), s.is_nan(a0));
     let mut j = 0;
     // In the loop bodies below: every load ends at or before p + n.
@@ -119,9 +119,15 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
         unsafe {
             let (v0, v1) = (s.load(p.add(j)), s.load(p.add(j + l)));
             let (v2, v3) = (s.load(p.add(j + 2 * l)), s.load(p.add(j + 3 * l)));
-            (a0, a1, a2, a3) = (op(a0, v0), op(a1, v1), op(a2, v2), op(a3, v3));
-            n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
-            n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
+            if j == 0 {
+                (a0, a1) = (op(v0, v1), op(v2, v3));
+            } else {
+                (a0, a1) = (op(a0, op(v0, v1)), op(a1, op(v2, v3)));
+            }
+            if NAN {
+                n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
+                n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
+            }
         }
         j += 4 * l;
     }
@@ -136,26 +142,31 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool>(
             }
         };
         a0 = op(a0, v);
-        n0 = s.mask_or(n0, s.is_nan(v));
+        if NAN {
+            n0 = s.mask_or(n0, s.is_nan(v));
+        }
         j += k;
     }
-    let a = op(op(a0, a1), op(a2, a3));
+    let a = op(a0, a1);
     let e = if MAX {
         s.reduce_max(a)
     } else {
         s.reduce_min(a)
     };
-    (e, s.mask_any(s.mask_or(n0, n1)))
+    (e, NAN && s.mask_any(s.mask_or(n0, n1)))
 }
 
 /// Pass 2: `Σ exp(tⱼ − m)`, also storing each term into `y` when `store`; prefetches
-/// `px[j]` (into L2) as it goes, a hint only: any address.
+/// `px[j]` (into L2) as it goes, a hint only: any address. With `FL = false` the full vectors
+/// skip the flush ([`exp_softmax_xn`] with `FL = false`), which needs every `tⱼ − m ≥ FLUSH` or NaN; the last
+/// part-vector always flushes (its pad lanes are `−∞`). Both give the same bits where the
+/// `FL = false` requirement holds.
 ///
 /// # Safety
-/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 88` or NaN.
+/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 0` or NaN (and `≥ FLUSH` when `!FL`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
+pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
     s: S,
     src: T,
     y: *mut f32,
@@ -180,7 +191,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
             for (i, v) in t.iter_mut().enumerate() {
                 *v = s.sub(src.at(s, j + i * l), mv);
             }
-            let e = exp_flush_xn(s, t);
+            let e = exp_softmax_xn::<S, 8, FL>(s, t);
             if store {
                 for (i, v) in e.iter().enumerate() {
                     s.store(y.add(j + i * l), *v);
@@ -203,7 +214,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
             for (i, v) in t.iter_mut().enumerate() {
                 *v = s.sub(src.at(s, j + i * l), mv);
             }
-            let [e0, e1, e2, e3] = exp_flush_xn(s, t);
+            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, FL>(s, t);
             if store {
                 s.store(y.add(j), e0);
                 s.store(y.add(j + l), e1);
@@ -217,7 +228,7 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>>(
     while j + l <= n {
         // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
-            let e = exp_flush(s, s.sub(src.at(s, j), mv));
+            let [e] = exp_softmax_xn::<S, 1, FL>(s, [s.sub(src.at(s, j), mv)]);
             if store {
                 s.store(y.add(j), e);
             }
@@ -275,7 +286,16 @@ pub(super) unsafe fn log_out<S: SimdF32, T: Logits<S>>(
     }
 }
 
-/// `p[..n] ← f · p[..n]`.
+/// Elements before the first address of `p` aligned to a whole vector (`4·LANES` bytes),
+/// at most `n`: stores from there on do not split cache lines.
+#[inline(always)]
+fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
+    let a = 4 * S::LANES;
+    (((a - (p as usize) % a) % a) / 4).min(n)
+}
+
+/// `p[..n] ← f · p[..n]`, with the stores aligned (a part-vector first when `p` is not):
+/// elementwise, so the bits do not depend on the alignment.
 ///
 /// # Safety
 /// `p` covers `n` elements, readable and writable.
@@ -283,10 +303,15 @@ pub(super) unsafe fn log_out<S: SimdF32, T: Logits<S>>(
 pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32) {
     let l = S::LANES;
     let fv = s.splat(f);
-    let mut j = 0;
-    // In the loop bodies below: every access ends at or before p + n.
+    let h = head::<S>(p, n);
+    // In the blocks below: every access ends at or before offset n of `p` (caller).
+    if h > 0 {
+        // SAFETY: h ≤ n, h < LANES.
+        unsafe { s.store_part(p, h, s.mul(s.load_part(p, h, 0.0), fv)) };
+    }
+    let mut j = h;
     while j + 4 * l <= n {
-        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
+        // SAFETY: j + 4·LANES ≤ n.
         unsafe {
             let v0 = s.mul(s.load(p.add(j)), fv);
             let v1 = s.mul(s.load(p.add(j + l)), fv);
@@ -301,7 +326,7 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
-        // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
+        // SAFETY: j + k ≤ n.
         unsafe {
             if k == l {
                 s.store(p.add(j), s.mul(s.load(p.add(j)), fv));
@@ -313,6 +338,127 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
     }
 }
 
+/// The largest and smallest element of a row, and (when asked) whether it holds a NaN.
+/// With a NaN in the row, `max` and `min` are unspecified (possibly NaN).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Ext {
+    pub(super) max: f32,
+    pub(super) min: f32,
+    pub(super) nan: bool,
+}
+
+/// `x[..k]` (`k < LANES`) into the accumulators of [`extremes`].
+///
+/// # Safety
+/// `x` covers `k` elements.
+#[inline(always)]
+unsafe fn ext_part<S: SimdF32, const NAN: bool>(
+    s: S,
+    x: *const f32,
+    k: usize,
+    hi: &mut S::V,
+    lo: &mut S::V,
+    nn: &mut S::M,
+) {
+    // SAFETY: x covers k elements (caller).
+    unsafe {
+        let v = s.load_part(x, k, f32::NEG_INFINITY);
+        *hi = s.max(*hi, v);
+        if NAN {
+            *nn = s.mask_or(*nn, s.is_nan(v));
+        }
+        *lo = s.min(*lo, s.load_part(x, k, f32::INFINITY));
+    }
+}
+
+/// [`Ext`] of `x[..n]` (`NAN`: also the NaN flag, otherwise `nan` is false), fused with
+/// `y[..n] ← f · y[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
+/// in one loop, so the loads of `x` overlap the multiplies and stores of `y`). The `y` stores
+/// are aligned as in [`mul_inplace`]; maximum and minimum are exact in any order.
+///
+/// # Safety
+/// `x` covers `n` elements; with `MUL`, `y` covers `n` readable and writable elements that do
+/// not overlap `x`.
+#[inline(always)]
+pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
+    s: S,
+    x: *const f32,
+    n: usize,
+    y: *mut f32,
+    f: f32,
+) -> Ext {
+    let l = S::LANES;
+    let (ninf, pinf) = (s.splat(f32::NEG_INFINITY), s.splat(f32::INFINITY));
+    let fv = s.splat(f);
+    let (mut hi0, mut hi1, mut lo0, mut lo1) = (ninf, ninf, pinf, pinf);
+    let (mut n0, mut n1) = (s.is_nan(ninf), s.is_nan(ninf));
+    let h = if MUL { head::<S>(y, n) } else { 0 };
+    if h > 0 {
+        // SAFETY: h ≤ n.
+        unsafe { ext_part::<S, NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
+        // SAFETY: h ≤ n, h < LANES.
+        unsafe { s.store_part(y, h, s.mul(s.load_part(y, h, 0.0), fv)) };
+    }
+    let mut j = h;
+    // In the loop bodies below: every access ends at or before offset n (caller).
+    while j + 4 * l <= n {
+        // SAFETY: j + 4·LANES ≤ n.
+        unsafe {
+            let (v0, v1) = (s.load(x.add(j)), s.load(x.add(j + l)));
+            let (v2, v3) = (s.load(x.add(j + 2 * l)), s.load(x.add(j + 3 * l)));
+            hi0 = s.max(hi0, s.max(v0, v1));
+            hi1 = s.max(hi1, s.max(v2, v3));
+            lo0 = s.min(lo0, s.min(v0, v1));
+            lo1 = s.min(lo1, s.min(v2, v3));
+            if NAN {
+                n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
+                n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
+            }
+            if MUL {
+                let w0 = s.mul(s.load(y.add(j)), fv);
+                let w1 = s.mul(s.load(y.add(j + l)), fv);
+                let w2 = s.mul(s.load(y.add(j + 2 * l)), fv);
+                let w3 = s.mul(s.load(y.add(j + 3 * l)), fv);
+                s.store(y.add(j), w0);
+                s.store(y.add(j + l), w1);
+                s.store(y.add(j + 2 * l), w2);
+                s.store(y.add(j + 3 * l), w3);
+            }
+        }
+        j += 4 * l;
+    }
+    while j < n {
+        let k = if j + l <= n { l } else { n - j };
+        if k == l {
+            // SAFETY: j + LANES ≤ n.
+            unsafe {
+                let v = s.load(x.add(j));
+                hi1 = s.max(hi1, v);
+                lo1 = s.min(lo1, v);
+                if NAN {
+                    n1 = s.mask_or(n1, s.is_nan(v));
+                }
+                if MUL {
+                    s.store(y.add(j), s.mul(s.load(y.add(j)), fv));
+                }
+            }
+        } else {
+            // SAFETY: j + k ≤ n.
+            unsafe { ext_part::<S, NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
+            if MUL {
+                // SAFETY: j + k ≤ n.
+                unsafe { s.store_part(y.add(j), k, s.mul(s.load_part(y.add(j), k, 0.0), fv)) };
+            }
+        }
+        j += k;
+    }
+    Ext {
+        max: s.reduce_max(s.max(hi0, hi1)),
+        min: s.reduce_min(s.min(lo0, lo1)),
+        nan: NAN && s.mask_any(s.mask_or(n0, n1)),
+    }
+}
+
 /// Maximum of `p[..n]` and whether any element is NaN (`−∞` for `n = 0`).
 ///
 /// # Safety
@@ -321,7 +467,7 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
 #[allow(dead_code)] // the attention driver's entry (see the module docs)
 pub(crate) unsafe fn max_nan<S: SimdF32>(s: S, p: *const f32, n: usize) -> (f32, bool) {
     // SAFETY: forwarded.
-    unsafe { extreme::<S, true>(s, p, n) }
+    unsafe { extreme::<S, true, true>(s, p, n) }
 }
 
 /// `p[j] ← scale·p[j]`, then [`max_nan`] of the result.
@@ -334,7 +480,7 @@ pub(crate) unsafe fn scale_max<S: SimdF32>(s: S, p: *mut f32, n: usize, scale: f
     // SAFETY: forwarded.
     unsafe {
         mul_inplace(s, p, n, scale);
-        extreme::<S, true>(s, p, n)
+        extreme::<S, true, true>(s, p, n)
     }
 }
 
@@ -354,7 +500,7 @@ pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
     store: bool,
 ) -> f32 {
     // SAFETY: forwarded.
-    unsafe { sum_exp(s, Stored(src), dst, n, m, store, src) }
+    unsafe { sum_exp::<S, Stored, true>(s, Stored(src), dst, n, m, store, src) }
 }
 
 /// `y[j] ← exp(x[j])` for `j < n`.

@@ -22,40 +22,94 @@ pub(super) fn is_small<S: SimdF32>(c: &Call) -> bool {
 
 /// All rows of a plain softmax call with `cols ≤ 4·LANES`.
 ///
+/// Software-pipelined by pairs: the maxima of rows `r + 2`, `r + 3` are taken before the
+/// `exp` of rows `r`, `r + 1`, so their loads and reductions overlap that work instead of
+/// waiting behind it. Out of place no NaN flag is taken: a NaN logit makes its row's sum
+/// NaN, and the row is then refilled by [`degenerate`] from `x`, which is intact. In place,
+/// a row with a NaN goes to [`degenerate`] before its `x` is overwritten.
+///
 /// # Safety
 /// As [`softmax_rows`](super::row::softmax_rows), with no mask and no bias, and
 /// [`is_small`].
 #[inline(always)]
 pub(super) unsafe fn small_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
-    let mut r = 0;
-    while r < c.rows {
-        // SAFETY: r < rows (and r + 1 < rows for the pair): inside the validated ranges.
-        unsafe {
-            let a = setup::<S, SC>(s, c, r);
-            if r + 1 < c.rows {
-                let b = setup::<S, SC>(s, c, r + 1);
-                match (a, b) {
-                    (Some(a), Some(b)) => pair(s, c, r, a, b),
-                    _ => {
-                        one(s, c, r, a);
-                        one(s, c, r + 1, b);
-                    }
-                }
-                r += 2;
-            } else {
-                one(s, c, r, a);
-                r += 1;
-            }
+    // SAFETY: forwarded.
+    unsafe {
+        if core::ptr::eq(c.x, c.y) {
+            small_rows_ip::<S, SC, true>(s, c)
+        } else {
+            small_rows_ip::<S, SC, false>(s, c)
         }
     }
 }
 
-/// Row `r`'s logit source and maximum logit, or `None` for a degenerate row.
+/// [`small_rows`] for in-place (`IP`) or out-of-place calls.
+///
+/// # Safety
+/// As [`small_rows`]; `IP` exactly when `c.x == c.y`.
+#[inline(always)]
+unsafe fn small_rows_ip<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
+    let mut r = 0;
+    // SAFETY: rows ≥ 1 (a validated call with no rows does not get here).
+    let mut cur = unsafe { setup2::<S, SC, IP>(s, c, 0) };
+    while r < c.rows {
+        let nxt = if r + 2 < c.rows {
+            // SAFETY: r + 2 < rows.
+            Some(unsafe { setup2::<S, SC, IP>(s, c, r + 2) })
+        } else {
+            None
+        };
+        // SAFETY: r < rows, and r + 1 < rows when the pair has a second row.
+        unsafe {
+            match cur {
+                (Some(a), Some(Some(b))) => pair(s, c, r, a, b),
+                (a, b) => {
+                    one(s, c, r, a);
+                    if let Some(b) = b {
+                        one(s, c, r + 1, b);
+                    }
+                }
+            }
+        }
+        r += 2;
+        if let Some(n) = nxt {
+            cur = n;
+        }
+    }
+}
+
+/// A row's logit source and maximum logit, `None` when degenerate (see [`setup`]).
+type Setup<const SC: bool> = Option<(FromX<SC, false>, f32)>;
+
+/// [`setup`] of rows `r` and `r + 1` (`None` when `r + 1` is past the last row).
 ///
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn setup<S: SimdF32, const SC: bool>(
+unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool>(
+    s: S,
+    c: &Call,
+    r: usize,
+) -> (Setup<SC>, Option<Setup<SC>>) {
+    // SAFETY: r < rows, and r + 1 < rows when it is set up.
+    unsafe {
+        let a = setup::<S, SC, IP>(s, c, r);
+        let b = if r + 1 < c.rows {
+            Some(setup::<S, SC, IP>(s, c, r + 1))
+        } else {
+            None
+        };
+        (a, b)
+    }
+}
+
+/// Row `r`'s logit source and maximum logit, or `None` for a row known to be degenerate
+/// (`m` not finite, or — in place — a NaN).
+///
+/// # Safety
+/// `r < c.rows`.
+#[inline(always)]
+unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool>(
     s: S,
     c: &Call,
     r: usize,
@@ -65,9 +119,9 @@ unsafe fn setup<S: SimdF32, const SC: bool>(
     // SAFETY: x covers cols elements.
     let (e, nan) = unsafe {
         if c.scale > 0.0 {
-            extreme::<S, true>(s, x, c.cols)
+            extreme::<S, true, IP>(s, x, c.cols)
         } else {
-            extreme::<S, false>(s, x, c.cols)
+            extreme::<S, false, IP>(s, x, c.cols)
         }
     };
     let src = FromX::<SC, false> {
@@ -158,10 +212,32 @@ unsafe fn pair<S: SimdF32, const SC: bool>(
             put(s, ya, n, i, e[i], fa);
             put(s, yb, n, i, e[4 + i], fb);
         }
+        if suma.is_nan() {
+            redo(c, r, sa);
+        }
+        if sumb.is_nan() {
+            redo(c, r + 1, sb);
+        }
         if !c.lse.is_null() {
             *c.lse.add(r) = ma + libm::logf(suma);
             *c.lse.add(r + 1) = mb + libm::logf(sumb);
         }
+    }
+}
+
+/// Row `r`, whose sum came out NaN (a NaN logit, out of place), refilled from `x` by
+/// [`degenerate`]; returns its logsumexp (NaN; `m + ln Σ` is NaN too).
+///
+/// # Safety
+/// `r < c.rows`; out of place (`x` intact).
+#[inline(never)]
+#[cold]
+unsafe fn redo<const SC: bool>(c: &Call, r: usize, src: FromX<SC, false>) -> f32 {
+    // SAFETY: row r of y is inside the validated range; x is intact and not y.
+    unsafe {
+        degenerate(c.y.add(r * c.rsy), c.cols, false, |j| {
+            src.logit1(*src.x.add(j))
+        })
     }
 }
 
@@ -201,6 +277,9 @@ unsafe fn one<S: SimdF32, const SC: bool>(
                 let f = s.splat(1.0 / sum);
                 for (i, v) in e.iter().enumerate() {
                     put(s, y, n, i, *v, f);
+                }
+                if sum.is_nan() {
+                    redo(c, r, src);
                 }
                 m + libm::logf(sum)
             }
