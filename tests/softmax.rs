@@ -377,6 +377,52 @@ fn output_alignment_does_not_change_bits() {
     }
 }
 
+/// Outputs spanning 8 MiB or more are written with streaming stores on the x86 tiers (rows of
+/// 2048–4096 floats). The span counts the row stride, so two rows 9 MiB apart reach that path
+/// cheaply: the values must be the bits of the same rows written close together, the gap
+/// must stay untouched, and a degenerate row in between must still be caught.
+#[test]
+fn streamed_outputs_equal_cached_ones() {
+    let mut rng = Rng(53);
+    let far = (9 << 20) / 4; // floats between the starts of the output rows
+    for k in dispatch::under_test() {
+        for cols in [2048, 2049, 3000, 4096] {
+            let rows = 3;
+            let mut x = rng.vec(rows * cols, 9.0);
+            x[cols + 7] = f32::NAN; // row 1 degenerate
+            let opts = SoftmaxOptions::default();
+            let mut near = vec![0.0f32; rows * cols];
+            let mut lse_near = vec![0.0f32; rows];
+            let xv = MatRef::row_major(&x, rows, cols);
+            huiyan::softmax_with(
+                &k,
+                xv,
+                MatMut::row_major(&mut near, rows, cols),
+                &opts,
+                Some(&mut lse_near),
+            )
+            .unwrap();
+            for off in [0, 3] {
+                let mut big = vec![-7.0f32; off + (rows - 1) * far + cols];
+                let mut lse = vec![0.0f32; rows];
+                let view = MatMut::new(&mut big[off..], rows, cols, far, 1);
+                huiyan::softmax_with(&k, xv, view, &opts, Some(&mut lse)).unwrap();
+                let ctx = format!("{} streamed cols={cols} offset {off}", k.isa().name());
+                for r in 0..rows {
+                    let got = &big[off + r * far..][..cols];
+                    assert_bits_eq(got, &near[r * cols..][..cols], &format!("{ctx} row {r}"));
+                    if r + 1 < rows {
+                        let gap = &big[off + r * far + cols..off + (r + 1) * far];
+                        assert!(gap.iter().all(|&v| v == -7.0), "{ctx}: gap after row {r}");
+                    }
+                }
+                assert_bits_eq(&lse, &lse_near, &format!("{ctx} lse"));
+                assert!(big[off + far..][..cols].iter().all(|v| v.is_nan()), "{ctx}");
+            }
+        }
+    }
+}
+
 /// Degenerate rows (NaN, `+∞`, all `−∞`) between ordinary ones, at every width class: the
 /// pipelined paths find a NaN from the row's sum (out of place) or from pass 1 (in place), and
 /// the rows around it are unaffected.

@@ -301,26 +301,40 @@ fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
 /// `p` covers `n` elements, readable and writable.
 #[inline(always)]
 pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32) {
+    // SAFETY: forwarded (src = y is allowed).
+    unsafe { scale_into::<S, false>(s, p, p, n, f) }
+}
+
+/// `y[..n] ← f · src[..n]`, `y`'s stores aligned to whole vectors (a part-vector first); with
+/// `NT` the aligned ones are [`store_stream`](SimdF32::store_stream) (the caller fences).
+///
+/// # Safety
+/// `src` covers `n` readable elements, `y` `n` writable ones; they are equal or disjoint.
+#[inline(always)]
+pub(super) unsafe fn scale_into<S: SimdF32, const NT: bool>(
+    s: S,
+    src: *const f32,
+    y: *mut f32,
+    n: usize,
+    f: f32,
+) {
     let l = S::LANES;
     let fv = s.splat(f);
-    let h = head::<S>(p, n);
-    // In the blocks below: every access ends at or before offset n of `p` (caller).
+    let h = head::<S>(y, n);
+    // In the blocks below: every access ends at or before offset n (caller).
     if h > 0 {
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { s.store_part(p, h, s.mul(s.load_part(p, h, 0.0), fv)) };
+        unsafe { s.store_part(y, h, s.mul(s.load_part(src, h, 0.0), fv)) };
     }
     let mut j = h;
     while j + 4 * l <= n {
-        // SAFETY: j + 4·LANES ≤ n.
+        // SAFETY: j + 4·LANES ≤ n; y + j is aligned (j ≥ h steps in whole vectors).
         unsafe {
-            let v0 = s.mul(s.load(p.add(j)), fv);
-            let v1 = s.mul(s.load(p.add(j + l)), fv);
-            let v2 = s.mul(s.load(p.add(j + 2 * l)), fv);
-            let v3 = s.mul(s.load(p.add(j + 3 * l)), fv);
-            s.store(p.add(j), v0);
-            s.store(p.add(j + l), v1);
-            s.store(p.add(j + 2 * l), v2);
-            s.store(p.add(j + 3 * l), v3);
+            let v0 = s.mul(s.load(src.add(j)), fv);
+            let v1 = s.mul(s.load(src.add(j + l)), fv);
+            let v2 = s.mul(s.load(src.add(j + 2 * l)), fv);
+            let v3 = s.mul(s.load(src.add(j + 3 * l)), fv);
+            put4::<S, NT>(s, y.add(j), [v0, v1, v2, v3]);
         }
         j += 4 * l;
     }
@@ -329,12 +343,37 @@ pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32
         // SAFETY: j + k ≤ n.
         unsafe {
             if k == l {
-                s.store(p.add(j), s.mul(s.load(p.add(j)), fv));
+                let w = s.mul(s.load(src.add(j)), fv);
+                // y + j is aligned (as in the loop above).
+                if NT {
+                    s.store_stream(y.add(j), w);
+                } else {
+                    s.store(y.add(j), w);
+                }
             } else {
-                s.store_part(p.add(j), k, s.mul(s.load_part(p.add(j), k, 0.0), fv));
+                s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv));
             }
         }
         j += k;
+    }
+}
+
+/// Four vectors to `y..y+4·LANES`: streamed (`NT`) or plain stores.
+///
+/// # Safety
+/// `y..y+4·LANES` writable; aligned to `4·LANES` bytes when `NT`.
+#[inline(always)]
+unsafe fn put4<S: SimdF32, const NT: bool>(s: S, y: *mut f32, v: [S::V; 4]) {
+    let l = S::LANES;
+    // SAFETY: forwarded.
+    unsafe {
+        for (i, v) in v.into_iter().enumerate() {
+            if NT {
+                s.store_stream(y.add(i * l), v);
+            } else {
+                s.store(y.add(i * l), v);
+            }
+        }
     }
 }
 
@@ -372,18 +411,20 @@ unsafe fn ext_part<S: SimdF32, const NAN: bool>(
 }
 
 /// [`Ext`] of `x[..n]` (`NAN`: also the NaN flag, otherwise `nan` is false), fused with
-/// `y[..n] ← f · y[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
+/// `y[..n] ← f · src[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
 /// in one loop, so the loads of `x` overlap the multiplies and stores of `y`). The `y` stores
-/// are aligned as in [`mul_inplace`]; maximum and minimum are exact in any order.
+/// are aligned and streamed (`NT`) as in [`scale_into`]; maximum and minimum are exact in any
+/// order.
 ///
 /// # Safety
-/// `x` covers `n` elements; with `MUL`, `y` covers `n` readable and writable elements that do
-/// not overlap `x`.
+/// `x` covers `n` elements; with `MUL`, `src` covers `n` readable elements and `y` `n`
+/// writable ones, `src` equal to `y` or disjoint from it, neither overlapping `x`.
 #[inline(always)]
-pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
+pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, const NT: bool>(
     s: S,
     x: *const f32,
     n: usize,
+    src: *const f32,
     y: *mut f32,
     f: f32,
 ) -> Ext {
@@ -397,7 +438,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
         // SAFETY: h ≤ n.
         unsafe { ext_part::<S, NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { s.store_part(y, h, s.mul(s.load_part(y, h, 0.0), fv)) };
+        unsafe { s.store_part(y, h, s.mul(s.load_part(src, h, 0.0), fv)) };
     }
     let mut j = h;
     // In the loop bodies below: every access ends at or before offset n (caller).
@@ -415,14 +456,12 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
                 n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
             }
             if MUL {
-                let w0 = s.mul(s.load(y.add(j)), fv);
-                let w1 = s.mul(s.load(y.add(j + l)), fv);
-                let w2 = s.mul(s.load(y.add(j + 2 * l)), fv);
-                let w3 = s.mul(s.load(y.add(j + 3 * l)), fv);
-                s.store(y.add(j), w0);
-                s.store(y.add(j + l), w1);
-                s.store(y.add(j + 2 * l), w2);
-                s.store(y.add(j + 3 * l), w3);
+                let w0 = s.mul(s.load(src.add(j)), fv);
+                let w1 = s.mul(s.load(src.add(j + l)), fv);
+                let w2 = s.mul(s.load(src.add(j + 2 * l)), fv);
+                let w3 = s.mul(s.load(src.add(j + 3 * l)), fv);
+                // y + j is aligned: j ≥ h steps in whole vectors.
+                put4::<S, NT>(s, y.add(j), [w0, w1, w2, w3]);
             }
         }
         j += 4 * l;
@@ -439,7 +478,13 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
                     n1 = s.mask_or(n1, s.is_nan(v));
                 }
                 if MUL {
-                    s.store(y.add(j), s.mul(s.load(y.add(j)), fv));
+                    let w = s.mul(s.load(src.add(j)), fv);
+                    // y + j is aligned (as in the loop above).
+                    if NT {
+                        s.store_stream(y.add(j), w);
+                    } else {
+                        s.store(y.add(j), w);
+                    }
                 }
             }
         } else {
@@ -447,7 +492,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
             unsafe { ext_part::<S, NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
             if MUL {
                 // SAFETY: j + k ≤ n.
-                unsafe { s.store_part(y.add(j), k, s.mul(s.load_part(y.add(j), k, 0.0), fv)) };
+                unsafe { s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv)) };
             }
         }
         j += k;
