@@ -6,19 +6,20 @@
 //! Run: `cargo bench --bench softmax` (`HUIYAN_FORCE_ISA=x86-v3` for another tier;
 //! `HUIYAN_BENCH_CLOCK=cpu` to count only this thread's CPU time on a shared machine).
 //!
-//! Measured 2026-11-24, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs shared with other
-//! builds, load average 4–8), x86-v4 tier, `HUIYAN_BENCH_CLOCK=cpu`, criterion means,
-//! elements/ns:
+//! Measured 2026-11-24 (session 4), AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs;
+//! memory bandwidth shared with other tenants of the host), x86-v4 tier,
+//! `HUIYAN_BENCH_CLOCK=cpu`, criterion means, elements/ns:
 //!
-//! | bench id | huiyan | scalar | copy | huiyan/scalar |
-//! |---|---|---|---|---|
-//! | softmax/65536x64 | 3.15 | 0.275 | 2.78 | 11.4 |
-//! | softmax/8192x512 | 3.43 | 0.276 | 2.79 | 12.4 |
-//! | softmax/1024x4096 | 2.51 | 0.268 | 4.24 | 9.4 |
-//! | softmax/128x32768 | 3.33 | 0.274 | 5.03 | 12.2 |
+//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy |
+//! |---|---|---|---|---|---|
+//! | softmax/65536x64 | 2.96 | 0.276 | 3.02 | 10.7 | 0.98 |
+//! | softmax/8192x512 | 4.32 | 0.276 | 3.90 | 15.7 | 1.11 |
+//! | softmax/1024x4096 | 2.61 | 0.266 | 2.62 | 9.8 | 1.00 |
+//! | softmax/128x32768 | 3.17 | 0.275 | 4.73 | 11.5 | 0.67 |
 //!
-//! `copy` moves the same 16 MiB at every width; its spread (2.8–5.0) is the memory
-//! contention from the other processes, so compare huiyan with the best copy figure (≈ 5).
+//! `copy` moves the same 16 MiB at every width; on a quiet host it runs at 5.6–5.8, and its
+//! spread here (2.6–4.7) is the other tenants' memory traffic. The same kernels in L2 (64 Ki
+//! elements, no memory traffic): 3.9 / 5.1 / 5.3 / 4.5.
 
 use std::hint::black_box;
 
