@@ -164,21 +164,25 @@ pub fn exp_lane(x: f32) -> f32 {
 /// Steps 2–6 of [`exp_lane`]: `(y, kb)` with `eˣ = y · 2ⁿ`, `n` and `j` in `bits(kb)`.
 #[inline(always)]
 fn reduced(x: f32) -> (f32, f32) {
-    let (s, kb) = reduced_s(x);
+    let (s, kb) = reduced_s::<false>(x);
     // 6. y = 2^(j/16) · eʳ.
     let t = TABLE[(kb.to_bits() & 15) as usize];
     (fma(t, s, t), kb)
 }
 
-/// Steps 2–5 of [`exp_lane`]: `(s, kb)` with `s = eʳ − 1`.
+/// Steps 2–5 of [`exp_lane`]: `(s, kb)` with `s = eʳ − 1`; with `ONE`, the softmax variant's
+/// one-step reduction instead of steps 3–4.
 #[inline(always)]
-fn reduced_s(x: f32) -> (f32, f32) {
+fn reduced_s<const ONE: bool>(x: f32) -> (f32, f32) {
     // 2. k = round(x·16/ln2), in kf and in the low bits of kb.
     let kb = fma(x, K, ROUND_MAGIC);
     let kf = kb - ROUND_MAGIC;
-    // 3.–4. Cody–Waite reduction.
-    let r = fma(kf, NEG_LN2_16_HI, x);
-    let r = fma(kf, NEG_LN2_16_LO, r);
+    // 3.–4. Cody–Waite reduction (or one fma with ln2/16 rounded to f32).
+    let r = if ONE {
+        fma(kf, NEG_LN2_16, x)
+    } else {
+        fma(kf, NEG_LN2_16_LO, fma(kf, NEG_LN2_16_HI, x))
+    };
     // 5. s = eʳ − 1.
     let q = fma(C3, r, C2);
     let r2 = r * r;
@@ -224,13 +228,8 @@ fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
 /// ```
 #[inline]
 pub fn exp_flush_lane(x: f32) -> f32 {
-    // k = round(x·16/ln2), in kf and in the low bits of kb; r in one step.
-    let kb = fma(x, K, ROUND_MAGIC);
-    let kf = kb - ROUND_MAGIC;
-    let r = fma(kf, NEG_LN2_16, x);
-    let q = fma(C3, r, C2);
-    let r2 = r * r;
-    let s = fma(r2, q, r);
+    // exp_lane's steps 2–5 with r in one step.
+    let (s, kb) = reduced_s::<true>(x);
     // P = 2^(j/16) · 2ⁿ from the adjusted table: one integer add (see TABLE_ADJ).
     let b = kb.to_bits();
     let p = f32::from_bits(TABLE_ADJ[(b & 15) as usize].wrapping_add(b << 19));
@@ -248,7 +247,7 @@ pub fn exp_flush_lane(x: f32) -> f32 {
 pub(crate) fn exp<S: SimdF32>(s: S, x: S::V) -> S::V {
     let x = s.clamp_above(x, s.splat(HI));
     let x = s.clamp_below(x, s.splat(LO));
-    let [(sv, kb)] = reduced_xn(s, [x]);
+    let [(sv, kb)] = reduced_xn::<S, 1, false>(s, [x]);
     let t = s.lookup16(kb);
     s.pow2_scale(s.fma(t, sv, t), kb)
 }
@@ -269,37 +268,18 @@ pub(crate) fn exp_softmax_xn<S: SimdF32, const N: usize, const FL: bool>(
     s: S,
     x: [S::V; N],
 ) -> [S::V; N] {
-    let (mut kb, mut kf, mut r, mut q, mut r2) = (x, x, x, x, x);
-    for i in 0..N {
-        kb[i] = s.fma(x[i], s.splat(K), s.splat(ROUND_MAGIC));
-    }
-    for i in 0..N {
-        kf[i] = s.sub(kb[i], s.splat(ROUND_MAGIC));
-    }
-    for i in 0..N {
-        r[i] = s.fma(kf[i], s.splat(NEG_LN2_16), x[i]);
-    }
-    for i in 0..N {
-        q[i] = s.fma(s.splat(C3), r[i], s.splat(C2));
-    }
-    for i in 0..N {
-        r2[i] = s.mul(r[i], r[i]);
-    }
-    let mut sv = r2;
-    for i in 0..N {
-        sv[i] = s.fma(r2[i], q[i], r[i]);
-    }
+    let sk = reduced_xn::<S, N, true>(s, x);
     let mut p = x;
     for i in 0..N {
-        p[i] = s.lookup16_scaled(kb[i]);
+        p[i] = s.lookup16_scaled(sk[i].1);
     }
     let fl = s.splat(FLUSH);
     let mut out = x;
     for i in 0..N {
         out[i] = if FL {
-            s.fma_or_zero(x[i], fl, p[i], sv[i], p[i])
+            s.fma_or_zero(x[i], fl, p[i], sk[i].0, p[i])
         } else {
-            s.fma(p[i], sv[i], p[i])
+            s.fma(p[i], sk[i].0, p[i])
         };
     }
     out
@@ -311,11 +291,16 @@ pub(crate) fn exp_flush<S: SimdF32>(s: S, x: S::V) -> S::V {
     exp_flush_xn(s, [x])[0]
 }
 
-/// Steps 2–5 on `N` vectors in lockstep (see [`reduced`]): `(s, kb)` per vector. Plain loops, not `array::map`:
+/// Steps 2–5 on `N` vectors in lockstep (see [`reduced`]): `(s, kb)` per vector; with `ONE`
+/// the softmax variant's one-step reduction (`NEG_LN2_16`) replaces Cody–Waite's two steps.
+/// Plain loops, not `array::map`:
 /// `map` is not always inlined, and a call out of a `#[target_feature]` kernel costs the
 /// vector registers.
 #[inline(always)]
-fn reduced_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [(S::V, S::V); N] {
+fn reduced_xn<S: SimdF32, const N: usize, const ONE: bool>(
+    s: S,
+    x: [S::V; N],
+) -> [(S::V, S::V); N] {
     let (mut kb, mut kf, mut r, mut q, mut r2) = (x, x, x, x, x);
     for i in 0..N {
         kb[i] = s.fma(x[i], s.splat(K), s.splat(ROUND_MAGIC));
@@ -323,11 +308,17 @@ fn reduced_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [(S::V, S::V); 
     for i in 0..N {
         kf[i] = s.sub(kb[i], s.splat(ROUND_MAGIC));
     }
-    for i in 0..N {
-        r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_HI), x[i]);
-    }
-    for i in 0..N {
-        r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_LO), r[i]);
+    if ONE {
+        for i in 0..N {
+            r[i] = s.fma(kf[i], s.splat(NEG_LN2_16), x[i]);
+        }
+    } else {
+        for i in 0..N {
+            r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_HI), x[i]);
+        }
+        for i in 0..N {
+            r[i] = s.fma(kf[i], s.splat(NEG_LN2_16_LO), r[i]);
+        }
     }
     for i in 0..N {
         q[i] = s.fma(s.splat(C3), r[i], s.splat(C2));

@@ -321,57 +321,80 @@ pub(super) unsafe fn scale_into<S: SimdF32, const NT: bool>(
     let l = S::LANES;
     let fv = s.splat(f);
     let h = head::<S>(y, n);
-    // In the blocks below: every access ends at or before offset n (caller).
+    // In the blocks below: every access ends at or before offset n (caller), and y + j is
+    // aligned for j ≥ h (it steps in whole vectors from h).
     if h > 0 {
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { s.store_part(y, h, s.mul(s.load_part(src, h, 0.0), fv)) };
+        unsafe { scale_vec::<S, NT>(s, src, y, 0, h, fv) };
     }
     let mut j = h;
     while j + 4 * l <= n {
-        // SAFETY: j + 4·LANES ≤ n; y + j is aligned (j ≥ h steps in whole vectors).
-        unsafe {
-            let v0 = s.mul(s.load(src.add(j)), fv);
-            let v1 = s.mul(s.load(src.add(j + l)), fv);
-            let v2 = s.mul(s.load(src.add(j + 2 * l)), fv);
-            let v3 = s.mul(s.load(src.add(j + 3 * l)), fv);
-            put4::<S, NT>(s, y.add(j), [v0, v1, v2, v3]);
-        }
+        // SAFETY: j + 4·LANES ≤ n; y + j aligned.
+        unsafe { scale4::<S, NT>(s, src, y, j, fv) };
         j += 4 * l;
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
-        // SAFETY: j + k ≤ n.
-        unsafe {
-            if k == l {
-                let w = s.mul(s.load(src.add(j)), fv);
-                // y + j is aligned (as in the loop above).
-                if NT {
-                    s.store_stream(y.add(j), w);
-                } else {
-                    s.store(y.add(j), w);
-                }
-            } else {
-                s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv));
-            }
-        }
+        // SAFETY: j + k ≤ n; y + j aligned.
+        unsafe { scale_vec::<S, NT>(s, src, y, j, k, fv) };
         j += k;
     }
 }
 
-/// Four vectors to `y..y+4·LANES`: streamed (`NT`) or plain stores.
+/// `y[j..j+k] ← fv · src[j..j+k]`: a whole vector (`k = LANES`; streamed with `NT`) or a part.
 ///
 /// # Safety
-/// `y..y+4·LANES` writable; aligned to `4·LANES` bytes when `NT`.
+/// `src[j..j+k]` readable, `y[j..j+k]` writable; `y + j` aligned to `4·LANES` bytes when
+/// `NT` and `k = LANES`.
 #[inline(always)]
-unsafe fn put4<S: SimdF32, const NT: bool>(s: S, y: *mut f32, v: [S::V; 4]) {
+unsafe fn scale_vec<S: SimdF32, const NT: bool>(
+    s: S,
+    src: *const f32,
+    y: *mut f32,
+    j: usize,
+    k: usize,
+    fv: S::V,
+) {
+    // SAFETY: forwarded.
+    unsafe {
+        if k == S::LANES {
+            let w = s.mul(s.load(src.add(j)), fv);
+            if NT {
+                s.store_stream(y.add(j), w);
+            } else {
+                s.store(y.add(j), w);
+            }
+        } else {
+            s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv));
+        }
+    }
+}
+
+/// Four whole vectors of [`scale_vec`] from `j`, loads first.
+///
+/// # Safety
+/// As [`scale_vec`] for `k = 4·LANES`.
+#[inline(always)]
+unsafe fn scale4<S: SimdF32, const NT: bool>(
+    s: S,
+    src: *const f32,
+    y: *mut f32,
+    j: usize,
+    fv: S::V,
+) {
     let l = S::LANES;
     // SAFETY: forwarded.
     unsafe {
-        for (i, v) in v.into_iter().enumerate() {
+        // Plain loops, not `array::map` (which is not always inlined into the kernel).
+        let mut w = [fv; 4];
+        for (i, w) in w.iter_mut().enumerate() {
+            *w = s.mul(s.load(src.add(j + i * l)), fv);
+        }
+        for (i, w) in w.into_iter().enumerate() {
             if NT {
-                s.store_stream(y.add(i * l), v);
+                s.store_stream(y.add(j + i * l), w);
             } else {
-                s.store(y.add(i * l), v);
+                s.store(y.add(j + i * l), w);
             }
         }
     }
@@ -438,10 +461,11 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
         // SAFETY: h ≤ n.
         unsafe { ext_part::<S, NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { s.store_part(y, h, s.mul(s.load_part(src, h, 0.0), fv)) };
+        unsafe { scale_vec::<S, NT>(s, src, y, 0, h, fv) };
     }
     let mut j = h;
-    // In the loop bodies below: every access ends at or before offset n (caller).
+    // In the loop bodies below: every access ends at or before offset n (caller); y + j is
+    // aligned (j ≥ h steps in whole vectors).
     while j + 4 * l <= n {
         // SAFETY: j + 4·LANES ≤ n.
         unsafe {
@@ -456,12 +480,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
                 n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
             }
             if MUL {
-                let w0 = s.mul(s.load(src.add(j)), fv);
-                let w1 = s.mul(s.load(src.add(j + l)), fv);
-                let w2 = s.mul(s.load(src.add(j + 2 * l)), fv);
-                let w3 = s.mul(s.load(src.add(j + 3 * l)), fv);
-                // y + j is aligned: j ≥ h steps in whole vectors.
-                put4::<S, NT>(s, y.add(j), [w0, w1, w2, w3]);
+                scale4::<S, NT>(s, src, y, j, fv);
             }
         }
         j += 4 * l;
@@ -477,23 +496,14 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
                 if NAN {
                     n1 = s.mask_or(n1, s.is_nan(v));
                 }
-                if MUL {
-                    let w = s.mul(s.load(src.add(j)), fv);
-                    // y + j is aligned (as in the loop above).
-                    if NT {
-                        s.store_stream(y.add(j), w);
-                    } else {
-                        s.store(y.add(j), w);
-                    }
-                }
             }
         } else {
             // SAFETY: j + k ≤ n.
             unsafe { ext_part::<S, NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
-            if MUL {
-                // SAFETY: j + k ≤ n.
-                unsafe { s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv)) };
-            }
+        }
+        if MUL {
+            // SAFETY: j + k ≤ n; y + j aligned (as in the loop above).
+            unsafe { scale_vec::<S, NT>(s, src, y, j, k, fv) };
         }
         j += k;
     }
