@@ -6,20 +6,23 @@
 //! Run: `cargo bench --bench softmax` (`HUIYAN_FORCE_ISA=x86-v3` for another tier;
 //! `HUIYAN_BENCH_CLOCK=cpu` to count only this thread's CPU time on a shared machine).
 //!
-//! Measured 2026-11-24 (session 4), AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs;
-//! memory bandwidth shared with other tenants of the host), x86-v4 tier,
-//! `HUIYAN_BENCH_CLOCK=cpu`, criterion means, elements/ns:
+//! Measured 2026-11-24, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs; memory bandwidth
+//! shared with other tenants of the host), x86-v4 tier, `HUIYAN_BENCH_CLOCK=cpu`, criterion
+//! means, elements/ns, two runs of the same kernels (session 5 on a quieter host):
 //!
 //! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy |
 //! |---|---|---|---|---|---|
-//! | softmax/65536x64 | 2.96 | 0.276 | 3.02 | 10.7 | 0.98 |
-//! | softmax/8192x512 | 4.32 | 0.276 | 3.90 | 15.7 | 1.11 |
-//! | softmax/1024x4096 | 2.61 | 0.266 | 2.62 | 9.8 | 1.00 |
-//! | softmax/128x32768 | 3.17 | 0.275 | 4.73 | 11.5 | 0.67 |
+//! | softmax/65536x64 | 3.38 (2.96) | 0.276 | 5.12 (3.02) | 12.2 | 0.66 |
+//! | softmax/8192x512 | 4.55 (4.32) | 0.278 | 4.88 (3.90) | 16.4 | 0.93 |
+//! | softmax/1024x4096 | 3.24 (2.61) | 0.273 | 4.91 (2.62) | 11.9 | 0.66 |
+//! | softmax/128x32768 | 3.13 (3.17) | 0.272 | 4.17 (4.73) | 11.5 | 0.75 |
 //!
-//! `copy` moves the same 16 MiB at every width; on a quiet host it runs at 5.6–5.8, and its
-//! spread here (2.6–4.7) is the other tenants' memory traffic. The same kernels in L2 (64 Ki
-//! elements, no memory traffic): 3.9 / 5.1 / 5.3 / 4.5.
+//! (In brackets: session 4, a noisier hour.) `copy` moves the same 16 MiB at every width; on a
+//! quiet host it runs at 5.6–5.8, and its spread (2.6–5.8) is the other tenants' memory
+//! traffic, so compare huiyan with the copy of the same run. `copy` is `memcpy`, which at this
+//! size writes through the caches: a copy with streaming stores ran at 6.4–6.5 in the same
+//! hour that `memcpy` ran at 3.4–3.9. The same kernels in L2 (64 Ki elements, no memory
+//! traffic): 3.9 / 5.1 / 5.3 / 4.5.
 
 use std::hint::black_box;
 
