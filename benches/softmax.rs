@@ -20,7 +20,7 @@
 //! (In brackets: session 4, a noisier hour.) `copy` moves the same 16 MiB at every width; on a
 //! quiet host it runs at 5.6–5.8, and its spread (2.6–5.8) is the other tenants' memory
 //! traffic, so compare huiyan with the copy of the same run. `copy` is `memcpy`, which at this
-//! size writes through the caches: a copy with streaming stores ran at 6.4–6.5 in the same
+//! size writes through the caches: a copy with streaming stores ran at 6.4–6.6 in the same
 //! hour that `memcpy` ran at 3.4–3.9. The same kernels in L2 (64 Ki elements, no memory
 //! traffic): 3.9 / 5.1 / 5.3 / 4.5.
 
