@@ -8,21 +8,21 @@
 //!
 //! Measured 2026-11-24, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs; memory bandwidth
 //! shared with other tenants of the host), x86-v4 tier, `HUIYAN_BENCH_CLOCK=cpu`, criterion
-//! means, elements/ns, two runs of the same kernels (session 5 on a quieter host):
+//! means, elements/ns, session 6 (in brackets: session 5, the same kernels but for the
+//! short rows' maximum):
 //!
 //! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy |
 //! |---|---|---|---|---|---|
-//! | softmax/65536x64 | 3.38 (2.96) | 0.276 | 5.12 (3.02) | 12.2 | 0.66 |
-//! | softmax/8192x512 | 4.55 (4.32) | 0.278 | 4.88 (3.90) | 16.4 | 0.93 |
-//! | softmax/1024x4096 | 3.24 (2.61) | 0.273 | 4.91 (2.62) | 11.9 | 0.66 |
-//! | softmax/128x32768 | 3.13 (3.17) | 0.272 | 4.17 (4.73) | 11.5 | 0.75 |
+//! | softmax/65536x64 | 3.23 (3.38) | 0.277 | 4.95 (5.12) | 11.7 | 0.65 |
+//! | softmax/8192x512 | 4.44 (4.55) | 0.276 | 3.55 (4.88) | 16.1 | 1.25 |
+//! | softmax/1024x4096 | 3.25 (3.24) | 0.272 | 4.65 (4.91) | 12.0 | 0.70 |
+//! | softmax/128x32768 | 3.76 (3.13) | 0.275 | 5.31 (4.17) | 13.7 | 0.71 |
 //!
-//! (In brackets: session 4, a noisier hour.) `copy` moves the same 16 MiB at every width; on a
-//! quiet host it runs at 5.6–5.8, and its spread (2.6–5.8) is the other tenants' memory
-//! traffic, so compare huiyan with the copy of the same run. `copy` is `memcpy`, which at this
-//! size writes through the caches: a copy with streaming stores ran at 6.4–6.6 in the same
-//! hour that `memcpy` ran at 3.4–3.9. The same kernels in L2 (64 Ki elements, no memory
-//! traffic): 3.9 / 5.1 / 5.3 / 4.5.
+//! `copy` moves the same 16 MiB at every width; on a quiet host it runs at 5.6–5.8, and its
+//! spread (2.6–5.8) is the other tenants' memory traffic, so compare huiyan with the copy of
+//! the same run. `copy` is `memcpy`, which at this size writes through the caches: a copy with
+//! streaming stores ran at 6.4–6.6 in the same hour that `memcpy` ran at 3.4–3.9. The same
+//! kernels in L2 (64 Ki elements, no memory traffic): 4.0 / 5.1 / 5.3 / 4.5.
 
 use std::hint::black_box;
 

@@ -187,6 +187,20 @@ const STREAM_BYTES: usize = 8 << 20;
 /// share): 2048 columns 0.81 → 1.07; 4096 about even; 512 columns 1.1 → 0.5 — with short
 /// rows the streamed lines are written in bursts between the `exp` passes, and the
 /// partial lines at each row's ends need plain stores.
+///
+/// What bounds the streaming path (session 6, 4096 columns, timestamps around the passes):
+/// from L3 pass 2 (the `exp`) takes 1500 TSC ticks per row and pass 3 + 1 (normalise and
+/// stream out, next row's extremes) 740; from memory 1900–2000 and 1450, and the row time is
+/// close to the sum of the compute time and a burst of 16 KiB of streaming stores at the
+/// ~29 GB/s one core gets for them. Two ways to overlap them both measured slower: one loop
+/// doing row `r`'s `exp`, row `r + 1`'s extremes and row `r − 1`'s streamed normalisation
+/// (two scratch rows; 3.2 → 2.6 elements/ns), and the same with the streamed stores left in
+/// their own pass (≈ 3.05, the next row's loads then being demand misses inside the `exp`
+/// loop even with a prefetch a row ahead). Streaming stores issued among the `exp`'s work
+/// stall it more than they gain. Not streaming, with a prefetch of `y`'s next row for the
+/// ownership reads: 2048 and 4096 columns at 4.9 and 4.1 against 3.3 and 3.2 when `x` and
+/// `y` take 8 MiB each (L3 holds them: `STREAM_BYTES` may be worth raising on parts with a
+/// whole 32 MiB L3), but 2.0–2.7 against 3.0–3.3 at 16 MiB each (memory).
 const STREAM_MIN_COLS: usize = 2048;
 /// The streaming path's scratch row, in floats (16 KiB of stack); longer rows do not stream.
 const SCRATCH: usize = 4096;

@@ -14,9 +14,17 @@
 //! fewer shuffles, but its 16-vector `exp` keeps more values live than 32 registers hold, and
 //! the spills cost more than the shuffles saved: 3.1 against 3.9 elements/ns. Taking each
 //! pair's maxima two pairs ahead instead of one measured 3.75 against 3.86.
+//!
+//! Where the time goes (x86-v4, 64 columns, in L2, session 6; each figure drops one piece and
+//! so computes wrong values — an upper bound, not a design): the whole kernel 3.9 elements/ns;
+//! without the row sums' reduction and `1/Σ` 4.55; without the maxima 5.2; without both 6.8.
+//! The maximum is the dearer piece, although it is taken a pair ahead: taking it in
+//! straight-line code ([`short_extreme`]) instead of the general loop got 3.88 → 3.97 (32
+//! columns 2.18 → 2.25). Storing the unnormalised terms and scaling them a pair later (to take
+//! the divide off the chain) lost: 3.8 → 3.5.
 
 use super::exp::exp_flush_xn;
-use super::pass::{extreme, FromX, Logits};
+use super::pass::{FromX, Logits};
 use super::row::{degenerate, Call};
 use super::simd::SimdF32;
 
@@ -125,9 +133,9 @@ unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool>(
     // SAFETY: x covers cols elements.
     let (e, nan) = unsafe {
         if c.scale > 0.0 {
-            extreme::<S, true, IP>(s, x, c.cols)
+            short_extreme::<S, true, IP>(s, x, c.cols)
         } else {
-            extreme::<S, false, IP>(s, x, c.cols)
+            short_extreme::<S, false, IP>(s, x, c.cols)
         }
     };
     let src = FromX::<SC, false> {
@@ -137,6 +145,68 @@ unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool>(
     };
     let m = src.logit1(e);
     (!nan && m.is_finite()).then_some((src, m))
+}
+
+/// Vector `i` of a short row's `x` (`pad` past its end).
+///
+/// # Safety
+/// `p` covers `n` elements.
+#[inline(always)]
+unsafe fn raw<S: SimdF32>(s: S, p: *const f32, n: usize, i: usize, pad: f32) -> S::V {
+    let (l, j) = (S::LANES, i * S::LANES);
+    // SAFETY: loads end at or before offset n.
+    unsafe {
+        if j + l <= n {
+            s.load(p.add(j))
+        } else if j < n {
+            s.load_part(p.add(j), n - j, pad)
+        } else {
+            s.splat(pad)
+        }
+    }
+}
+
+/// Largest (`MAX`) or smallest element of a short row (`n ≤ 4·LANES`) in straight-line code,
+/// and whether any is NaN (when `NAN`; otherwise false).
+///
+/// # Safety
+/// `p` covers `n ≤ 4·LANES` elements.
+#[inline(always)]
+unsafe fn short_extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
+    s: S,
+    p: *const f32,
+    n: usize,
+) -> (f32, bool) {
+    let pad = if MAX {
+        f32::NEG_INFINITY
+    } else {
+        f32::INFINITY
+    };
+    // SAFETY: forwarded.
+    let v = unsafe {
+        [
+            raw(s, p, n, 0, pad),
+            raw(s, p, n, 1, pad),
+            raw(s, p, n, 2, pad),
+            raw(s, p, n, 3, pad),
+        ]
+    };
+    let (a, b) = if MAX {
+        (s.max(v[0], v[1]), s.max(v[2], v[3]))
+    } else {
+        (s.min(v[0], v[1]), s.min(v[2], v[3]))
+    };
+    let e = if MAX {
+        s.reduce_max(s.max(a, b))
+    } else {
+        s.reduce_min(s.min(a, b))
+    };
+    let nan = NAN
+        && s.mask_any(s.mask_or(
+            s.mask_or(s.is_nan(v[0]), s.is_nan(v[1])),
+            s.mask_or(s.is_nan(v[2]), s.is_nan(v[3])),
+        ));
+    (e, nan)
 }
 
 /// The logits of vector `i` of a short row (`−∞` past its end).
