@@ -301,71 +301,41 @@ fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
 /// `p` covers `n` elements, readable and writable.
 #[inline(always)]
 pub(crate) unsafe fn mul_inplace<S: SimdF32>(s: S, p: *mut f32, n: usize, f: f32) {
-    // SAFETY: forwarded (src = y is allowed).
-    unsafe { scale_into::<S, false>(s, p, p, n, f) }
-}
-
-/// `y[..n] ← f · src[..n]`, `y`'s stores aligned to whole vectors (a part-vector first); with
-/// `NT` the aligned ones are [`store_stream`](SimdF32::store_stream) (the caller fences).
-///
-/// # Safety
-/// `src` covers `n` readable elements, `y` `n` writable ones; they are equal or disjoint.
-#[inline(always)]
-pub(super) unsafe fn scale_into<S: SimdF32, const NT: bool>(
-    s: S,
-    src: *const f32,
-    y: *mut f32,
-    n: usize,
-    f: f32,
-) {
     let l = S::LANES;
     let fv = s.splat(f);
-    let h = head::<S>(y, n);
-    // In the blocks below: every access ends at or before offset n (caller), and y + j is
+    let h = head::<S>(p, n);
+    // In the blocks below: every access ends at or before offset n (caller), and p + j is
     // aligned for j ≥ h (it steps in whole vectors from h).
     if h > 0 {
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { scale_vec::<S, NT>(s, src, y, 0, h, fv) };
+        unsafe { scale_vec(s, p, 0, h, fv) };
     }
     let mut j = h;
     while j + 4 * l <= n {
-        // SAFETY: j + 4·LANES ≤ n; y + j aligned.
-        unsafe { scale4::<S, NT>(s, src, y, j, fv) };
+        // SAFETY: j + 4·LANES ≤ n.
+        unsafe { scale4(s, p, j, fv) };
         j += 4 * l;
     }
     while j < n {
         let k = if j + l <= n { l } else { n - j };
-        // SAFETY: j + k ≤ n; y + j aligned.
-        unsafe { scale_vec::<S, NT>(s, src, y, j, k, fv) };
+        // SAFETY: j + k ≤ n.
+        unsafe { scale_vec(s, p, j, k, fv) };
         j += k;
     }
 }
 
-/// `y[j..j+k] ← fv · src[j..j+k]`: a whole vector (`k = LANES`; streamed with `NT`) or a part.
+/// `p[j..j+k] ← fv · p[j..j+k]`: a whole vector (`k = LANES`) or a part.
 ///
 /// # Safety
-/// `src[j..j+k]` readable, `y[j..j+k]` writable; `y + j` aligned to `4·LANES` bytes when
-/// `NT` and `k = LANES`.
+/// `p[j..j+k]` readable and writable.
 #[inline(always)]
-unsafe fn scale_vec<S: SimdF32, const NT: bool>(
-    s: S,
-    src: *const f32,
-    y: *mut f32,
-    j: usize,
-    k: usize,
-    fv: S::V,
-) {
+unsafe fn scale_vec<S: SimdF32>(s: S, p: *mut f32, j: usize, k: usize, fv: S::V) {
     // SAFETY: forwarded.
     unsafe {
         if k == S::LANES {
-            let w = s.mul(s.load(src.add(j)), fv);
-            if NT {
-                s.store_stream(y.add(j), w);
-            } else {
-                s.store(y.add(j), w);
-            }
+            s.store(p.add(j), s.mul(s.load(p.add(j)), fv));
         } else {
-            s.store_part(y.add(j), k, s.mul(s.load_part(src.add(j), k, 0.0), fv));
+            s.store_part(p.add(j), k, s.mul(s.load_part(p.add(j), k, 0.0), fv));
         }
     }
 }
@@ -375,27 +345,17 @@ unsafe fn scale_vec<S: SimdF32, const NT: bool>(
 /// # Safety
 /// As [`scale_vec`] for `k = 4·LANES`.
 #[inline(always)]
-unsafe fn scale4<S: SimdF32, const NT: bool>(
-    s: S,
-    src: *const f32,
-    y: *mut f32,
-    j: usize,
-    fv: S::V,
-) {
+unsafe fn scale4<S: SimdF32>(s: S, p: *mut f32, j: usize, fv: S::V) {
     let l = S::LANES;
     // SAFETY: forwarded.
     unsafe {
         // Plain loops, not `array::map` (which is not always inlined into the kernel).
         let mut w = [fv; 4];
         for (i, w) in w.iter_mut().enumerate() {
-            *w = s.mul(s.load(src.add(j + i * l)), fv);
+            *w = s.mul(s.load(p.add(j + i * l)), fv);
         }
         for (i, w) in w.into_iter().enumerate() {
-            if NT {
-                s.store_stream(y.add(j + i * l), w);
-            } else {
-                s.store(y.add(j + i * l), w);
-            }
+            s.store(p.add(j + i * l), w);
         }
     }
 }
@@ -434,20 +394,18 @@ unsafe fn ext_part<S: SimdF32, const NAN: bool>(
 }
 
 /// [`Ext`] of `x[..n]` (`NAN`: also the NaN flag, otherwise `nan` is false), fused with
-/// `y[..n] ← f · src[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
+/// `y[..n] ← f · y[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
 /// in one loop, so the loads of `x` overlap the multiplies and stores of `y`). The `y` stores
-/// are aligned and streamed (`NT`) as in [`scale_into`]; maximum and minimum are exact in any
-/// order.
+/// are aligned as in [`mul_inplace`]; maximum and minimum are exact in any order.
 ///
 /// # Safety
-/// `x` covers `n` elements; with `MUL`, `src` covers `n` readable elements and `y` `n`
-/// writable ones, `src` equal to `y` or disjoint from it, neither overlapping `x`.
+/// `x` covers `n` elements; with `MUL`, `y` covers `n` readable and writable elements that do
+/// not overlap `x`.
 #[inline(always)]
-pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, const NT: bool>(
+pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
     s: S,
     x: *const f32,
     n: usize,
-    src: *const f32,
     y: *mut f32,
     f: f32,
 ) -> Ext {
@@ -461,7 +419,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
         // SAFETY: h ≤ n.
         unsafe { ext_part::<S, NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
         // SAFETY: h ≤ n, h < LANES.
-        unsafe { scale_vec::<S, NT>(s, src, y, 0, h, fv) };
+        unsafe { scale_vec(s, y, 0, h, fv) };
     }
     let mut j = h;
     // In the loop bodies below: every access ends at or before offset n (caller); y + j is
@@ -480,7 +438,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
                 n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
             }
             if MUL {
-                scale4::<S, NT>(s, src, y, j, fv);
+                scale4(s, y, j, fv);
             }
         }
         j += 4 * l;
@@ -503,7 +461,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool, cons
         }
         if MUL {
             // SAFETY: j + k ≤ n; y + j aligned (as in the loop above).
-            unsafe { scale_vec::<S, NT>(s, src, y, j, k, fv) };
+            unsafe { scale_vec(s, y, j, k, fv) };
         }
         j += k;
     }

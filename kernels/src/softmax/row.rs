@@ -13,8 +13,9 @@
 //!   ([`mid_rows`]): pass 1 of the next row runs in the same loop as pass 3 of this one.
 //!   - **short** rows (`cols ≤ 4·LANES`, softmax): two rows at a time, terms kept in
 //!     registers ([`small`](super::small)).
-//!   - **long** rows (`cols ≥ 8192`, softmax, out of place): two passes over memory, chunk
-//!     by chunk, with the online-softmax rescale between chunks ([`long_row`]). In place,
+//!   - **long** rows (softmax, out of place; `cols ≥ 8192`, or `cols ≥ 2048` when the output
+//!     spans 8 MiB or more): two passes over memory, chunk by chunk, with the online-softmax
+//!     rescale between chunks ([`long_row`]). In place,
 //!     long rows take the three-pass path (a chunk's `x` would be gone when a NaN turns up
 //!     later in the row), so in-place and out-of-place results of a long row may differ in
 //!     the last bits — both within the testkit's `tol::softmax` bound.
@@ -35,9 +36,7 @@
 
 use super::exp::exp;
 use super::exp::FLUSH;
-use super::pass::{
-    extreme, extremes, log_out, mul_inplace, scale_into, sum_exp, Ext, FromX, Logits, Stored,
-};
+use super::pass::{extreme, extremes, log_out, mul_inplace, sum_exp, Ext, FromX, Logits, Stored};
 use super::simd::SimdF32;
 use super::small::{is_small, small_rows};
 
@@ -147,7 +146,8 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         return;
     }
     let in_place = core::ptr::eq(c.x, c.y);
-    if !c.log && n >= LONG && !in_place {
+    let in_memory = c.rows.saturating_mul(c.rsy).saturating_mul(4) >= MEMORY_BYTES;
+    if !c.log && !in_place && (n >= LONG || (n >= LONG_IN_MEMORY && in_memory)) {
         for r in 0..c.rows {
             // SAFETY: row r of x and y is inside the validated ranges; out of place.
             unsafe {
@@ -160,50 +160,39 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         }
         return;
     }
-    let stream = S::STREAM
-        && !in_place
-        && !c.log
-        && (STREAM_MIN_COLS..=SCRATCH).contains(&n)
-        && c.rows.saturating_mul(c.rsy).saturating_mul(4) >= STREAM_BYTES;
-    // SAFETY: forwarded; the scratch row is a local array of SCRATCH ≥ n elements.
+    // SAFETY: forwarded.
     unsafe {
-        if stream {
-            let mut scr = [0.0f32; SCRATCH];
-            mid_rows::<S, SC, false, true>(s, c, scr.as_mut_ptr())
-        } else if in_place {
-            mid_rows::<S, SC, true, false>(s, c, core::ptr::null_mut())
+        if in_place {
+            mid_rows::<S, SC, true>(s, c)
         } else {
-            mid_rows::<S, SC, false, false>(s, c, core::ptr::null_mut())
+            mid_rows::<S, SC, false>(s, c)
         }
     }
 }
 
-/// Outputs of at least this many bytes (the span of `y`'s rows) are written with streaming
-/// stores on tiers that have them ([`mid_rows`]): 8 MiB, far beyond any L2 and a fair share
-/// of an L3, where keeping the output cached would evict everything else.
-const STREAM_BYTES: usize = 8 << 20;
-/// Rows shorter than this never stream. Measured on Zen 4 (x86-v4, 16 MiB in and out, as the
-/// ratio to a plain copy in the same run, on a host whose memory bandwidth other tenants
-/// share): 2048 columns 0.81 → 1.07; 4096 about even; 512 columns 1.1 → 0.5 — with short
-/// rows the streamed lines are written in bursts between the `exp` passes, and the
-/// partial lines at each row's ends need plain stores.
+/// Outputs of at least this many bytes (the span of `y`'s rows) count as memory-resident:
+/// 8 MiB, far beyond any L2 and a fair share of an L3.
+const MEMORY_BYTES: usize = 8 << 20;
+/// Out of place, rows from this length up take [`long_row`] when the output is memory-resident
+/// ([`MEMORY_BYTES`]); in cache [`mid_rows`] is faster below [`LONG`]. Measured on Zen 4
+/// (x86-v4, single thread, session 7, 16 MiB in and out; the host's memory bandwidth is shared
+/// with other tenants, so A/B runs alternated): 2048 columns 2.7 → 3.9 elements/ns, 3072
+/// 2.8 → 3.8, 4096 3.05 → 3.3; x86-v3 2048 2.1 → 2.6, 4096 1.9 → 2.0. With 1 Mi elements (in
+/// L3) [`mid_rows`] stays: 5.2 against 4.2 at 2048 columns.
 ///
-/// What bounds the streaming path (session 6, 4096 columns, timestamps around the passes):
-/// from L3 pass 2 (the `exp`) takes 1500 TSC ticks per row and pass 3 + 1 (normalise and
-/// stream out, next row's extremes) 740; from memory 1900–2000 and 1450, and the row time is
-/// close to the sum of the compute time and a burst of 16 KiB of streaming stores at the
-/// ~29 GB/s one core gets for them. Two ways to overlap them both measured slower: one loop
-/// doing row `r`'s `exp`, row `r + 1`'s extremes and row `r − 1`'s streamed normalisation
-/// (two scratch rows; 3.2 → 2.6 elements/ns), and the same with the streamed stores left in
-/// their own pass (≈ 3.05, the next row's loads then being demand misses inside the `exp`
-/// loop even with a prefetch a row ahead). Streaming stores issued among the `exp`'s work
-/// stall it more than they gain. Not streaming, with a prefetch of `y`'s next row for the
-/// ownership reads: 2048 and 4096 columns at 4.9 and 4.1 against 3.3 and 3.2 when `x` and
-/// `y` take 8 MiB each (L3 holds them: `STREAM_BYTES` may be worth raising on parts with a
-/// whole 32 MiB L3), but 2.0–2.7 against 3.0–3.3 at 16 MiB each (memory).
-const STREAM_MIN_COLS: usize = 2048;
-/// The streaming path's scratch row, in floats (16 KiB of stack); longer rows do not stream.
-const SCRATCH: usize = 4096;
+/// Replaced here (session 7): [`mid_rows`] with non-temporal stores — pass 2 into a 16 KiB
+/// stack row, pass 3 streaming `y` out from it, so `y` is never read for ownership. Its rows
+/// cost the `exp` work plus a burst of 16 KiB of streamed stores at the ~29 GB/s one core
+/// gets (session 6, timestamps around the passes), and every way of spreading those stores
+/// through the `exp` loop measured slower: row `r − 1`'s stores interleaved vector by vector
+/// with row `r`'s `exp` (3.2 → 2.6 elements/ns at 4096; 2.5 with one scratch row rotated in
+/// place), in blocks of 128–2048 elements (2.2–3.2), or with the next row's extremes in the
+/// same loop (2.6; 1.0 with one rotated row). [`long_row`]'s plain stores, written back by
+/// the caches while it computes, overlap better although `y` is then read for ownership.
+/// Streaming stores in [`long_row`]'s pass B, onto lines it holds dirty in L2, halve its
+/// speed (3.6 → 1.8). Short rows gain nothing from them either (64 columns, `y` aligned:
+/// 3.3 both ways).
+const LONG_IN_MEMORY: usize = 2048;
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`
 /// ([`extremes`] with `MUL`), so the loads of the next row overlap the normalisation of this
@@ -220,21 +209,10 @@ const SCRATCH: usize = 4096;
 /// still intact. In place, pass 2 would overwrite `x`, so pass 1 also takes the NaN flag
 /// and the row goes to [`degenerate`] before pass 2.
 ///
-/// **Streaming** (`NT`, out of place only): pass 2 writes the terms into `scr` (one row,
-/// L1-resident) instead of `y`, and pass 3 writes `y` from there with non-temporal stores
-/// ([`SimdF32::store_stream`]). `y` is then only written — never read for ownership, as the
-/// plain stores of pass 2 would do — which saves a third of the memory traffic of an output
-/// that does not fit in the caches anyway. The values are the same as without it.
-///
 /// # Safety
-/// As [`softmax_rows`], with no mask and no bias; `IP` exactly when `c.x == c.y`; with `NT`,
-/// `!IP` and `scr` covers `c.cols` writable elements disjoint from every operand.
+/// As [`softmax_rows`], with no mask and no bias; `IP` exactly when `c.x == c.y`.
 #[inline(always)]
-unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool, const NT: bool>(
-    s: S,
-    c: &Call,
-    scr: *mut f32,
-) {
+unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
     let n = c.cols;
     let want_lse = !c.lse.is_null();
     // SAFETY: row 0 < rows (plain_rows returned on an empty call).
@@ -257,16 +235,14 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool, const NT: bool>(
         };
         let m = src.logit1(hi);
         let store = !c.log;
-        // Where pass 2 puts the terms.
-        let stage = if NT { scr } else { y };
         let sum = if cur.nan || !m.is_finite() {
             f32::NAN
         } else if src.logit1(lo) - m >= FLUSH {
-            // SAFETY: x and stage rows cover n elements; every tⱼ − m ≥ FLUSH (above).
-            unsafe { sum_exp::<S, _, false>(s, src, stage, n, m, store, xn) }
+            // SAFETY: x and y rows cover n elements; every tⱼ − m ≥ FLUSH (above).
+            unsafe { sum_exp::<S, _, false>(s, src, y, n, m, store, xn) }
         } else {
-            // SAFETY: x and stage rows cover n elements.
-            unsafe { sum_exp::<S, _, true>(s, src, stage, n, m, store, xn) }
+            // SAFETY: x and y rows cover n elements.
+            unsafe { sum_exp::<S, _, true>(s, src, y, n, m, store, xn) }
         };
         let lse = if sum.is_nan() {
             // SAFETY: y covers n elements; x is intact (out of place, or in place and caught
@@ -288,14 +264,13 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool, const NT: bool>(
             m + ln_sum
         } else {
             let f = 1.0 / sum;
-            // SAFETY: y row r, stage and x row r + 1 cover n elements; x row r + 1 overlaps
-            // neither (rows of a validated call; scr is disjoint); stage is y or disjoint
-            // from it; row r + 1 exists when `next`.
+            // SAFETY: y row r and x row r + 1 cover n elements and do not overlap (rows of a
+            // validated call); row r + 1 exists when `next`.
             unsafe {
                 if next {
-                    cur = extremes::<S, IP, true, NT>(s, xn, n, stage, y, f);
+                    cur = extremes::<S, IP, true>(s, xn, n, y, f);
                 } else {
-                    scale_into::<S, NT>(s, stage, y, n, f);
+                    mul_inplace(s, y, n, f);
                 }
             }
             if want_lse {
@@ -309,9 +284,6 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool, const NT: bool>(
             unsafe { *c.lse.add(r) = lse };
         }
     }
-    if NT {
-        s.stream_fence();
-    }
 }
 
 /// Pass 1 of row `r` alone: [`extremes`] of its `x` (with the NaN flag when `NAN`).
@@ -323,14 +295,15 @@ unsafe fn row_ext<S: SimdF32, const NAN: bool>(s: S, c: &Call, r: usize) -> Ext 
     // SAFETY: row r of x is inside the validated range; no y (MUL is false).
     unsafe {
         let null = core::ptr::null_mut();
-        extremes::<S, NAN, false, false>(s, c.x.add(r * c.rsx), c.cols, null, null, 0.0)
+        extremes::<S, NAN, false>(s, c.x.add(r * c.rsx), c.cols, null, 0.0)
     }
 }
 
 /// Smallest chunk of a long row (4 KiB of `x`: a chunk of `x` and of `y` stay in L1). Rows of
-/// `8·CHUNK` elements or more take [`long_row`]: below that, a row of `x` and one of `y` fit
-/// in L2 and the pipelined three-pass order ([`mid_rows`]) is faster (measured at 4096:
-/// 3.65 against 2.91 elements/ns with 16 MiB in and out, 5.3 against 4.4 in L2).
+/// `8·CHUNK` elements or more take [`long_row`] at every size: below that, a row of `x` and one
+/// of `y` fit in L2, and while they are cached the pipelined three-pass order ([`mid_rows`])
+/// is faster (4096 columns in L2: 5.2 against 4.4 elements/ns); from memory [`long_row`] is
+/// (see [`LONG_IN_MEMORY`]).
 const CHUNK: usize = 1024;
 /// Rows from this length up take [`long_row`] (see [`CHUNK`]).
 const LONG: usize = 8 * CHUNK;
@@ -343,7 +316,11 @@ const MAX_CHUNKS: usize = 64;
 /// chunk into L1), then `yⱼ ← exp(tⱼ − mₖ)` and `sₖ = Σ` from L1; the running pair `(M, S)`
 /// absorbs it as in online softmax (`S ← S·e^(M−mₖ) + sₖ` when `mₖ > M`, else
 /// `S ← S + sₖ·e^(mₖ−M)`). Pass B: `yⱼ ← yⱼ · e^(mₖ−M)/S`, one factor per chunk, on `y`
-/// still in L2. Memory sees `x` read once and `y` written once, and every chunk's read
+/// still in cache, **last chunk first**: pass A wrote those last, so they are still in L1,
+/// where a first-to-last order would evict each chunk just before reaching it (4096 columns
+/// from memory: 2.6 → 3.4 elements/ns; no change from 8192 up, where most of `y` is in L2
+/// anyway). Memory sees `x` read once and `y` written once (and read once for ownership:
+/// plain stores), and every chunk's read
 /// overlaps the previous chunk's `exp` work instead of all of `x` being read while nothing
 /// computes (the three-pass order on a row larger than L1). Out of place only: a NaN or `+∞`
 /// found in a later chunk sends the row to [`degenerate`], which re-reads `x`.
@@ -380,7 +357,7 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
         // SAFETY: xk covers len elements.
         let e = unsafe {
             let null = core::ptr::null_mut();
-            extremes::<S, false, false, false>(s, xk, len, null, null, 0.0)
+            extremes::<S, false, false>(s, xk, len, null, 0.0)
         };
         let (hi, lo) = if scale > 0.0 {
             (e.max, e.min)
@@ -433,16 +410,14 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
         return f32::NEG_INFINITY; // every chunk filled with zeros
     }
     let inv = 1.0 / big_s;
-    let (mut start, mut k) = (0, 0);
-    while start < n {
-        let len = c.min(n - start);
+    // Pass B from the last chunk back: the chunks pass A wrote last are the ones still in L1.
+    for k in (0..n.div_ceil(c)).rev() {
+        let start = k * c;
         let mk = ms.get(k).copied().unwrap_or(big_m);
         if mk != f32::NEG_INFINITY {
-            // SAFETY: start + len ≤ n.
-            unsafe { mul_inplace(s, y.add(start), len, exp1(s, mk - big_m) * inv) };
+            // SAFETY: start < n (k < ⌈n/c⌉), and the chunk ends at or before n.
+            unsafe { mul_inplace(s, y.add(start), c.min(n - start), exp1(s, mk - big_m) * inv) };
         }
-        start += len;
-        k += 1;
     }
     if want_lse {
         big_m + libm::logf(big_s)
