@@ -15,10 +15,10 @@
 //!     registers ([`small`](super::small)).
 //!   - **long** rows (softmax, out of place; `cols ≥ 8192`, or `cols ≥ 2048` when the output
 //!     spans 8 MiB or more): two passes over memory, chunk by chunk, with the online-softmax
-//!     rescale between chunks ([`long_row`]). In place,
-//!     long rows take the three-pass path (a chunk's `x` would be gone when a NaN turns up
-//!     later in the row), so in-place and out-of-place results of a long row may differ in
-//!     the last bits — both within the testkit's `tol::softmax` bound.
+//!     rescale between chunks ([`long_row`]). In place, long rows take the three-pass path (a
+//!     chunk's `x` would be gone when a NaN turns up later in the row), so in-place and
+//!     out-of-place results of a long row may differ in the last bits — both within the
+//!     testkit's `tol::softmax` bound.
 //!   - Out of place, a NaN logit is found from the row's sum, which it makes NaN; in place,
 //!     pass 1 also takes a NaN flag (pass 2 overwrites `x`).
 //!   - Stores of pass 3 are aligned to whole vectors (a part-vector first): elementwise
@@ -192,6 +192,12 @@ const MEMORY_BYTES: usize = 8 << 20;
 /// Streaming stores in [`long_row`]'s pass B, onto lines it holds dirty in L2, halve its
 /// speed (3.6 → 1.8). Short rows gain nothing from them either (64 columns, `y` aligned:
 /// 3.3 both ways).
+///
+/// What bounds these rows from memory: with plain stores each element costs 12 bytes of
+/// traffic (`x` read, `y` read for ownership and written back) against a copy's 8, and at
+/// 3.3–3.9 elements/ns that is 40–47 GB/s, about what the copy in the same run moves. The
+/// ratio to the copy is then near 2/3 by construction; going past it needs stores that skip
+/// the ownership read and still overlap the `exp`, which nothing above managed on this part.
 const LONG_IN_MEMORY: usize = 2048;
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`

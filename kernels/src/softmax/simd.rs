@@ -2,7 +2,7 @@
 //! written in, implemented once per ISA tier (`scalar.rs`, `portable.rs`, `x86_64/v3.rs`,
 //! `x86_64/v4.rs`, `aarch64/neon.rs`).
 //!
-//! The generic code in [`exp`](super::exp) and [`row`](super::row) holds every loop, tail and
+//! The generic code in [`exp`](mod@super::exp) and [`row`](super::row) holds every loop, tail and
 //! special case; an implementation only maps each method to instructions. Methods are
 //! `#[inline(always)]` so that a generic function instantiated inside a `#[target_feature]`
 //! entry point compiles to straight-line code with that ISA's instructions (the pattern of the

@@ -1,5 +1,5 @@
 //! `tanh` for the attention logit softcap (`t = c·tanh(t/c)`), built on THE `exp`
-//! ([`exp`](super::exp)).
+//! ([`exp`](mod@super::exp)).
 //!
 //! [`tanh_lane`] is the specification: plain scalar code, one IEEE-754 binary32 operation per
 //! line, each rounded once to nearest-even (`fma` is `libm::fmaf`, correctly rounded), plus the
