@@ -460,7 +460,7 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
             unsafe { ext_part::<S, NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
         }
         if MUL {
-            // SAFETY: j + k ≤ n; y + j aligned (as in the loop above).
+            // SAFETY: j + k ≤ n (y + j is aligned as in the loop above, for speed only).
             unsafe { scale_vec(s, y, j, k, fv) };
         }
         j += k;

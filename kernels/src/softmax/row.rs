@@ -193,11 +193,26 @@ const MEMORY_BYTES: usize = 8 << 20;
 /// speed (3.6 → 1.8). Short rows gain nothing from them either (64 columns, `y` aligned:
 /// 3.3 both ways).
 ///
-/// What bounds these rows from memory: with plain stores each element costs 12 bytes of
-/// traffic (`x` read, `y` read for ownership and written back) against a copy's 8, and at
-/// 3.3–3.9 elements/ns that is 40–47 GB/s, about what the copy in the same run moves. The
-/// ratio to the copy is then near 2/3 by construction; going past it needs stores that skip
-/// the ownership read and still overlap the `exp`, which nothing above managed on this part.
+/// What bounds these rows from memory is how well the `exp` work overlaps the memory streams,
+/// not the ownership reads of plain stores by themselves (session 7 guessed a ratio to the
+/// copy near 2/3 from 12 bytes of traffic per element against 8; session 8 measured
+/// otherwise). A plain-store copy loop (`x` → `y`, whole 64-byte stores) runs at memcpy's
+/// rate on this host (5.0–5.4 against 4.7–5.3 elements/ns), and with eight dependent FMAs
+/// per vector it still moves 5.3 from memory (6.9 in cache; twelve FMAs: 4.4 against 4.7).
+/// The two passes of [`long_row`] give 3.3–3.9 from memory against 4.4 in L2: one pass with
+/// its stores overlapped, then a second on `y` in cache that memory sits out, and the `exp`
+/// between them.
+///
+/// Also tried in session 8 and kept off `main` (branch `exp/softmax-stream`): the output
+/// streamed through a one-row scratch lent by the caller, the previous row's output streamed
+/// out of it in the same loop as this row's `exp` and the next row's extremes, the stores led
+/// half a page (modulo 4 KiB) away from the loads. Against this path, alternated in one
+/// process: 4096 columns 1.05–1.11 with `y` 64-byte aligned, but 0.83–0.95 with `x` and `y`
+/// both 16 bytes past a page (two `Vec`s: the bench's layout); 2048 columns 0.72–0.80, 8192
+/// 1.06–1.19, 32768 0.89–1.04. Without the lead (stores in step with the loads), 4096
+/// columns measured 0.71–1.05 with the buffers at the same offset in a page and 1.10–1.32
+/// with them a quarter or half a page apart. A prefetch into L1 of the next chunk of `y` in
+/// pass B lost too (2.95 → 2.7).
 const LONG_IN_MEMORY: usize = 2048;
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`
@@ -326,10 +341,10 @@ const MAX_CHUNKS: usize = 64;
 /// where a first-to-last order would evict each chunk just before reaching it (4096 columns
 /// from memory: 2.6 → 3.4 elements/ns; no change from 8192 up, where most of `y` is in L2
 /// anyway). Memory sees `x` read once and `y` written once (and read once for ownership:
-/// plain stores), and every chunk's read
-/// overlaps the previous chunk's `exp` work instead of all of `x` being read while nothing
-/// computes (the three-pass order on a row larger than L1). Out of place only: a NaN or `+∞`
-/// found in a later chunk sends the row to [`degenerate`], which re-reads `x`.
+/// plain stores), and every chunk's read overlaps the previous chunk's `exp` work instead of
+/// all of `x` being read while nothing computes (the three-pass order on a row larger than
+/// L1). Out of place only: a NaN or `+∞` found in a later chunk sends the row to
+/// [`degenerate`], which re-reads `x`.
 ///
 /// Tried and dropped: running pass B of this row fused with pass A of the next (chunk `k` of
 /// this row's `y` scaled in the loop that takes chunk `k`'s extremes of the next row's `x`,
