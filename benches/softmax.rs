@@ -6,18 +6,17 @@
 //! Run: `cargo bench --bench softmax` (`HUIYAN_FORCE_ISA=x86-v3` for another tier;
 //! `HUIYAN_BENCH_CLOCK=cpu` to count only this thread's CPU time on a shared machine).
 //!
-//! Measured 2026-11-24, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs; memory bandwidth
+//! Measured 2026-11-25, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs; memory bandwidth
 //! shared with other tenants of the host), x86-v4 tier, `HUIYAN_BENCH_CLOCK=cpu`, criterion
-//! means, elements/ns. Session 7: two runs in the same hour (a / b), with the host's memory
-//! heavily loaded (`copy` at 2.4–4.6); the last column is session 6's ratio, before rows of
-//! 2048 columns and up with a memory-sized output moved to the chunked two-pass path:
+//! means, elements/ns. Session 8: two runs in the same half hour (a / b); the last two
+//! columns are session 7's ratios (same code paths, a more heavily loaded host):
 //!
-//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy | s6 huiyan/copy |
+//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy | s7 huiyan/copy |
 //! |---|---|---|---|---|---|---|
-//! | softmax/65536x64 | 2.24 / 2.70 | 0.250 / 0.260 | 2.78 / 3.12 | 9.0 / 10.4 | 0.81 / 0.86 | 0.65 |
-//! | softmax/8192x512 | 4.45 / 3.22 | 0.275 / 0.272 | 3.97 / 3.81 | 16.2 / 11.8 | 1.12 / 0.84 | 1.25 |
-//! | softmax/1024x4096 | 2.93 / 3.02 | 0.265 / 0.269 | 3.55 / 3.68 | 11.0 / 11.2 | 0.82 / 0.82 | 0.70 |
-//! | softmax/128x32768 | 3.58 / 3.43 | 0.262 / 0.273 | 2.39 / 4.60 | 13.7 / 12.5 | 1.50 / 0.74 | 0.71 |
+//! | softmax/65536x64 | 2.87 / 2.89 | 0.269 / 0.269 | 4.26 / 3.65 | 10.7 / 10.8 | 0.67 / 0.79 | 0.81 / 0.86 |
+//! | softmax/8192x512 | 3.98 / 3.74 | 0.280 / 0.273 | 3.90 / 4.08 | 14.2 / 13.7 | 1.02 / 0.92 | 1.12 / 0.84 |
+//! | softmax/1024x4096 | 2.98 / 3.00 | 0.271 / 0.271 | 3.55 / 4.36 | 11.0 / 11.1 | 0.84 / 0.69 | 0.82 / 0.82 |
+//! | softmax/128x32768 | 3.41 / 3.64 | 0.270 / 0.279 | 4.30 / 5.28 | 12.6 / 13.0 | 0.79 / 0.69 | 1.50 / 0.74 |
 //!
 //! Session 6, on a quieter host: huiyan 3.23 / 4.44 / 3.25 / 3.76 against copy 4.95 / 3.55 /
 //! 4.65 / 5.31. Under this much noise compare within a run, or alternate two builds in one
