@@ -22,6 +22,12 @@
 //! straight-line code ([`short_extreme`]) instead of the general loop got 3.88 → 3.97 (32
 //! columns 2.18 → 2.25). Storing the unnormalised terms and scaling them a pair later (to take
 //! the divide off the chain) lost: 3.8 → 3.5.
+//!
+//! Rows of exactly `4·LANES` are compiled with the length as a constant (session 9): 64
+//! columns in L2 3.86–3.94 → 4.07–4.08 elements/ns, alternated runs; with 16 MiB in and out
+//! no change (3.2–3.3 both ways: memory bounds it there). A software prefetch of `x` (or a
+//! `prefetchw` of `y`) 4–32 rows ahead lost from memory at every distance tried (3.3–3.6 →
+//! 2.4–3.5): the hardware prefetchers already follow these streams.
 
 use super::exp::exp_flush_xn;
 use super::pass::{FromX, Logits};
@@ -49,38 +55,47 @@ pub(super) fn is_small<S: SimdF32>(c: &Call) -> bool {
 pub(super) unsafe fn small_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
     // SAFETY: forwarded.
     unsafe {
-        if core::ptr::eq(c.x, c.y) {
-            small_rows_ip::<S, SC, true>(s, c)
-        } else {
-            small_rows_ip::<S, SC, false>(s, c)
+        let full = c.cols == 4 * S::LANES;
+        match (core::ptr::eq(c.x, c.y), full) {
+            (true, true) => small_rows_ip::<S, SC, true, true>(s, c),
+            (true, false) => small_rows_ip::<S, SC, true, false>(s, c),
+            (false, true) => small_rows_ip::<S, SC, false, true>(s, c),
+            (false, false) => small_rows_ip::<S, SC, false, false>(s, c),
         }
     }
 }
 
 /// [`small_rows`] for in-place (`IP`) or out-of-place calls.
 ///
+/// `FULL` (rows of exactly `4·LANES`) makes the row length a constant, so every per-vector
+/// tail test folds away and a pair is straight-line code.
+///
 /// # Safety
-/// As [`small_rows`]; `IP` exactly when `c.x == c.y`.
+/// As [`small_rows`]; `IP` exactly when `c.x == c.y`, `FULL` exactly when
+/// `c.cols == 4·LANES`.
 #[inline(always)]
-unsafe fn small_rows_ip<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
+unsafe fn small_rows_ip<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
+    s: S,
+    c: &Call,
+) {
     let mut r = 0;
     // SAFETY: rows ≥ 1 (a validated call with no rows does not get here).
-    let mut cur = unsafe { setup2::<S, SC, IP>(s, c, 0) };
+    let mut cur = unsafe { setup2::<S, SC, IP, FULL>(s, c, 0) };
     while r < c.rows {
         let nxt = if r + 2 < c.rows {
             // SAFETY: r + 2 < rows.
-            Some(unsafe { setup2::<S, SC, IP>(s, c, r + 2) })
+            Some(unsafe { setup2::<S, SC, IP, FULL>(s, c, r + 2) })
         } else {
             None
         };
         // SAFETY: r < rows, and r + 1 < rows when the pair has a second row.
         unsafe {
             match cur {
-                (Some(a), Some(Some(b))) => pair(s, c, r, a, b),
+                (Some(a), Some(Some(b))) => pair::<S, SC, FULL>(s, c, r, a, b),
                 (a, b) => {
-                    one(s, c, r, a);
+                    one::<S, SC, FULL>(s, c, r, a);
                     if let Some(b) = b {
-                        one(s, c, r + 1, b);
+                        one::<S, SC, FULL>(s, c, r + 1, b);
                     }
                 }
             }
@@ -92,6 +107,16 @@ unsafe fn small_rows_ip<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Ca
     }
 }
 
+/// The row length: `4·LANES` known at compile time when `FULL` (no tail branches).
+#[inline(always)]
+fn cols<S: SimdF32, const FULL: bool>(c: &Call) -> usize {
+    if FULL {
+        4 * S::LANES
+    } else {
+        c.cols
+    }
+}
+
 /// A row's logit source and maximum logit, `None` when degenerate (see [`setup`]).
 type Setup<const SC: bool> = Option<(FromX<SC, false>, f32)>;
 
@@ -100,16 +125,16 @@ type Setup<const SC: bool> = Option<(FromX<SC, false>, f32)>;
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool>(
+unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
 ) -> (Setup<SC>, Option<Setup<SC>>) {
     // SAFETY: r < rows, and r + 1 < rows when it is set up.
     unsafe {
-        let a = setup::<S, SC, IP>(s, c, r);
+        let a = setup::<S, SC, IP, FULL>(s, c, r);
         let b = if r + 1 < c.rows {
-            Some(setup::<S, SC, IP>(s, c, r + 1))
+            Some(setup::<S, SC, IP, FULL>(s, c, r + 1))
         } else {
             None
         };
@@ -123,7 +148,7 @@ unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool>(
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool>(
+unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
@@ -133,9 +158,9 @@ unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool>(
     // SAFETY: x covers cols elements.
     let (e, nan) = unsafe {
         if c.scale > 0.0 {
-            short_extreme::<S, true, IP>(s, x, c.cols)
+            short_extreme::<S, true, IP>(s, x, cols::<S, FULL>(c))
         } else {
-            short_extreme::<S, false, IP>(s, x, c.cols)
+            short_extreme::<S, false, IP>(s, x, cols::<S, FULL>(c))
         }
     };
     let src = FromX::<SC, false> {
@@ -261,14 +286,14 @@ fn row_sum<S: SimdF32>(s: S, e: &[S::V]) -> f32 {
 /// # Safety
 /// `r + 1 < c.rows`.
 #[inline(always)]
-unsafe fn pair<S: SimdF32, const SC: bool>(
+unsafe fn pair<S: SimdF32, const SC: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
     (sa, ma): (FromX<SC, false>, f32),
     (sb, mb): (FromX<SC, false>, f32),
 ) {
-    let n = c.cols;
+    let n = cols::<S, FULL>(c);
     let (mav, mbv) = (s.splat(ma), s.splat(mb));
     let mut t = [mav; 8];
     for i in 0..4 {
@@ -322,13 +347,13 @@ unsafe fn redo<const SC: bool>(c: &Call, r: usize, src: FromX<SC, false>) -> f32
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn one<S: SimdF32, const SC: bool>(
+unsafe fn one<S: SimdF32, const SC: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
     a: Option<(FromX<SC, false>, f32)>,
 ) {
-    let n = c.cols;
+    let n = cols::<S, FULL>(c);
     // SAFETY: row r of y and lse are inside the validated ranges; x is read (by the closure)
     // before each y element is written.
     unsafe {
