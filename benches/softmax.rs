@@ -8,15 +8,16 @@
 //!
 //! Measured 2026-11-25, AMD EPYC (Zen 4, family 25 model 17, KVM, 2 vCPUs; memory bandwidth
 //! shared with other tenants of the host), x86-v4 tier, `HUIYAN_BENCH_CLOCK=cpu`, criterion
-//! means, elements/ns. Session 8: two runs in the same half hour (a / b); the last two
-//! columns are session 7's ratios (same code paths, a more heavily loaded host):
+//! means, elements/ns. Session 9 (HEAD 7cc1749): two runs about half an hour apart (a / b; a
+//! CI run between them); the last column is session 8's ratio (same paths except 64 columns,
+//! whose full-width rows now compile with the length as a constant):
 //!
-//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy | s7 huiyan/copy |
+//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy | s8 huiyan/copy |
 //! |---|---|---|---|---|---|---|
-//! | softmax/65536x64 | 2.87 / 2.89 | 0.269 / 0.269 | 4.26 / 3.65 | 10.7 / 10.8 | 0.67 / 0.79 | 0.81 / 0.86 |
-//! | softmax/8192x512 | 3.98 / 3.74 | 0.280 / 0.273 | 3.90 / 4.08 | 14.2 / 13.7 | 1.02 / 0.92 | 1.12 / 0.84 |
-//! | softmax/1024x4096 | 2.98 / 3.00 | 0.271 / 0.271 | 3.55 / 4.36 | 11.0 / 11.1 | 0.84 / 0.69 | 0.82 / 0.82 |
-//! | softmax/128x32768 | 3.41 / 3.64 | 0.270 / 0.279 | 4.30 / 5.28 | 12.6 / 13.0 | 0.79 / 0.69 | 1.50 / 0.74 |
+//! | softmax/65536x64 | 3.46 / 3.73 | 0.280 / 0.279 | 4.65 / 5.62 | 12.3 / 13.4 | 0.74 / 0.66 | 0.67 / 0.79 |
+//! | softmax/8192x512 | 4.56 / 4.58 | 0.280 / 0.280 | 5.03 / 5.25 | 16.3 / 16.4 | 0.91 / 0.87 | 1.02 / 0.92 |
+//! | softmax/1024x4096 | 3.18 / 2.86 | 0.273 / 0.274 | 4.03 / 5.60 | 11.7 / 10.4 | 0.79 / 0.51 | 0.84 / 0.69 |
+//! | softmax/128x32768 | 3.52 / 3.85 | 0.280 / 0.280 | 4.85 / 5.48 | 12.6 / 13.7 | 0.73 / 0.70 | 0.79 / 0.69 |
 //!
 //! Session 6, on a quieter host: huiyan 3.23 / 4.44 / 3.25 / 3.76 against copy 4.95 / 3.55 /
 //! 4.65 / 5.31. Under this much noise compare within a run, or alternate two builds in one

@@ -213,6 +213,18 @@ const MEMORY_BYTES: usize = 8 << 20;
 /// columns measured 0.71–1.05 with the buffers at the same offset in a page and 1.10–1.32
 /// with them a quarter or half a page apart. A prefetch into L1 of the next chunk of `y` in
 /// pass B lost too (2.95 → 2.7).
+///
+/// Session 9 on that branch (commit dedeb79): the streamed loop's main blocks moved into a
+/// helper whose flags are const generics, the store stream's addresses stepped rather than
+/// rebuilt from spilled registers each block. At 4096 columns with `x` and `y` 16 bytes past
+/// a page it went 3.04–3.13 → 3.44–3.61 elements/ns (this path: 3.25–3.44 in the same runs).
+/// With `y` 64-byte aligned it ran at 4.5–4.9, against 3.6–3.7 for this path and 4.3–5.1 for
+/// the copy. The misaligned layout costs because the stream reads the scratch on `y`'s vector
+/// grid while the `exp` writes it on `x`'s: with `y` 16 bytes off a line each of those loads
+/// splits two lines. Moving the scratch so that they align makes the `exp`'s stores split
+/// instead, which is worse (3.9 → 2.5–3.1). A prototype that runs the `exp` on `y`'s grid
+/// (scratch loads and stores aligned, `x` loads too when `x ≡ y` mod 64) measured 3.05 →
+/// 3.5–3.7 in that layout. That is the next step for the branch.
 const LONG_IN_MEMORY: usize = 2048;
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`
