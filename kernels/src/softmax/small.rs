@@ -28,6 +28,16 @@
 //! no change (3.2–3.3 both ways: memory bounds it there). A software prefetch of `x` (or a
 //! `prefetchw` of `y`) 4–32 rows ahead lost from memory at every distance tried (3.3–3.6 →
 //! 2.4–3.5): the hardware prefetchers already follow these streams.
+//!
+//! Streaming the output of 64-column rows from memory (session 10, branch
+//! `exp/softmax-short-stream`, x86-v4, 16 MiB in and out, alternated in one process) did not
+//! pay: with non-temporal stores only — each line of a misaligned contiguous output a
+//! `vpermt2ps` of two results, the line two rows share carried to the next row — 3.0–3.6 →
+//! 3.25–3.46 elements/ns, ahead in one run of five and behind in three, while the copy ran at
+//! 4.2–4.8. Taking the RFO traffic away does not move these rows, so the store stream is not
+//! what holds them at ~0.75 of the copy. A first cut that stored each row's two shared lines
+//! plainly between the streamed ones ran at 0.47: on Zen 4, plain stores beside streamed
+//! lines (which the prefetchers then fetch) cost 7×.
 
 use super::exp::exp_flush_xn;
 use super::pass::{FromX, Logits};
