@@ -19,6 +19,9 @@
 //! | softmax/1024x4096 | 3.18 / 2.86 | 0.273 / 0.274 | 4.03 / 5.60 | 11.7 / 10.4 | 0.79 / 0.51 | 0.84 / 0.69 |
 //! | softmax/128x32768 | 3.52 / 3.85 | 0.280 / 0.280 | 4.85 / 5.48 | 12.6 / 13.7 | 0.73 / 0.70 | 0.79 / 0.69 |
 //!
+//! Session 10 (same kernels, one run): huiyan 3.20 / 4.59 / 3.21 / 3.51, copy 3.58 / 4.85 /
+//! 5.11 / 3.96, scalar 0.275–0.280; huiyan/copy 0.89 / 0.95 / 0.63 / 0.89.
+//!
 //! Session 6, on a quieter host: huiyan 3.23 / 4.44 / 3.25 / 3.76 against copy 4.95 / 3.55 /
 //! 4.65 / 5.31. Under this much noise compare within a run, or alternate two builds in one
 //! harness: at 4096 columns the session-7 path measured 3.05 → 3.3 that way (ratio to the
