@@ -25,7 +25,8 @@
 //!
 //! Rows of exactly `4·LANES` are compiled with the length as a constant (session 9): 64
 //! columns in L2 3.86–3.94 → 4.07–4.08 elements/ns, alternated runs; with 16 MiB in and out
-//! no change (3.2–3.3 both ways: memory bounds it there). A software prefetch of `x` (or a
+//! no change (3.2–3.3 both ways: from memory something other than the arithmetic holds it;
+//! not the store stream, see below). A software prefetch of `x` (or a
 //! `prefetchw` of `y`) 4–32 rows ahead lost from memory at every distance tried (3.3–3.6 →
 //! 2.4–3.5): the hardware prefetchers already follow these streams.
 //!
