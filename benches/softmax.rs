@@ -19,7 +19,17 @@
 //! | softmax/1024x4096 | 3.18 / 2.86 | 0.273 / 0.274 | 4.03 / 5.60 | 11.7 / 10.4 | 0.79 / 0.51 | 0.84 / 0.69 |
 //! | softmax/128x32768 | 3.52 / 3.85 | 0.280 / 0.280 | 4.85 / 5.48 | 12.6 / 13.7 | 0.73 / 0.70 | 0.79 / 0.69 |
 //!
-//! Session 10 (same kernels, one run): huiyan 3.20 / 4.59 / 3.21 / 3.51, copy 3.58 / 4.85 /
+//! Session 11, with the streamed path of memory-sized rows merged (`kernels/src/softmax/
+//! stream.rs`; 4096 and 32768 columns take it), one run:
+//!
+//! | bench id | huiyan | scalar | copy | huiyan/scalar | huiyan/copy |
+//! |---|---|---|---|---|---|
+//! | softmax/65536x64 | 3.62 | 0.280 | 5.50 | 12.9 | 0.66 |
+//! | softmax/8192x512 | 4.65 | 0.279 | 5.08 | 16.7 | 0.92 |
+//! | softmax/1024x4096 | 4.55 | 0.274 | 5.40 | 16.6 | 0.84 |
+//! | softmax/128x32768 | 5.12 | 0.279 | 5.65 | 18.4 | 0.91 |
+//!
+//! Session 10 (kernels of session 9, one run): huiyan 3.20 / 4.59 / 3.21 / 3.51, copy 3.58 / 4.85 /
 //! 5.11 / 3.96, scalar 0.275–0.280; huiyan/copy 0.89 / 0.95 / 0.63 / 0.89.
 //!
 //! Session 6, on a quieter host: huiyan 3.23 / 4.44 / 3.25 / 3.76 against copy 4.95 / 3.55 /

@@ -22,6 +22,11 @@ pub const PAR_MIN_ELEMENTS: usize = 1 << 16;
 /// Row softmax of `x` into `y` with the dispatched kernels; each row's logsumexp into `lse`
 /// when given (`−∞` for a fully masked row).
 ///
+/// Outputs of 8 MiB or more with plain rows of 2048–32768 columns are written with
+/// non-temporal stores on x86 (`y` is never read for ownership): the call lends the kernel a
+/// scratch row kept per thread ([`huiyan_kernels::softmax::softmax_scratch`]), allocated on
+/// the first such call and reused after.
+///
 /// ```
 /// use huiyan::{softmax, MatMut, MatRef, SoftmaxOptions};
 /// let x = [1.0f32, 2.0, 3.0, 4.0];
@@ -69,7 +74,31 @@ pub fn softmax_with(
             return par::run(kernels, x, Some(y), opts, lse);
         }
     }
-    k::softmax(kernels, x, y, opts, lse)
+    one_call(kernels, x, y, opts, lse)
+}
+
+thread_local! {
+    /// The scratch row this thread lends to streaming softmax calls.
+    static STREAM: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// One out-of-place kernel call, lending this thread's scratch row when the call can stream
+/// ([`k::softmax_scratch_len`]: plain rows of 2048–32768 columns, a memory-sized output, a
+/// tier with non-temporal stores); the same result otherwise.
+fn one_call(
+    kernels: &Kernels,
+    x: MatRef<'_>,
+    y: MatMut<'_>,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    let want = k::softmax_scratch_len(kernels, &x, &y, opts);
+    if want == 0 {
+        return k::softmax(kernels, x, y, opts, lse);
+    }
+    crate::scratch::with_scratch(&STREAM, want, |w| {
+        k::softmax_scratch(kernels, x, y, opts, lse, w)
+    })
 }
 
 /// Row softmax of `x` in place with the dispatched kernels.
@@ -197,7 +226,7 @@ mod par {
             };
             // Each block is a sub-view of a validated call: it validates again and cannot fail.
             let r = match (b.y, b.xm) {
-                (Some(y), _) => k::softmax(kernels, b.x, y, &o, b.lse),
+                (Some(y), _) => super::one_call(kernels, b.x, y, &o, b.lse),
                 (None, Some(xm)) => k::softmax_inplace(kernels, xm, &o, b.lse),
                 (None, None) => Ok(()),
             };

@@ -428,6 +428,131 @@ fn memory_sized_outputs_take_the_chunked_path() {
     }
 }
 
+/// Contiguous outputs of 8 MiB or more: on a tier with non-temporal stores the std API lends
+/// its scratch row and plain rows of 2048–32768 columns take the streamed path (one row's
+/// terms wait in the scratch while the previous row streams out of it); elsewhere the chunked
+/// path. Many rows in flight, degenerate rows first, in a run of three, in the middle and last,
+/// scale of either sign, rows with a gap between them or none; against the reference, and the
+/// same bits with `x` and `y` starting at another offset of a cache line.
+#[test]
+fn memory_sized_contiguous_rows() {
+    let mut rng = Rng(67);
+    for k in dispatch::under_test() {
+        for (cols, scale, y_pad) in [
+            (2048, 1.0, 0),
+            (2061, -0.7, 0),
+            (4096, 1.0, 3),
+            (5000, 0.3, 0),
+            (32768, 1.0, 0),
+        ] {
+            let rows = (2usize << 20).div_ceil(cols); // ≥ 8 MiB of output
+                                                      // The x whose logit is −∞ (scale may be negative).
+            let gone = if scale > 0.0 { NEG_INF } else { f32::INFINITY };
+            let mut x = rng.vec(rows * cols, 9.0);
+            x[3] = f32::NAN; // row 0
+            x[cols..2 * cols].fill(gone); // row 1: no entry takes part
+            x[2 * cols + cols / 2] = -gone; // row 2: a +∞ logit
+            let mid = rows / 2;
+            x[mid * cols + cols - 1] = f32::NAN; // a row in the middle, NaN last
+            x[(mid + 2) * cols..(mid + 3) * cols].fill(gone); // a row with one entry left
+            x[(mid + 2) * cols + 7] = 1.0;
+            x[rows * cols - 1] = f32::NAN; // the last row
+            let mut p = problem(rows, cols, x);
+            (p.scale, p.y_pad, p.want_lse) = (scale, y_pad, true);
+            let ctx = format!("memory-sized cols={cols} scale={scale} pad={y_pad}");
+            let got = check(&k, &p, &ctx);
+            assert_eq!(got[(mid + 2) * cols + 7], 1.0, "{ctx}: the one entry left");
+            if y_pad != 0 {
+                continue;
+            }
+            // x and y 5 floats further into a line: the same bits.
+            let off = 5;
+            let mut xb = vec![0.0f32; off + rows * cols];
+            xb[off..].copy_from_slice(&p.x);
+            let mut yb = vec![f32::NAN; off + rows * cols];
+            let mut lse = vec![f32::NAN; rows];
+            let opts = SoftmaxOptions {
+                scale,
+                ..Default::default()
+            };
+            huiyan::softmax_with(
+                &k,
+                MatRef::row_major(&xb[off..], rows, cols),
+                MatMut::row_major(&mut yb[off..], rows, cols),
+                &opts,
+                Some(&mut lse),
+            )
+            .unwrap();
+            let ctx = format!("{} {ctx} offset {off}", k.isa().name());
+            assert_bits_eq(&yb[off..], &got, &ctx);
+            let ((_, want_lse), (_, lb)) = (p.reference(), p.bounds());
+            assert_within(&lse, &want_lse, &lb, &format!("{ctx} lse"));
+        }
+    }
+}
+
+/// The kernel-level [`softmax_scratch`](huiyan_kernels::softmax::softmax_scratch): the length
+/// it asks for is 0 wherever the call would not stream; a scratch shorter than that is not
+/// used (the bits of `softmax`); a long enough one, starting anywhere, gives the same bits
+/// wherever it starts and matches `softmax` within the bound.
+#[test]
+fn kernel_scratch_lengths_and_offsets() {
+    use huiyan_kernels::softmax::{softmax as ksoftmax, softmax_scratch, softmax_scratch_len};
+    let mut rng = Rng(71);
+    let (rows, cols) = (520, 4096);
+    let x = rng.vec(rows * cols, 8.0);
+    let p = problem(rows, cols, x.clone());
+    let opts = p.options();
+    let (want, _) = p.reference();
+    let (yb, _) = p.bounds();
+    let xv = MatRef::row_major(&x, rows, cols);
+    for k in dispatch::under_test() {
+        let ctx = k.isa().name();
+        let mut plain = vec![0.0f32; rows * cols];
+        ksoftmax(
+            &k,
+            xv,
+            MatMut::row_major(&mut plain, rows, cols),
+            &opts,
+            None,
+        )
+        .unwrap();
+        let mut y = vec![0.0f32; rows * cols];
+        let want_len = softmax_scratch_len(&k, &xv, &MatMut::row_major(&mut y, rows, cols), &opts);
+        // Not memory-sized (a tenth of the rows), log-softmax: never a scratch.
+        let small = MatRef::row_major(&x[..rows / 10 * cols], rows / 10, cols);
+        let mut ys = vec![0.0f32; rows / 10 * cols];
+        let ysv = MatMut::row_major(&mut ys, rows / 10, cols);
+        assert_eq!(softmax_scratch_len(&k, &small, &ysv, &opts), 0, "{ctx}");
+        let log = SoftmaxOptions {
+            log: true,
+            ..Default::default()
+        };
+        let yv = MatMut::row_major(&mut y, rows, cols);
+        assert_eq!(softmax_scratch_len(&k, &xv, &yv, &log), 0, "{ctx}");
+        if want_len == 0 {
+            continue; // this tier does not stream
+        }
+        assert!(want_len >= cols, "{ctx}: {want_len}");
+        let mut w = vec![0.0f32; want_len + 16];
+        // Too short: not used, the bits of softmax.
+        let yv = MatMut::row_major(&mut y, rows, cols);
+        softmax_scratch(&k, xv, yv, &opts, None, &mut w[..want_len - 1]).unwrap();
+        assert_bits_eq(&y, &plain, &format!("{ctx} short scratch"));
+        let mut first: Option<Vec<f32>> = None;
+        for off in [0, 1, 7, 16] {
+            let yv = MatMut::row_major(&mut y, rows, cols);
+            softmax_scratch(&k, xv, yv, &opts, None, &mut w[off..off + want_len]).unwrap();
+            let ctx = format!("{ctx} scratch offset {off}");
+            assert_within(&y, &want, &yb, &ctx);
+            match &first {
+                None => first = Some(y.clone()),
+                Some(y0) => assert_bits_eq(&y, y0, &ctx),
+            }
+        }
+    }
+}
+
 /// Degenerate rows (NaN, `+∞`, all `−∞`) between ordinary ones, at every width class: the
 /// pipelined paths find a NaN from the row's sum (out of place) or from pass 1 (in place), and
 /// the rows around it are unaffected.

@@ -22,7 +22,9 @@
 //!
 //! Row kernels see whole rows (module `row`): a pass for the maximum, a pass for `exp` and the sum
 //! (storing the terms), a pass to normalise on data the first pass left in cache; short rows
-//! keep their terms in registers, long rows go chunk by chunk in two passes over memory.
+//! keep their terms in registers, long rows go chunk by chunk in two passes over memory, and
+//! memory-sized outputs on x86 can be streamed out with non-temporal stores through a scratch
+//! row the caller lends ([`softmax_scratch`]).
 //! Loops, tails and special rows are written once over a `SimdF32` trait; each ISA tier
 //! implements that trait in its own file (`scalar.rs`, `portable.rs`, `x86_64/{v3,v4}.rs`,
 //! `aarch64/neon.rs`). The `exp` ([`exp_lane`], derivation in `exp.rs`) is the same operation
@@ -41,6 +43,7 @@ pub(crate) mod row;
 mod scalar;
 pub(crate) mod simd;
 mod small;
+mod stream;
 pub(crate) mod tanh;
 #[cfg(test)]
 mod tests;
@@ -92,6 +95,8 @@ pub(crate) struct SoftmaxKernel {
     rows: unsafe fn(&Call),
     /// `y[j] ← exp(x[j])`, `n` elements. Safety: as `rows`; `x`, `y` cover `n`, disjoint.
     exp: unsafe fn(*const f32, *mut f32, usize),
+    /// The tier has non-temporal stores (`SimdF32::STREAM`): memory-sized calls can stream.
+    stream: bool,
 }
 
 impl SoftmaxKernel {
@@ -99,12 +104,14 @@ impl SoftmaxKernel {
         SoftmaxKernel {
             rows: scalar::softmax_scalar,
             exp: scalar::exp_scalar,
+            stream: false,
         }
     }
     pub(crate) fn portable() -> Self {
         SoftmaxKernel {
             rows: portable::softmax_portable,
             exp: portable::exp_portable,
+            stream: false,
         }
     }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -112,6 +119,7 @@ impl SoftmaxKernel {
         SoftmaxKernel {
             rows: x86_64::v3::softmax_x86_v3,
             exp: x86_64::v3::exp_x86_v3,
+            stream: true,
         }
     }
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -119,6 +127,7 @@ impl SoftmaxKernel {
         SoftmaxKernel {
             rows: x86_64::v4::softmax_x86_v4,
             exp: x86_64::v4::exp_x86_v4,
+            stream: true,
         }
     }
     #[cfg(target_arch = "aarch64")]
@@ -126,6 +135,7 @@ impl SoftmaxKernel {
         SoftmaxKernel {
             rows: aarch64::neon::softmax_neon,
             exp: aarch64::neon::exp_neon,
+            stream: false,
         }
     }
 }
@@ -163,10 +173,92 @@ pub fn softmax(
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
     check_softmax(&x, Some(&y), opts, lse.as_deref())?;
-    let call = make_call(&x, y.ptr, y.rs, opts, lse);
+    let call = make_call(&x, y.ptr, y.rs, opts, lse, &mut []);
     // SAFETY: the call was validated above; the table's constructor took the tier's token.
     unsafe { (kernels.softmax.rows)(&call) };
     Ok(())
+}
+
+/// [`softmax`] with a scratch lent for the streaming path: on a tier with non-temporal stores
+/// (x86-64-v4, x86-64-v3), a plain softmax (no mask or bias, not log-softmax) of rows of
+/// 2048 to 32768 columns whose output spans 8 MiB or more writes `y` **without reading it
+/// first**. Each row's terms wait in the scratch while the previous row's output is streamed
+/// out of it with non-temporal stores, in the same loop as this row's `exp` and the next
+/// row's maximum, so memory sees `x` read once and `y` written once (plain stores also read
+/// every line of `y` for ownership, a third of the traffic).
+///
+/// [`softmax_scratch_len`] says how many elements the call can use; a shorter `scratch`
+/// (an empty one included) is not used, and the call is then exactly [`softmax`]. The result
+/// is within the `tol::softmax` bound of the [`softmax`] result (the sum runs in another
+/// order), and its bits do not depend on where `y` or the scratch start; the scratch's
+/// contents on return are unspecified. The non-temporal stores are fenced before the call
+/// returns, so `y` is ordinary memory again for this thread and any it hands `y` to.
+/// Validation, errors and the untouched-on-error guarantee are those of [`softmax`]. The std
+/// crate's `huiyan::softmax` lends a per-thread scratch row by itself.
+///
+/// ```
+/// use huiyan_kernels::softmax::{softmax_scratch, softmax_scratch_len, SoftmaxOptions};
+/// use huiyan_kernels::{Kernels, MatMut, MatRef};
+/// let k = Kernels::best_compile_time();
+/// let (rows, cols) = (512, 4096); // 8 MiB of output: memory-sized
+/// let x: Vec<f32> = (0..rows * cols).map(|i| (i % 7) as f32).collect();
+/// let mut y = vec![0.0f32; rows * cols];
+/// let opts = SoftmaxOptions::default();
+/// // cols + 32 on a tier with streaming stores; 0 on the others (the call is then `softmax`).
+/// let len = softmax_scratch_len(&k, &MatRef::row_major(&x, rows, cols),
+///                               &MatMut::row_major(&mut y, rows, cols), &opts);
+/// let mut scratch = vec![0.0f32; len];
+/// softmax_scratch(&k, MatRef::row_major(&x, rows, cols), MatMut::row_major(&mut y, rows, cols),
+///                 &opts, None, &mut scratch).unwrap();
+/// for row in y.chunks(cols) {
+///     assert!((row.iter().map(|&v| f64::from(v)).sum::<f64>() - 1.0).abs() < 1e-5);
+/// }
+/// ```
+pub fn softmax_scratch(
+    kernels: &Kernels,
+    x: MatRef<'_>,
+    y: MatMut<'_>,
+    opts: &SoftmaxOptions<'_>,
+    lse: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) -> Result<(), Error> {
+    check_softmax(&x, Some(&y), opts, lse.as_deref())?;
+    let call = make_call(&x, y.ptr, y.rs, opts, lse, scratch);
+    // SAFETY: the call was validated above; the scratch is a `&mut` borrow, so it overlaps no
+    // operand; the table's constructor took the tier's token.
+    unsafe { (kernels.softmax.rows)(&call) };
+    Ok(())
+}
+
+/// Elements of scratch [`softmax_scratch`] can use for this call with `kernels`:
+/// `cols + 32` when it would take the streaming path, `0` when it would not (then it is [`softmax`]).
+/// Never fails; for operands [`softmax`] would reject the answer is meaningless but harmless.
+///
+/// ```
+/// use huiyan_kernels::softmax::{softmax_scratch_len, SoftmaxOptions};
+/// use huiyan_kernels::{Kernels, MatMut, MatRef};
+/// let (rows, cols) = (1024, 4096); // 16 MiB out: memory-sized
+/// let x = vec![0.0f32; rows * cols];
+/// let mut y = vec![0.0f32; rows * cols];
+/// let (xv, yv) = (MatRef::row_major(&x, rows, cols), MatMut::row_major(&mut y, rows, cols));
+/// let opts = SoftmaxOptions::default();
+/// // The scalar tier has no non-temporal stores; log-softmax never streams.
+/// assert_eq!(softmax_scratch_len(&Kernels::scalar(), &xv, &yv, &opts), 0);
+/// let log = SoftmaxOptions { log: true, ..Default::default() };
+/// assert_eq!(softmax_scratch_len(&Kernels::best_compile_time(), &xv, &yv, &log), 0);
+/// ```
+pub fn softmax_scratch_len(
+    kernels: &Kernels,
+    x: &MatRef<'_>,
+    y: &MatMut<'_>,
+    opts: &SoftmaxOptions<'_>,
+) -> usize {
+    let call = make_call(x, y.ptr, y.rs, opts, None, &mut []);
+    if stream::stream_shape(kernels.softmax.stream, &call) {
+        stream::scratch_len(x.cols)
+    } else {
+        0
+    }
 }
 
 /// Row softmax of `x` in place (contract: [this module](self)); otherwise as [`softmax`].
@@ -189,7 +281,7 @@ pub fn softmax_inplace(
 ) -> Result<(), Error> {
     let xr = x.as_ref();
     check_softmax(&xr, None, opts, lse.as_deref())?;
-    let call = make_call(&xr, x.ptr, x.rs, opts, lse);
+    let call = make_call(&xr, x.ptr, x.rs, opts, lse, &mut []);
     // SAFETY: as in `softmax`; in place, `y` is `x` itself, which the kernels allow.
     unsafe { (kernels.softmax.rows)(&call) };
     Ok(())
@@ -224,6 +316,7 @@ fn make_call(
     rsy: usize,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&mut [f32]>,
+    scratch: &mut [f32],
 ) -> Call {
     Call {
         x: x.ptr,
@@ -245,5 +338,11 @@ fn make_call(
         }),
         log: opts.log,
         lse: lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr()),
+        w: if scratch.is_empty() {
+            core::ptr::null_mut()
+        } else {
+            scratch.as_mut_ptr()
+        },
+        w_len: scratch.len(),
     }
 }

@@ -289,7 +289,7 @@ pub(super) unsafe fn log_out<S: SimdF32, T: Logits<S>>(
 /// Elements before the first address of `p` aligned to a whole vector (`4·LANES` bytes),
 /// at most `n`: stores from there on do not split cache lines.
 #[inline(always)]
-fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
+pub(super) fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
     let a = 4 * S::LANES;
     (((a - (p as usize) % a) % a) / 4).min(n)
 }
@@ -374,7 +374,7 @@ pub(super) struct Ext {
 /// # Safety
 /// `x` covers `k` elements.
 #[inline(always)]
-unsafe fn ext_part<S: SimdF32, const NAN: bool>(
+pub(super) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
     s: S,
     x: *const f32,
     k: usize,

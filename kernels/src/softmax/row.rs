@@ -13,6 +13,10 @@
 //!   ([`mid_rows`]): pass 1 of the next row runs in the same loop as pass 3 of this one.
 //!   - **short** rows (`cols ≤ 4·LANES`, softmax): two rows at a time, terms kept in
 //!     registers ([`small`](super::small)).
+//!   - **streamed** rows (softmax, out of place, `2048 ≤ cols ≤ 32768`, an output spanning
+//!     8 MiB or more, on a tier with non-temporal stores, with a scratch row lent by the
+//!     caller): `y` written around the caches, never read, each row's terms waiting in the
+//!     scratch while the previous row streams out ([`stream`](super::stream)).
 //!   - **long** rows (softmax, out of place; `cols ≥ 8192`, or `cols ≥ 2048` when the output
 //!     spans 8 MiB or more): two passes over memory, chunk by chunk, with the online-softmax
 //!     rescale between chunks ([`long_row`]). In place, long rows take the three-pass path (a
@@ -39,6 +43,7 @@ use super::exp::FLUSH;
 use super::pass::{extreme, extremes, log_out, mul_inplace, sum_exp, Ext, FromX, Logits, Stored};
 use super::simd::SimdF32;
 use super::small::{is_small, small_rows};
+use super::stream::{stream_rows, streams, SCRATCH_SLACK};
 
 /// A validated softmax call: the whole operation, in raw pointers (see [`super::softmax`]).
 pub(crate) struct Call {
@@ -55,6 +60,11 @@ pub(crate) struct Call {
     pub(crate) log: bool,
     /// One entry per row, or null when the caller did not ask for the logsumexp.
     pub(crate) lse: *mut f32,
+    /// A scratch of `w_len` writable elements disjoint from every operand, or null: lent by
+    /// [`softmax_scratch`](super::softmax_scratch) for the streaming path
+    /// ([`stream`](super::stream)).
+    pub(crate) w: *mut f32,
+    pub(crate) w_len: usize,
 }
 
 /// A broadcast operand: row `r` starts at `ptr + r·rs` (`rs = 0` when it has one row); with
@@ -145,6 +155,16 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         unsafe { small_rows::<S, SC>(s, c) };
         return;
     }
+    if streams(S::STREAM, c) {
+        // The scratch from its first 64-byte boundary (for speed only: the kernels access it
+        // with unaligned loads and stores). w_len ≥ cols + SCRATCH_SLACK and the offset is at
+        // most SCRATCH_SLACK, so cols elements follow w inside the scratch.
+        let w = c.w.wrapping_add(c.w.align_offset(64).min(SCRATCH_SLACK));
+        // SAFETY: forwarded; streams() checked the rest of stream_rows' contract, and w has
+        // cols writable elements inside the scratch (above), which overlaps no operand.
+        unsafe { stream_rows::<S, SC>(s, c, w) };
+        return;
+    }
     let in_place = core::ptr::eq(c.x, c.y);
     let in_memory = c.rows.saturating_mul(c.rsy).saturating_mul(4) >= MEMORY_BYTES;
     if !c.log && !in_place && (n >= LONG || (n >= LONG_IN_MEMORY && in_memory)) {
@@ -172,7 +192,7 @@ unsafe fn plain_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
 
 /// Outputs of at least this many bytes (the span of `y`'s rows) count as memory-resident:
 /// 8 MiB, far beyond any L2 and a fair share of an L3.
-const MEMORY_BYTES: usize = 8 << 20;
+pub(super) const MEMORY_BYTES: usize = 8 << 20;
 /// Out of place, rows from this length up take [`long_row`] when the output is memory-resident
 /// ([`MEMORY_BYTES`]); in cache [`mid_rows`] is faster below [`LONG`]. Measured on Zen 4
 /// (x86-v4, single thread, session 7, 16 MiB in and out; the host's memory bandwidth is shared
@@ -203,28 +223,22 @@ const MEMORY_BYTES: usize = 8 << 20;
 /// its stores overlapped, then a second on `y` in cache that memory sits out, and the `exp`
 /// between them.
 ///
-/// Also tried in session 8 and kept off `main` (branch `exp/softmax-stream`): the output
-/// streamed through a one-row scratch lent by the caller, the previous row's output streamed
-/// out of it in the same loop as this row's `exp` and the next row's extremes, the stores led
-/// half a page (modulo 4 KiB) away from the loads. Against this path, alternated in one
-/// process: 4096 columns 1.05–1.11 with `y` 64-byte aligned, but 0.83–0.95 with `x` and `y`
-/// both 16 bytes past a page (two `Vec`s: the bench's layout); 2048 columns 0.72–0.80, 8192
-/// 1.06–1.19, 32768 0.89–1.04. Without the lead (stores in step with the loads), 4096
-/// columns measured 0.71–1.05 with the buffers at the same offset in a page and 1.10–1.32
-/// with them a quarter or half a page apart. A prefetch into L1 of the next chunk of `y` in
-/// pass B lost too (2.95 → 2.7).
+/// When the caller lends a scratch row (the std API always does), x86 tiers stream these rows
+/// instead ([`stream`](super::stream), merged in session 11): the output goes out through the
+/// scratch with non-temporal stores, in the same loop as the next row's `exp`. In the
+/// criterion bench (`x` and `y` two `Vec`s, both 16 bytes past a page) that path ran at 4.55
+/// elements/ns at 4096 columns and 5.12 at 32768, where this one had run at 3.2–3.5 in the
+/// runs of sessions 9 and 10. This path remains the one for callers of the kernel-level
+/// [`softmax`](super::softmax) without a scratch, and for the tiers without streaming stores.
 ///
-/// Session 9 on that branch (commit dedeb79): the streamed loop's main blocks moved into a
-/// helper whose flags are const generics, the store stream's addresses stepped rather than
-/// rebuilt from spilled registers each block. At 4096 columns with `x` and `y` 16 bytes past
-/// a page it went 3.04–3.13 → 3.44–3.61 elements/ns (this path: 3.25–3.44 in the same runs).
-/// With `y` 64-byte aligned it ran at 4.5–4.9, against 3.6–3.7 for this path and 4.3–5.1 for
-/// the copy. The misaligned layout costs because the stream reads the scratch on `y`'s vector
-/// grid while the `exp` writes it on `x`'s: with `y` 16 bytes off a line each of those loads
-/// splits two lines. Moving the scratch so that they align makes the `exp`'s stores split
-/// instead, which is worse (3.9 → 2.5–3.1). A prototype that runs the `exp` on `y`'s grid
-/// (scratch loads and stores aligned, `x` loads too when `x ≡ y` mod 64) measured 3.05 →
-/// 3.5–3.7 in that layout. That is the next step for the branch.
+/// Found while building it (sessions 8–9): the streamed stores must be led away from the
+/// loads (half a page modulo 4 KiB: in step, 4096 columns measured 0.71–1.05 of this path
+/// with the buffers at the same offset in a page), and with `y` 16 bytes off a line it loses
+/// ~20 % against `y` 64-byte aligned (4.5–4.9 elements/ns), because the stream then reads the
+/// scratch on `y`'s vector grid while the `exp` writes it on `x`'s, and each load splits two
+/// lines. Running the `exp` on `y`'s grid removes the split (a prototype: 3.05 → 3.5–3.7 in
+/// the misaligned layout) at the price of a sum order that depends on `y`'s alignment; not
+/// done. A prefetch into L1 of the next chunk of `y` in this path's pass B lost (2.95 → 2.7).
 const LONG_IN_MEMORY: usize = 2048;
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`
@@ -324,7 +338,7 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
 /// # Safety
 /// `r < c.rows` of a validated call.
 #[inline(always)]
-unsafe fn row_ext<S: SimdF32, const NAN: bool>(s: S, c: &Call, r: usize) -> Ext {
+pub(super) unsafe fn row_ext<S: SimdF32, const NAN: bool>(s: S, c: &Call, r: usize) -> Ext {
     // SAFETY: row r of x is inside the validated range; no y (MUL is false).
     unsafe {
         let null = core::ptr::null_mut();

@@ -109,4 +109,22 @@ pub(crate) trait SimdF32: Copy {
     fn prefetch_read(self, p: *const f32) {
         let _ = p;
     }
+    /// Whether [`store_stream`](SimdF32::store_stream) is a non-temporal store on this tier
+    /// (around the caches, no read for ownership); otherwise it is [`store`](SimdF32::store)
+    /// and the streaming path is not taken.
+    const STREAM: bool = false;
+    /// Stores `LANES` floats at `p`, non-temporally where [`STREAM`](SimdF32::STREAM) says so.
+    /// Such stores are weakly ordered: [`stream_fence`](SimdF32::stream_fence) must follow
+    /// them before the kernel returns.
+    ///
+    /// # Safety
+    /// `p..p+LANES` writable and `p` aligned to `4·LANES` bytes.
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f32, v: Self::V) {
+        // SAFETY: forwarded.
+        unsafe { self.store(p, v) }
+    }
+    /// Orders every earlier [`store_stream`](SimdF32::store_stream) before every later store.
+    #[inline(always)]
+    fn stream_fence(self) {}
 }

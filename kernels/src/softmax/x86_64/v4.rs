@@ -186,6 +186,17 @@ impl SimdF32 for X86V4 {
         // SAFETY: see the impl; prefetch never faults, so any address is fine.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }
     }
+    const STREAM: bool = true;
+    #[inline(always)]
+    unsafe fn store_stream(self, p: *mut f32, v: Self::V) {
+        // SAFETY: see the impl; p..p+LANES writable and 64-byte aligned (caller).
+        unsafe { _mm512_stream_ps(p, v) }
+    }
+    #[inline(always)]
+    fn stream_fence(self) {
+        // SAFETY: see the impl.
+        unsafe { _mm_sfence() }
+    }
 }
 
 /// Whole-operation softmax entry of the x86-64-v4 tier.
