@@ -471,10 +471,7 @@ fn memory_sized_contiguous_rows() {
             xb[off..].copy_from_slice(&p.x);
             let mut yb = vec![f32::NAN; off + rows * cols];
             let mut lse = vec![f32::NAN; rows];
-            let opts = SoftmaxOptions {
-                scale,
-                ..Default::default()
-            };
+            let opts = p.options();
             huiyan::softmax_with(
                 &k,
                 MatRef::row_major(&xb[off..], rows, cols),
@@ -524,10 +521,7 @@ fn kernel_scratch_lengths_and_offsets() {
         let mut ys = vec![0.0f32; rows / 10 * cols];
         let ysv = MatMut::row_major(&mut ys, rows / 10, cols);
         assert_eq!(softmax_scratch_len(&k, &small, &ysv, &opts), 0, "{ctx}");
-        let log = SoftmaxOptions {
-            log: true,
-            ..Default::default()
-        };
+        let log = SoftmaxOptions { log: true, ..opts };
         let yv = MatMut::row_major(&mut y, rows, cols);
         assert_eq!(softmax_scratch_len(&k, &xv, &yv, &log), 0, "{ctx}");
         if want_len == 0 {
