@@ -41,6 +41,7 @@
 pub mod attention;
 pub mod error;
 pub mod gemm;
+pub mod options;
 pub mod isa;
 mod kernels;
 pub mod reference;

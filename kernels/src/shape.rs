@@ -11,9 +11,8 @@
 //! * an output's address range must not intersect any input's ([`Error::Overlap`]);
 //! * a broadcast operand (mask, bias) has each axis equal to the full size or to 1.
 
-use crate::attention::AttentionOptions;
 use crate::error::{Dim, Error, Operand};
-use crate::softmax::SoftmaxOptions;
+use crate::options::{AttentionOptions, SoftmaxOptions};
 use crate::view::{MatMut, MatRef, Tensor4Mut, Tensor4Ref};
 
 /// A half-open byte-address range `[lo, hi)` covered by a view (empty when `lo == hi`).

@@ -66,57 +66,7 @@ mod x86_64;
 pub use job::{attention, attention_workspace_len, AttentionJob};
 pub use weights::{attention_weights, attention_weights_workspace_len};
 
-use crate::view::Tensor4Ref;
-
-/// Where query positions sit relative to key positions (see the [module](self) contract).
-///
-/// Named after PyTorch's `torch.nn.attention.bias.CausalVariant`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CausalVariant {
-    /// `p(i) = i`: the top-left aligned causal mask of PyTorch's `is_causal=True`.
-    #[default]
-    UpperLeft,
-    /// `p(i) = i + Lk − Lq`: bottom-right aligned, for decoding against a KV cache.
-    LowerRight,
-}
-
-/// Every option of an attention call. [`Default`] is plain bidirectional attention with the
-/// default scale `1/√dk`.
-///
-/// ```
-/// use huiyan_kernels::attention::{AttentionOptions, CausalVariant};
-/// let lens = [7usize, 5];
-/// let opts = AttentionOptions {
-///     is_causal: true,
-///     causal_variant: CausalVariant::LowerRight,
-///     key_padding_lens: Some(&lens),
-///     ..AttentionOptions::default()
-/// };
-/// assert!(opts.scale.is_none());
-/// ```
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AttentionOptions<'a> {
-    /// Logit scale; `None` means `1/√dk`.
-    pub scale: Option<f32>,
-    /// Apply the causal mask `j ≤ p(i)`.
-    pub is_causal: bool,
-    /// Alignment of query positions for causal masking, the window and ALiBi.
-    pub causal_variant: CausalVariant,
-    /// Valid key count per batch entry (keys `j ≥ len` are masked). Length ≥ `B`.
-    pub key_padding_lens: Option<&'a [usize]>,
-    /// Sliding window size `w ≥ 1` (see the contract).
-    pub window: Option<usize>,
-    /// Boolean mask, true = attend, broadcastable to `[B, Hq, Lq, Lk]`.
-    pub attn_mask: Option<Tensor4Ref<'a, bool>>,
-    /// Additive bias, broadcastable to `[B, Hq, Lq, Lk]`.
-    pub attn_bias: Option<Tensor4Ref<'a, f32>>,
-    /// ALiBi slope per query head: `t −= slope_h · |p(i) − j|`.
-    pub alibi_slopes: Option<&'a [f32]>,
-    /// Logit softcap `c`: `t = c·tanh(t/c)` before bias and ALiBi.
-    pub softcap: Option<f32>,
-    /// Attention-sink logit per query head (joins the normaliser, has no value).
-    pub sinks: Option<&'a [f32]>,
-}
+pub use crate::options::{AttentionOptions, CausalVariant};
 
 /// A tile-path entry: runs one `(b, kv head, query chunk)` task.
 ///

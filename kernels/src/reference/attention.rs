@@ -1,5 +1,5 @@
 use super::offset;
-use crate::attention::{AttentionOptions, CausalVariant};
+use crate::options::{AttentionOptions, CausalVariant};
 use crate::error::Error;
 use crate::shape::{check_attention, AttnDims};
 use crate::view::{Tensor4Mut, Tensor4Ref};

@@ -59,33 +59,10 @@ use crate::isa::Neon;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 use crate::isa::{X86V3, X86V4};
 use crate::kernels::Kernels;
+pub use crate::options::SoftmaxOptions;
 use crate::shape::check_softmax;
 use crate::view::{MatMut, MatRef};
 use row::{Bcast, Call};
-
-/// Options of a softmax call. [`Default`] is plain softmax: scale 1, no mask, no bias.
-#[derive(Clone, Copy, Debug)]
-pub struct SoftmaxOptions<'a> {
-    /// Multiplies `x` before the bias is added. Finite and non-zero.
-    pub scale: f32,
-    /// Boolean mask, true = attend; `rows × cols` or broadcast (an axis of 1).
-    pub mask: Option<MatRef<'a, bool>>,
-    /// Additive bias applied after scaling; `rows × cols` or broadcast.
-    pub bias: Option<MatRef<'a, f32>>,
-    /// Produce log-softmax instead of softmax.
-    pub log: bool,
-}
-
-impl Default for SoftmaxOptions<'_> {
-    fn default() -> Self {
-        SoftmaxOptions {
-            scale: 1.0,
-            mask: None,
-            bias: None,
-            log: false,
-        }
-    }
-}
 
 /// The softmax entries of one ISA tier: monomorphised whole-operation functions.
 #[derive(Clone, Copy, Debug)]
