@@ -12,14 +12,52 @@ use std::sync::OnceLock;
 
 use huiyan_kernels::isa::IsaId;
 
-/// The runtime-detected tiers this architecture can have (reported when missing).
-#[cfg(target_arch = "x86_64")]
-const ARCH_TIERS: &[IsaId] = &[IsaId::X86V3, IsaId::X86V4];
-#[cfg(target_arch = "aarch64")]
-const ARCH_TIERS: &[IsaId] = &[IsaId::Neon];
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const ARCH_TIERS: &[IsaId] = &[];
 pub use huiyan_kernels::Kernels;
+
+/// Whether this CPU has the target feature `name` (a name as `#[target_feature]` spells it).
+/// Knows every feature a tier of `huiyan-kernels` lists ([`IsaId::features`]); any other name
+/// is `false`.
+///
+/// ```
+/// // Every x86_64 CPU has SSE2; no CPU has a feature this function does not know.
+/// assert_eq!(huiyan::dispatch::cpu_has("sse2"), cfg!(target_arch = "x86_64"));
+/// assert!(!huiyan::dispatch::cpu_has("no-such-feature"));
+/// ```
+pub fn cpu_has(name: &str) -> bool {
+    detect(name).unwrap_or(false)
+}
+
+/// `Some(present)` for a feature this module knows how to detect, `None` otherwise.
+fn detect(name: &str) -> Option<bool> {
+    #[cfg(target_arch = "x86_64")]
+    let found = match name {
+        "sse2" => Some(std::is_x86_feature_detected!("sse2")),
+        "avx2" => Some(std::is_x86_feature_detected!("avx2")),
+        "fma" => Some(std::is_x86_feature_detected!("fma")),
+        "avx512f" => Some(std::is_x86_feature_detected!("avx512f")),
+        "avx512bw" => Some(std::is_x86_feature_detected!("avx512bw")),
+        "avx512dq" => Some(std::is_x86_feature_detected!("avx512dq")),
+        "avx512vl" => Some(std::is_x86_feature_detected!("avx512vl")),
+        _ => None,
+    };
+    #[cfg(target_arch = "aarch64")]
+    let found = match name {
+        "neon" => Some(std::arch::is_aarch64_feature_detected!("neon")),
+        _ => None,
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let found = {
+        let _ = name;
+        None
+    };
+    found
+}
+
+/// Whether this CPU has every feature tier `id` needs at run time.
+fn cpu_runs(id: IsaId) -> bool {
+    let f = id.features();
+    f.is_empty() || f.split(',').all(cpu_has)
+}
 
 /// Every kernel table this CPU can run, best last. `Scalar` and `Portable` are always there.
 ///
@@ -28,42 +66,12 @@ pub use huiyan_kernels::Kernels;
 /// assert_eq!(all[0].isa().name(), "scalar");
 /// ```
 pub fn available() -> Vec<Kernels> {
-    let mut v = vec![Kernels::scalar(), Kernels::portable()];
-    #[cfg(target_arch = "x86_64")]
-    {
-        use huiyan_kernels::isa::{X86V3, X86V4};
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: avx2 and fma were just detected on this CPU.
-            v.push(Kernels::x86_v3(unsafe { X86V3::new_unchecked() }));
-            if ["avx512f", "avx512bw", "avx512dq", "avx512vl"]
-                .iter()
-                .all(|f| detected(f))
-            {
-                // SAFETY: the AVX-512 subsets (and avx2, fma above) were detected.
-                v.push(Kernels::x86_v4(unsafe { X86V4::new_unchecked() }));
-            }
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        use huiyan_kernels::isa::Neon;
-        if std::arch::is_aarch64_feature_detected!("neon") {
-            // SAFETY: neon was just detected.
-            v.push(Kernels::neon(unsafe { Neon::new_unchecked() }));
-        }
-    }
-    v
-}
-
-#[cfg(target_arch = "x86_64")]
-fn detected(feature: &str) -> bool {
-    match feature {
-        "avx512f" => std::is_x86_feature_detected!("avx512f"),
-        "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
-        "avx512dq" => std::is_x86_feature_detected!("avx512dq"),
-        "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
-        _ => false,
-    }
+    IsaId::ALL
+        .into_iter()
+        .filter(|&id| cpu_runs(id))
+        // SAFETY: `cpu_runs` checked every feature of `id.features()` on this CPU.
+        .filter_map(|id| unsafe { Kernels::new_unchecked(id) })
+        .collect()
 }
 
 /// The kernel table of the tier called `name` ([`IsaId::name`]), if this CPU has it.
@@ -143,7 +151,7 @@ pub fn under_test() -> Vec<Kernels> {
         );
     }
     let forced = std::env::var("HUIYAN_FORCE_ISA").ok();
-    for &id in ARCH_TIERS {
+    for id in IsaId::ALL.into_iter().filter(|id| id.in_build()) {
         if !all.iter().any(|k| k.isa() == id) {
             eprintln!(
                 "huiyan: skipped ISA {}: not detected on this CPU",
@@ -154,5 +162,21 @@ pub fn under_test() -> Vec<Kernels> {
     match forced {
         Some(name) => all.into_iter().filter(|k| k.isa().name() == name).collect(),
         None => all,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tier whose feature list names a feature `detect` does not know would never be
+    /// dispatched to, silently: every tier of this build must be detectable.
+    #[test]
+    fn every_feature_of_every_tier_in_this_build_is_detectable() {
+        for id in IsaId::ALL.into_iter().filter(|id| id.in_build()) {
+            for f in id.features().split(',').filter(|f| !f.is_empty()) {
+                assert!(detect(f).is_some(), "tier {}: cannot detect {f}", id.name());
+            }
+        }
     }
 }

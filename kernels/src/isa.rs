@@ -6,6 +6,9 @@
 //! `#[target_feature]` functions that take the token by value, so holding one is what makes
 //! calling them sound. The core never detects features itself.
 //!
+//! Each tier's run-time feature list is written once, in [`IsaId::features`]; the tokens'
+//! `FEATURES`, their `compile_time` checks and the std crate's detection all read it.
+//!
 //! The x86 tiers exist on `x86_64` targets with SSE2 (every hosted one). Soft-float targets
 //! such as `x86_64-unknown-none` have no vector registers, so they get the scalar and portable
 //! tiers only (LLVM cannot lower AVX-512 code there).
@@ -29,6 +32,55 @@ pub enum IsaId {
 }
 
 impl IsaId {
+    /// Every tier, in dispatch order (a later tier is preferred where the CPU has it).
+    pub const ALL: [IsaId; 6] = [
+        IsaId::Scalar,
+        IsaId::Portable,
+        IsaId::Wasm128,
+        IsaId::X86V3,
+        IsaId::X86V4,
+        IsaId::Neon,
+    ];
+
+    /// The target features the tier needs at run time, comma-separated as
+    /// `#[target_feature(enable = …)]` writes them; empty for tiers that need none (their
+    /// code uses only the build's compile-time features).
+    ///
+    /// ```
+    /// use huiyan_kernels::isa::IsaId;
+    /// assert_eq!(IsaId::X86V3.features(), "avx2,fma");
+    /// assert!(IsaId::Scalar.features().is_empty());
+    /// ```
+    pub const fn features(self) -> &'static str {
+        match self {
+            IsaId::Scalar | IsaId::Portable => "",
+            IsaId::X86V3 => "avx2,fma",
+            IsaId::X86V4 => "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma",
+            IsaId::Neon => "neon",
+            IsaId::Wasm128 => "simd128",
+        }
+    }
+
+    /// Whether this build has a kernel table for the tier (its code is compiled only for its
+    /// own architecture; `Wasm128` has no tier of its own yet: wasm32 runs the portable tier
+    /// on `simd128`).
+    ///
+    /// ```
+    /// use huiyan_kernels::isa::IsaId;
+    /// assert!(IsaId::Scalar.in_build());
+    /// assert_eq!(IsaId::Neon.in_build(), cfg!(target_arch = "aarch64"));
+    /// ```
+    pub const fn in_build(self) -> bool {
+        match self {
+            IsaId::Scalar | IsaId::Portable => true,
+            IsaId::X86V3 | IsaId::X86V4 => {
+                cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
+            }
+            IsaId::Neon => cfg!(target_arch = "aarch64"),
+            IsaId::Wasm128 => false,
+        }
+    }
+
     /// The name used by `HUIYAN_FORCE_ISA`, bench ids and test names.
     ///
     /// ```
@@ -56,16 +108,7 @@ impl IsaId {
     /// assert_eq!(IsaId::from_name("avx9000"), None);
     /// ```
     pub fn from_name(s: &str) -> Option<IsaId> {
-        [
-            IsaId::Scalar,
-            IsaId::Portable,
-            IsaId::X86V3,
-            IsaId::X86V4,
-            IsaId::Neon,
-            IsaId::Wasm128,
-        ]
-        .into_iter()
-        .find(|i| i.name() == s)
+        IsaId::ALL.into_iter().find(|i| i.name() == s)
     }
 }
 
@@ -84,14 +127,15 @@ pub struct X86V3(());
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 impl X86V3 {
-    /// The target features a v3 kernel is compiled with.
-    pub const FEATURES: &'static str = "avx2,fma";
+    /// The target features a v3 kernel is compiled with ([`IsaId::features`]).
+    pub const FEATURES: &'static str = IsaId::X86V3.features();
 
     /// Makes the token without checking.
     ///
     /// # Safety
     ///
-    /// The CPU executing any kernel called with this token must support `avx2` and `fma`.
+    /// The CPU executing any kernel called with this token must support every feature of
+    /// [`X86V3::FEATURES`].
     ///
     /// ```
     /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -121,7 +165,7 @@ impl X86V3 {
     /// }
     /// ```
     pub fn compile_time() -> Option<Self> {
-        if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
+        if compiled_with(Self::FEATURES) {
             Some(X86V3(()))
         } else {
             None
@@ -136,14 +180,14 @@ pub struct X86V4(());
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 impl X86V4 {
-    /// The target features a v4 kernel is compiled with.
-    pub const FEATURES: &'static str = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma";
+    /// The target features a v4 kernel is compiled with ([`IsaId::features`]).
+    pub const FEATURES: &'static str = IsaId::X86V4.features();
 
     /// Makes the token without checking.
     ///
     /// # Safety
     ///
-    /// The CPU must support `avx512f`, `avx512bw`, `avx512dq`, `avx512vl`, `avx2` and `fma`.
+    /// The CPU must support every feature of [`X86V4::FEATURES`].
     ///
     /// ```
     /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -182,14 +226,7 @@ impl X86V4 {
     /// }
     /// ```
     pub fn compile_time() -> Option<Self> {
-        if cfg!(all(
-            target_feature = "avx512f",
-            target_feature = "avx512bw",
-            target_feature = "avx512dq",
-            target_feature = "avx512vl",
-            target_feature = "avx2",
-            target_feature = "fma"
-        )) {
+        if compiled_with(Self::FEATURES) {
             Some(X86V4(()))
         } else {
             None
@@ -220,6 +257,9 @@ pub struct Neon(());
 
 #[cfg(target_arch = "aarch64")]
 impl Neon {
+    /// The target features a NEON kernel is compiled with ([`IsaId::features`]).
+    pub const FEATURES: &'static str = IsaId::Neon.features();
+
     /// Makes the token without checking.
     ///
     /// # Safety
@@ -251,10 +291,30 @@ impl Neon {
     /// }
     /// ```
     pub fn compile_time() -> Option<Self> {
-        if cfg!(target_feature = "neon") {
+        if compiled_with(Self::FEATURES) {
             Some(Neon(()))
         } else {
             None
         }
     }
+}
+
+/// Whether the build enables every feature of a comma-separated list (the features a tier's
+/// tokens may take for granted when the whole build has them).
+#[cfg(any(
+    all(target_arch = "x86_64", target_feature = "sse2"),
+    target_arch = "aarch64"
+))]
+fn compiled_with(features: &str) -> bool {
+    features.split(',').all(|f| match f {
+        "avx2" => cfg!(target_feature = "avx2"),
+        "fma" => cfg!(target_feature = "fma"),
+        "avx512f" => cfg!(target_feature = "avx512f"),
+        "avx512bw" => cfg!(target_feature = "avx512bw"),
+        "avx512dq" => cfg!(target_feature = "avx512dq"),
+        "avx512vl" => cfg!(target_feature = "avx512vl"),
+        "neon" => cfg!(target_feature = "neon"),
+        "simd128" => cfg!(target_feature = "simd128"),
+        _ => false,
+    })
 }

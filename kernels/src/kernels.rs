@@ -32,12 +32,7 @@ impl Kernels {
     /// assert_eq!(Kernels::scalar().isa(), IsaId::Scalar);
     /// ```
     pub fn scalar() -> Self {
-        Kernels {
-            isa: IsaId::Scalar,
-            gemm: crate::gemm::GemmKernel::scalar(),
-            softmax: crate::softmax::SoftmaxKernel::scalar(),
-            attention: crate::attention::AttentionKernel::scalar(),
-        }
+        crate::tiers::scalar::kernels(crate::isa::Scalar)
     }
 
     /// The portable kernels on `wide`, as good as the compile-time target features allow.
@@ -47,12 +42,7 @@ impl Kernels {
     /// assert_eq!(Kernels::portable().isa(), IsaId::Portable);
     /// ```
     pub fn portable() -> Self {
-        Kernels {
-            isa: IsaId::Portable,
-            gemm: crate::gemm::GemmKernel::portable(),
-            softmax: crate::softmax::SoftmaxKernel::portable(),
-            attention: crate::attention::AttentionKernel::portable(),
-        }
+        crate::tiers::portable::kernels(crate::isa::Portable)
     }
 
     /// The AVX2 + FMA kernels.
@@ -66,12 +56,7 @@ impl Kernels {
     /// ```
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub fn x86_v3(token: X86V3) -> Self {
-        Kernels {
-            isa: IsaId::X86V3,
-            gemm: crate::gemm::GemmKernel::x86_v3(token),
-            softmax: crate::softmax::SoftmaxKernel::x86_v3(token),
-            attention: crate::attention::AttentionKernel::x86_v3(token),
-        }
+        crate::tiers::x86_v3::kernels(token)
     }
 
     /// The AVX-512 kernels.
@@ -85,12 +70,7 @@ impl Kernels {
     /// ```
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     pub fn x86_v4(token: X86V4) -> Self {
-        Kernels {
-            isa: IsaId::X86V4,
-            gemm: crate::gemm::GemmKernel::x86_v4(token),
-            softmax: crate::softmax::SoftmaxKernel::x86_v4(token),
-            attention: crate::attention::AttentionKernel::x86_v4(token),
-        }
+        crate::tiers::x86_v4::kernels(token)
     }
 
     /// The NEON kernels.
@@ -104,12 +84,7 @@ impl Kernels {
     /// ```
     #[cfg(target_arch = "aarch64")]
     pub fn neon(token: Neon) -> Self {
-        Kernels {
-            isa: IsaId::Neon,
-            gemm: crate::gemm::GemmKernel::neon(token),
-            softmax: crate::softmax::SoftmaxKernel::neon(token),
-            attention: crate::attention::AttentionKernel::neon(token),
-        }
+        crate::tiers::neon::kernels(token)
     }
 
     /// The best table the *compile-time* target features allow (for bare-metal users who
@@ -152,6 +127,43 @@ impl Kernels {
             Self::portable()
         } else {
             Self::scalar()
+        }
+    }
+
+    /// The table of tier `id`, without checking the CPU; `None` when this build has no such
+    /// tier ([`IsaId::in_build`]). This is how run-time dispatch (the `huiyan` crate) builds
+    /// the table of each tier it detected: every feature of [`IsaId::features`] present.
+    ///
+    /// # Safety
+    ///
+    /// The CPU that runs the table's kernels has every feature of `id.features()`.
+    ///
+    /// ```
+    /// use huiyan_kernels::{isa::IsaId, Kernels};
+    /// // SAFETY: the scalar tier needs no feature.
+    /// let k = unsafe { Kernels::new_unchecked(IsaId::Scalar) }.unwrap();
+    /// assert_eq!(k.isa(), IsaId::Scalar);
+    /// ```
+    pub unsafe fn new_unchecked(id: IsaId) -> Option<Kernels> {
+        match id {
+            IsaId::Scalar => Some(Self::scalar()),
+            IsaId::Portable => Some(Self::portable()),
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            IsaId::X86V3 => {
+                // SAFETY: the caller guarantees the CPU has X86V3::FEATURES.
+                Some(Self::x86_v3(unsafe { X86V3::new_unchecked() }))
+            }
+            #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+            IsaId::X86V4 => {
+                // SAFETY: the caller guarantees the CPU has X86V4::FEATURES.
+                Some(Self::x86_v4(unsafe { X86V4::new_unchecked() }))
+            }
+            #[cfg(target_arch = "aarch64")]
+            IsaId::Neon => {
+                // SAFETY: the caller guarantees the CPU has Neon::FEATURES.
+                Some(Self::neon(unsafe { Neon::new_unchecked() }))
+            }
+            _ => None,
         }
     }
 

@@ -41,12 +41,14 @@
 pub mod attention;
 pub mod error;
 pub mod gemm;
-pub mod options;
 pub mod isa;
 mod kernels;
+pub mod options;
 pub mod reference;
 pub mod shape;
+pub mod simd;
 pub mod softmax;
+mod tiers;
 pub mod view;
 
 pub use error::{Dim, Error, Operand};

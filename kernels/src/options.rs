@@ -80,4 +80,3 @@ pub struct AttentionOptions<'a> {
     /// Attention-sink logit per query head (joins the normaliser, has no value).
     pub sinks: Option<&'a [f32]>,
 }
-

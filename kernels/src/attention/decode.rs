@@ -49,14 +49,13 @@
 //! structure runs them at 29.8 and 13.5, and `Hkv = 8` at 22.0 and 14.0 (`Lk32768` streams
 //! from DRAM for both; without the software prefetch it fell to ~10).
 
-use super::decode_block::{
-    contiguous, dots_rows, exp_row, max_min, prefetch_row, pv_panel, scale_row,
-};
+use super::call::{off, Call};
+use super::decode_block::{contiguous, dots_rows, prefetch_row, pv_panel, KJ_MAX, SLOW};
 use super::mask::{ElementOpts, Intervals};
-use super::tile::{AttnIsa, Call};
-use crate::softmax::exp::{exp_flush_lane, exp_lane};
-use crate::softmax::simd::SimdF32;
-use crate::softmax::tanh::softcap_row;
+use crate::simd::exp::{exp_flush_lane, exp_lane};
+use crate::simd::row::{extremes, mul_inplace, sum_exp, Stored};
+use crate::simd::tanh::softcap_row;
+use crate::tiers::Tier;
 
 /// Keys per phase-0 chunk.
 pub(crate) const KV_CHUNK: usize = 1024;
@@ -65,14 +64,9 @@ pub(crate) const MAX_DECODE_LQ: usize = 4;
 /// Query rows per panel: the rows whose scores one K row load serves, and the rows of one P·V
 /// register tile.
 const R: usize = 4;
-/// Most keys per dot-product step (`KJ`): 4 with 16-lane vectors (`R·KJ` = 16 accumulators
-/// of the 32 AVX-512 registers), else 2 (8 accumulators fit AVX2's 16).
-pub(super) const KJ_MAX: usize = 4;
 /// Keys per block: the unit of the online softmax (one rescale per block) and of the
 /// prefetch distance (the next block's K and V rows are fetched while this one is computed).
 const NB: usize = 64;
-/// Key flag: some row of the panel masks the key and its V row holds a non-finite value.
-pub(super) const SLOW: u32 = 1 << 31;
 
 /// Query rows one `(b, kv head)` carries through decode: `group · Lq`.
 fn rows(c: &Call<'_>) -> usize {
@@ -113,11 +107,6 @@ pub(crate) fn workspace_len(lq: usize, group: usize, dk: usize, dv: usize) -> us
     .fold(0usize, |a, &x| a.saturating_add(x))
 }
 
-#[inline(always)]
-fn off(idx: [usize; 4], st: [usize; 4]) -> usize {
-    idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3]
-}
-
 /// Phase 0, task `(b, g, chunk)`.
 ///
 /// # Safety
@@ -126,14 +115,13 @@ fn off(idx: [usize; 4], st: [usize; 4]) -> usize {
 /// concurrent calls (each task writes its own partials); `ws` valid for [`workspace_len`]
 /// floats; the CPU supports `I`.
 #[inline(always)]
-pub(crate) unsafe fn run_chunk<I: AttnIsa>(
-    isa: I,
+pub(crate) unsafe fn run_chunk<T: Tier>(
+    s: T,
     c: &Call<'_>,
     task: usize,
     shared: *mut f32,
     ws: *mut f32,
 ) {
-    let s = isa.simd();
     let d = &c.d;
     let nch = chunks(c);
     let (b, g, ch) = (
@@ -195,7 +183,7 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
     }
     let (ulo, uhi) = (spans[0].0, spans[nspans - 1].1);
     let (ks, vs) = (c.k.strides, c.v.strides);
-    let kj_step = if I::Simd::LANES >= 16 { KJ_MAX } else { 2 };
+    let kj_step = if T::LANES >= 16 { KJ_MAX } else { 2 };
     let mut j0 = ulo;
     while j0 < uhi {
         let nk = NB.min(uhi - j0);
@@ -232,9 +220,9 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
                     unsafe {
                         let (q, out) = (qrows.add(r0 * dk), sc.add(r0 * NB + (j - j0)));
                         match kj {
-                            4 => dots_rows::<I, 4>(isa, rr, q, dk, &kp, d.scale, out, NB),
-                            2 => dots_rows::<I, 2>(isa, rr, q, dk, &kp, d.scale, out, NB),
-                            _ => dots_rows::<I, 1>(isa, rr, q, dk, &kp, d.scale, out, NB),
+                            4 => dots_rows::<T, 4>(s, rr, q, dk, &kp, d.scale, out, NB),
+                            2 => dots_rows::<T, 2>(s, rr, q, dk, &kp, d.scale, out, NB),
+                            _ => dots_rows::<T, 1>(s, rr, q, dk, &kp, d.scale, out, NB),
                         }
                     }
                 }
@@ -277,10 +265,13 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
             let mut uniform = true;
             for (r, m) in mx.iter_mut().enumerate().take(rr) {
                 // SAFETY: score row r0 + r holds nk ≥ 1 floats.
-                let (hi, lo) = unsafe { max_min(s, sc.add((r0 + r) * NB), nk) };
-                *m = hi;
+                let e = unsafe {
+                    let none = core::ptr::null_mut();
+                    extremes::<T, false, false>(s, sc.add((r0 + r) * NB), nk, none, 0.0)
+                };
+                *m = e.max;
                 // A −∞ score is a masked (or −∞-logit) key: skipped, never multiplied.
-                uniform &= lo != f32::NEG_INFINITY;
+                uniform &= e.min != f32::NEG_INFINITY;
             }
             // SAFETY: the panel's flag slot, flag words and score columns are in the
             // workspace; V rows of keys < Lk of kv head g are inside V; partial rows r0..r0+rr
@@ -315,9 +306,10 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
                     let base = m.max(-f32::MAX);
                     let corr = exp_flush_lane(m_old - base);
                     if corr != 1.0 {
-                        scale_row(s, pr.add(2), dv, corr);
+                        mul_inplace(s, pr.add(2), dv, corr);
                     }
-                    let l = exp_row(s, sc.add((r0 + r) * NB), nk, base);
+                    let srow = sc.add((r0 + r) * NB);
+                    let l = sum_exp::<T, _, true>(s, Stored(srow), srow, nk, base, true, None);
                     *pr = m;
                     *pr.add(1) = *pr.add(1) * corr + l;
                 }
@@ -362,7 +354,7 @@ pub(crate) unsafe fn run_chunk<I: AttnIsa>(
                 };
                 let p = sc.add(r0 * NB);
                 let acc = part.add(r0 * (dv + 2) + 2);
-                pv_panel(isa, rr, p, NB, nk, vb, vrs, fl, acc, dv + 2, dv);
+                pv_panel(s, rr, p, NB, nk, vb, vrs, fl, acc, dv + 2, dv);
                 if !uniform {
                     slow_keys(c, b, g, j0, p, NB, nk, fl, rr, acc, dv);
                 }

@@ -1,24 +1,22 @@
 //! The vector primitives of the [decode](super::decode) path, on blocks of keys: dot products
 //! of a panel of query rows with a few K rows, the maximum and the `exp` of a score row, and
-//! the `P·V` register tiles. Generic over [`AttnIsa`], monomorphised inside each ISA's
+//! the `P·V` register tiles. Generic over [`Tier`], monomorphised inside each ISA's
 //! `#[target_feature]` entry point (every function here is `#[inline(always)]`); no ISA code.
 
-use super::decode::{KJ_MAX, SLOW};
-use super::tile::AttnIsa;
-use crate::softmax::exp::{exp_flush, exp_flush_xn};
-use crate::softmax::simd::SimdF32;
+use crate::simd::SimdF32;
+use crate::tiers::Tier;
+
+/// Most keys per dot-product step (`KJ`): 4 with 16-lane vectors (`R·KJ` = 16 accumulators
+/// of the 32 AVX-512 registers), else 2 (8 accumulators fit AVX2's 16).
+pub(super) const KJ_MAX: usize = 4;
+/// Key flag: some row of the panel masks the key and its V row holds a non-finite value.
+pub(super) const SLOW: u32 = 1 << 31;
 
 /// `a·b + c`: fused where the ISA has a hardware FMA, else a multiply then an add (a software
 /// `fmaf` per lane would cost more than the whole dot product).
 #[inline(always)]
-pub(super) fn madd<I: AttnIsa>(
-    isa: I,
-    a: <I::Simd as SimdF32>::V,
-    b: <I::Simd as SimdF32>::V,
-    c: <I::Simd as SimdF32>::V,
-) -> <I::Simd as SimdF32>::V {
-    let s = isa.simd();
-    if I::HW_FMA {
+pub(super) fn madd<T: Tier>(s: T, a: T::V, b: T::V, c: T::V) -> T::V {
+    if T::HW_FMA {
         s.fma(a, b, c)
     } else {
         s.add(s.mul(a, b), c)
@@ -56,7 +54,7 @@ pub(super) unsafe fn contiguous(
 /// `q` readable for `RR·dk` floats (row `r` at `q + r·dk`), each `kp[kk]` for `dk`; `out`
 /// writable at `r·w + kk` for `r < RR`, `kk < KJ`; the CPU supports `I`.
 #[inline(always)]
-unsafe fn dots<I: AttnIsa, const RR: usize, const KJ: usize>(
+unsafe fn dots<I: Tier, const RR: usize, const KJ: usize>(
     isa: I,
     q: *const f32,
     dk: usize,
@@ -65,8 +63,8 @@ unsafe fn dots<I: AttnIsa, const RR: usize, const KJ: usize>(
     out: *mut f32,
     w: usize,
 ) {
-    let s = isa.simd();
-    let l = I::Simd::LANES;
+    let s = isa;
+    let l = I::LANES;
     let z = s.splat(0.0);
     let mut acc = [[z; KJ]; RR];
     let mut kv = [z; KJ];
@@ -111,7 +109,7 @@ unsafe fn dots<I: AttnIsa, const RR: usize, const KJ: usize>(
 /// As [`dots`] with `RR = rr`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) unsafe fn dots_rows<I: AttnIsa, const KJ: usize>(
+pub(super) unsafe fn dots_rows<I: Tier, const KJ: usize>(
     isa: I,
     rr: usize,
     q: *const f32,
@@ -142,75 +140,6 @@ pub(super) fn prefetch_row<S: SimdF32>(s: S, p: *const f32, n: usize) {
     }
 }
 
-/// `(max, min)` of `n ≥ 1` floats (exact for NaN-free input).
-///
-/// # Safety
-///
-/// `x` readable for `n` floats; the CPU supports `S`.
-#[inline(always)]
-pub(super) unsafe fn max_min<S: SimdF32>(s: S, x: *const f32, n: usize) -> (f32, f32) {
-    let (mut mx, mut mn) = (s.splat(f32::NEG_INFINITY), s.splat(f32::INFINITY));
-    let mut e = 0;
-    // SAFETY: every load stays below n.
-    unsafe {
-        while e + S::LANES <= n {
-            let v = s.load(x.add(e));
-            mx = s.max(mx, v);
-            mn = s.min(mn, v);
-            e += S::LANES;
-        }
-        if e < n {
-            mx = s.max(mx, s.load_part(x.add(e), n - e, f32::NEG_INFINITY));
-            mn = s.min(mn, s.load_part(x.add(e), n - e, f32::INFINITY));
-        }
-    }
-    (s.reduce_max(mx), s.reduce_min(mn))
-}
-
-/// `x[j] ← exp(x[j] − base)` over `n` floats (the softmax `exp`, [`exp_flush`]: every
-/// `x[j] − base` is `≤ 0` or NaN), returning `Σ_j x[j]` (four vector sums, added in a fixed
-/// order, then the ISA's lane sum).
-///
-/// # Safety
-///
-/// `x` readable and writable for `n` floats; the CPU supports `S`.
-#[inline(always)]
-pub(super) unsafe fn exp_row<S: SimdF32>(s: S, x: *mut f32, n: usize, base: f32) -> f32 {
-    let l = S::LANES;
-    let bv = s.splat(base);
-    let mut sum = [s.splat(0.0); 4];
-    let mut e = 0;
-    // SAFETY: every access stays below n.
-    unsafe {
-        while e + 4 * l <= n {
-            let mut v = [bv; 4];
-            for (i, vi) in v.iter_mut().enumerate() {
-                *vi = s.sub(s.load(x.add(e + i * l)), bv);
-            }
-            let p = exp_flush_xn(s, v);
-            for i in 0..4 {
-                s.store(x.add(e + i * l), p[i]);
-                sum[i] = s.add(sum[i], p[i]);
-            }
-            e += 4 * l;
-        }
-        while e + l <= n {
-            let p = exp_flush(s, s.sub(s.load(x.add(e)), bv));
-            s.store(x.add(e), p);
-            sum[0] = s.add(sum[0], p);
-            e += l;
-        }
-        if e < n {
-            // Fill −∞: exp(−∞ − base) = +0 in the unused lanes (base is never −∞).
-            let v = s.load_part(x.add(e), n - e, f32::NEG_INFINITY);
-            let p = exp_flush(s, s.sub(v, bv));
-            s.store_part(x.add(e), n - e, p);
-            sum[0] = s.add(sum[0], p);
-        }
-    }
-    s.reduce_add(s.add(s.add(sum[0], sum[1]), s.add(sum[2], sum[3])))
-}
-
 /// `acc[r, e..] += Σ_jj P[r, jj] · v[jj, e..]` for one `RR × EE`-vector register tile over
 /// `nk` keys (`PART`: one vector of `part < LANES` floats). With `fl` non-null, keys whose flag
 /// is 0 (no row of the panel sees them) or has [`SLOW`] are skipped.
@@ -222,7 +151,7 @@ pub(super) unsafe fn exp_row<S: SimdF32>(s: S, x: *mut f32, n: usize, base: f32)
 /// `nk` words; the CPU supports `I`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn pv_tile<I: AttnIsa, const RR: usize, const EE: usize, const PART: bool>(
+unsafe fn pv_tile<I: Tier, const RR: usize, const EE: usize, const PART: bool>(
     isa: I,
     p: *const f32,
     w: usize,
@@ -235,8 +164,8 @@ unsafe fn pv_tile<I: AttnIsa, const RR: usize, const EE: usize, const PART: bool
     e: usize,
     part: usize,
 ) {
-    let s = isa.simd();
-    let l = I::Simd::LANES;
+    let s = isa;
+    let l = I::LANES;
     let z = s.splat(0.0);
     // Accumulators by vector then row: a[x][r] is acc[r, e + x·LANES..].
     let mut a = [[z; RR]; EE];
@@ -298,7 +227,7 @@ unsafe fn pv_tile<I: AttnIsa, const RR: usize, const EE: usize, const PART: bool
 /// As [`pv_tile`] for every `e < dv`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn pv_rows<I: AttnIsa, const RR: usize>(
+unsafe fn pv_rows<I: Tier, const RR: usize>(
     isa: I,
     p: *const f32,
     w: usize,
@@ -310,7 +239,7 @@ unsafe fn pv_rows<I: AttnIsa, const RR: usize>(
     ars: usize,
     dv: usize,
 ) {
-    let l = I::Simd::LANES;
+    let l = I::LANES;
     let mut e = 0;
     // SAFETY: every tile lies below dv.
     unsafe {
@@ -350,7 +279,7 @@ unsafe fn pv_rows<I: AttnIsa, const RR: usize>(
 /// As [`pv_rows`] with `RR = rr`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) unsafe fn pv_panel<I: AttnIsa>(
+pub(super) unsafe fn pv_panel<I: Tier>(
     isa: I,
     rr: usize,
     p: *const f32,
@@ -370,28 +299,6 @@ pub(super) unsafe fn pv_panel<I: AttnIsa>(
             3 => pv_rows::<I, 3>(isa, p, w, nk, v, vrs, fl, acc, ars, dv),
             2 => pv_rows::<I, 2>(isa, p, w, nk, v, vrs, fl, acc, ars, dv),
             _ => pv_rows::<I, 1>(isa, p, w, nk, v, vrs, fl, acc, ars, dv),
-        }
-    }
-}
-
-/// `x[e] *= c` over `n` floats.
-///
-/// # Safety
-///
-/// `x` readable and writable for `n` floats; the CPU supports `S`.
-#[inline(always)]
-pub(super) unsafe fn scale_row<S: SimdF32>(s: S, x: *mut f32, n: usize, c: f32) {
-    let cv = s.splat(c);
-    let mut e = 0;
-    // SAFETY: every access stays below n.
-    unsafe {
-        while e + S::LANES <= n {
-            s.store(x.add(e), s.mul(s.load(x.add(e)), cv));
-            e += S::LANES;
-        }
-        if e < n {
-            let v = s.mul(s.load_part(x.add(e), n - e, 0.0), cv);
-            s.store_part(x.add(e), n - e, v);
         }
     }
 }

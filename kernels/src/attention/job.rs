@@ -4,13 +4,53 @@
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use super::call::Call;
 use super::decode::{self, MAX_DECODE_LQ};
-use super::tile::Call;
-use super::{AttentionKernel, AttentionOptions};
+use super::tile;
 use crate::error::Error;
 use crate::kernels::Kernels;
+use crate::options::AttentionOptions;
 use crate::shape::{check_attention, check_workspace};
+use crate::tiers::Tier;
 use crate::view::{Tensor4Mut, Tensor4Ref};
+
+/// A tile-path entry: runs one `(b, kv head, query chunk)` task.
+///
+/// # Safety (of calling one)
+///
+/// As [`tile::run_task`]; the CPU has the features of the tier the entry was built for
+/// (guaranteed by the token that built the [`AttentionKernel`]).
+pub(crate) type TileEntry = unsafe fn(&Call<'_>, usize, *mut f32);
+
+/// A decode phase-0 entry: runs one `(b, kv head, kv chunk)` task.
+///
+/// # Safety (of calling one)
+///
+/// As [`decode::run_chunk`], and the tier guarantee of [`TileEntry`].
+pub(crate) type ChunkEntry = unsafe fn(&Call<'_>, usize, *mut f32, *mut f32);
+
+/// The attention entries of one tier, with the tile geometry of its microkernel.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AttentionKernel {
+    pub(crate) tile: TileEntry,
+    pub(crate) chunk: ChunkEntry,
+    /// Tile-task workspace for `(Lk, dk, dv)`.
+    pub(crate) tile_ws: fn(usize, usize, usize) -> usize,
+    /// Query rows per tile task.
+    pub(crate) qchunk: usize,
+}
+
+impl AttentionKernel {
+    /// Tier `T`'s entries with its microkernel's workspace size and task height.
+    pub(crate) fn of<T: Tier>(tile: TileEntry, chunk: ChunkEntry) -> Self {
+        AttentionKernel {
+            tile,
+            chunk,
+            tile_ws: tile::workspace_len::<T::Ukr>,
+            qchunk: tile::QBLOCKS * tile::blocks::<T::Ukr>().0,
+        }
+    }
+}
 
 /// Workspace sizes for a shape: `(shared, per task)`, in f32 elements. Saturating: an
 /// unrepresentable shape fails validation before any buffer of this size is needed.

@@ -10,7 +10,7 @@
 //! softcap, which comes first in the contract's order, is applied before them to whole score
 //! panels or rows at once, with the vector `tanh` (`softmax/tanh.rs`).
 
-use super::{AttentionOptions, CausalVariant};
+use crate::options::{AttentionOptions, CausalVariant};
 use crate::shape::AttnDims;
 use crate::view::Tensor4Ref;
 

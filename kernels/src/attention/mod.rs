@@ -50,67 +50,18 @@
 //! only along batch, head, query-block and (in decode) fixed KV-chunk boundaries, and every
 //! reduction runs in a fixed order.
 
-#[cfg(target_arch = "aarch64")]
-mod aarch64;
-mod decode;
+mod call;
+pub(crate) mod decode;
 mod decode_block;
 mod job;
 mod mask;
 mod online;
-mod portable;
-mod tile;
+pub(crate) mod tile;
 mod weights;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod x86_64;
 
+pub(crate) use call::Call;
 pub use job::{attention, attention_workspace_len, AttentionJob};
+pub(crate) use job::{AttentionKernel, ChunkEntry, TileEntry};
 pub use weights::{attention_weights, attention_weights_workspace_len};
 
 pub use crate::options::{AttentionOptions, CausalVariant};
-
-/// A tile-path entry: runs one `(b, kv head, query chunk)` task.
-///
-/// # Safety (of calling one)
-///
-/// As `tile::run_task`; the CPU has the features of the ISA the entry was built for
-/// (guaranteed by the token that built the [`AttentionKernel`]).
-pub(crate) type TileEntry = unsafe fn(&tile::Call<'_>, usize, *mut f32);
-
-/// A decode phase-0 entry: runs one `(b, kv head, kv chunk)` task.
-///
-/// # Safety (of calling one)
-///
-/// As `decode::run_chunk`, and the ISA guarantee of [`TileEntry`].
-pub(crate) type ChunkEntry = unsafe fn(&tile::Call<'_>, usize, *mut f32, *mut f32);
-
-/// The attention entries of one ISA tier.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AttentionKernel {
-    pub(crate) tile: TileEntry,
-    pub(crate) chunk: ChunkEntry,
-    /// Tile-task workspace for `(Lk, dk, dv)`.
-    pub(crate) tile_ws: fn(usize, usize, usize) -> usize,
-    /// Query rows per tile task.
-    pub(crate) qchunk: usize,
-}
-
-impl AttentionKernel {
-    pub(crate) fn scalar() -> Self {
-        portable::scalar_kernel(crate::isa::Scalar)
-    }
-    pub(crate) fn portable() -> Self {
-        portable::portable_kernel(crate::isa::Portable)
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v3(t: crate::isa::X86V3) -> Self {
-        x86_64::v3::kernel(t)
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v4(t: crate::isa::X86V4) -> Self {
-        x86_64::v4::kernel(t)
-    }
-    #[cfg(target_arch = "aarch64")]
-    pub(crate) fn neon(t: crate::isa::Neon) -> Self {
-        aarch64::neon::kernel(t)
-    }
-}

@@ -15,11 +15,11 @@
 //! l' = l·c + Σⱼ pⱼ              acc' = acc·c + P·V        (the caller rescales acc, then adds P·V)
 //! ```
 //!
-//! Division by `l` happens once, at the end. Exponentials are [`exp_le_hi`]: the softmax
+//! Division by `l` happens once, at the end. Exponentials are [`exp_flush`]: the softmax
 //! kernels' `exp_flush_lane`, the same bits on every ISA.
 
-use crate::softmax::exp::exp_le_hi;
-use crate::softmax::simd::SimdF32;
+use crate::simd::exp::exp_flush;
+use crate::simd::SimdF32;
 
 /// Updates rows `0..mr` of the running state with score panel `panel` (`mr × n`, column `j`
 /// at `panel + j·mr`), overwriting the panel with `P` and writing each row's rescale factor to
@@ -54,11 +54,11 @@ pub(crate) unsafe fn update_panel<S: SimdF32>(
             // NaN scores: `max` may drop them, but their own exp below is NaN, which reaches
             // l and O as the contract says.
             let base = s.clamp_below(mx, floor);
-            let c = exp_le_hi(s, s.sub(m_old, base));
+            let c = exp_flush(s, s.sub(m_old, base));
             let mut sum = s.mul(s.load(l.add(v)), c);
             for j in 0..n {
                 let p = panel.add(j * mr + v);
-                let e = exp_le_hi(s, s.sub(s.load(p), base));
+                let e = exp_flush(s, s.sub(s.load(p), base));
                 s.store(p, e);
                 sum = s.add(sum, e);
             }

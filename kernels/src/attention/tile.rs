@@ -1,5 +1,5 @@
-//! The flash-attention tile driver: portable, generic over [`AttnIsa`], monomorphised inside
-//! each ISA's `#[target_feature]` entry point. No ISA code here.
+//! The flash-attention tile driver: portable, generic over [`Tier`], monomorphised inside
+//! each tier's `#[target_feature]` entry point. No ISA code here.
 //!
 //! One *task* is `(batch b, kv head g, query chunk)`: it packs the keys and values the chunk can
 //! see once, then for every query head sharing kv head `g` (GQA: no K/V copies, one packing for
@@ -28,30 +28,13 @@
 //! element are therefore accumulated by a scalar path that skips masked keys, as the contract
 //! requires. Blocks without masked elements, or with finite V, never take it.
 
+use super::call::{off, Call};
 use super::mask::{ElementOpts, Intervals};
 use super::online::{rescale_panel, update_panel};
-use super::AttentionOptions;
 use crate::gemm::microkernel::Microkernel;
 use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
-use crate::shape::AttnDims;
-use crate::softmax::simd::SimdF32;
-use crate::softmax::tanh::softcap_row;
-use crate::view::{Tensor4Mut, Tensor4Ref};
-
-/// What an attention entry point needs of an ISA: its gemm microkernel and its vector ops.
-pub(crate) trait AttnIsa: Copy {
-    /// The gemm microkernel (QKᵀ and P·V tiles).
-    type Ukr: Microkernel;
-    /// The vector operations (online softmax, exp).
-    type Simd: SimdF32;
-    /// Whether [`SimdF32::fma`] is one hardware instruction on this tier (else it is a software
-    /// `fmaf` per lane, and the decode dot products use a multiply and an add instead).
-    const HW_FMA: bool = false;
-    /// The microkernel value (a token in disguise).
-    fn ukr(self) -> Self::Ukr;
-    /// The vector-ops value (a token in disguise).
-    fn simd(self) -> Self::Simd;
-}
+use crate::simd::tanh::softcap_row;
+use crate::tiers::Tier;
 
 /// Target sizes; the real ones are rounded to multiples of `MR` and `NR`.
 const BR_TARGET: usize = 128;
@@ -82,57 +65,6 @@ const fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
 }
 
-/// A validated attention call, as raw parts (see [`super::job`]).
-#[derive(Clone, Copy)]
-pub(crate) struct Call<'a> {
-    pub(crate) q: Tensor4Ref<'a>,
-    pub(crate) k: Tensor4Ref<'a>,
-    pub(crate) v: Tensor4Ref<'a>,
-    /// Base pointer and strides of O (validated; disjoint from every input).
-    pub(crate) o: *mut f32,
-    pub(crate) os: [usize; 4],
-    /// `[B, Hq, Lq]` logsumexp output, or null.
-    pub(crate) lse: *mut f32,
-    pub(crate) opts: AttentionOptions<'a>,
-    pub(crate) d: AttnDims,
-    /// Query rows per tile task (`QBLOCKS·Br` of the ISA).
-    pub(crate) qchunk: usize,
-}
-
-impl<'a> Call<'a> {
-    pub(crate) fn new(
-        q: Tensor4Ref<'a>,
-        k: Tensor4Ref<'a>,
-        v: Tensor4Ref<'a>,
-        o: &Tensor4Mut<'_>,
-        lse: *mut f32,
-        opts: AttentionOptions<'a>,
-        d: AttnDims,
-    ) -> Self {
-        Call {
-            q,
-            k,
-            v,
-            o: o.ptr,
-            os: o.strides,
-            lse,
-            opts,
-            d,
-            qchunk: 1,
-        }
-    }
-
-    /// Query chunks per `(b, kv head)`.
-    pub(crate) fn qchunks(&self) -> usize {
-        self.d.len_q.div_ceil(self.qchunk)
-    }
-}
-
-#[inline(always)]
-fn off(idx: [usize; 4], st: [usize; 4]) -> usize {
-    idx[0] * st[0] + idx[1] * st[1] + idx[2] * st[2] + idx[3] * st[3]
-}
-
 /// Workspace (f32 elements) one tile task needs for this shape.
 pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: usize) -> usize {
     let (br, bc) = blocks::<K>();
@@ -149,10 +81,10 @@ pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: 
 /// `c` was validated by `shape::check_attention` (every element addressed below is inside its
 /// view, O and lse are disjoint from all inputs); no other task with the same index runs
 /// concurrently (tasks write disjoint rows of O and lse); `ws` is valid for
-/// [`workspace_len`]`::<I::Ukr>(Lk, dk, dv)` floats and overlaps nothing else; the CPU supports
+/// [`workspace_len`]`::<T::Ukr>(Lk, dk, dv)` floats and overlaps nothing else; the CPU supports
 /// `isa`'s instructions.
 #[inline(always)]
-pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws: *mut f32) {
+pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *mut f32) {
     let d = &c.d;
     let nq = c.qchunks();
     let (b, rest) = (task / (d.heads_kv * nq), task % (d.heads_kv * nq));
@@ -160,8 +92,8 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
     let (q0, q1) = (chunk * c.qchunk, ((chunk + 1) * c.qchunk).min(d.len_q));
     let iv = Intervals::new(&c.opts, d, b);
     let (klo, khi) = iv.rows_span(q0, q1);
-    let (mr, nr) = (I::Ukr::MR, I::Ukr::NR);
-    let (br, bc) = blocks::<I::Ukr>();
+    let (mr, nr) = (T::Ukr::MR, T::Ukr::NR);
+    let (br, bc) = blocks::<T::Ukr>();
     let (dk, dv) = (d.dim_qk, d.dim_v);
     let dvp = round_up(dv, nr);
     // Keys are re-based so that block 0 starts at `klo0`, a multiple of Bc (blocks then line up
@@ -194,7 +126,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
     // Microkernels that read B column by column (`DIRECT_B`) take K's rows as they are: the
     // pack is then a copy of each key's row (zero-padded to whole panels) instead of a
     // transpose into NR-wide rows, which cost ~4 % of a call at S = 128.
-    let k_cols = I::Ukr::DIRECT_B && kst[3] == 1;
+    let k_cols = T::Ukr::DIRECT_B && kst[3] == 1;
     if nk > 0 {
         // SAFETY: as above.
         unsafe {
@@ -234,7 +166,7 @@ pub(crate) unsafe fn run_task<I: AttnIsa>(isa: I, c: &Call<'_>, task: usize, ws:
         }
     };
 
-    let (ukr, simd) = (isa.ukr(), isa.simd());
+    let (ukr, simd) = (tier.ukr(), tier);
     let group = d.group();
     for h in g * group..(g + 1) * group {
         let eo = ElementOpts::new(&c.opts, b, h);

@@ -12,11 +12,11 @@
 //! `O` within the attention error bound, not bit for bit.
 
 use super::mask::{sink_logit, ElementOpts, Intervals};
-use super::AttentionOptions;
 use crate::error::Error;
+use crate::options::AttentionOptions;
 use crate::shape::{check_attention_weights, check_workspace, AttnDims};
-use crate::softmax::exp::exp_lane;
-use crate::softmax::tanh::tanh_lane;
+use crate::simd::exp::exp_lane;
+use crate::simd::tanh::tanh_lane;
 use crate::view::{Tensor4Mut, Tensor4Ref};
 
 /// Elements of workspace [`attention_weights`] needs: one row of `len_kv` logits.

@@ -149,14 +149,10 @@ const DIRECT_ELEMS: usize = 64 * 1024;
 ///
 /// `args` is validated ([`crate::shape::check_gemm`]): A, B and C cover their shapes, C is
 /// injective and disjoint from A and B. `ws` is writable for
-/// `bl.workspace_len(m, n, k)` elements and disjoint from A, B, C.
+/// `Blocking::of::<K>().workspace_len(m, n, k)` elements and disjoint from A, B, C.
 #[inline(always)]
-pub(crate) unsafe fn gemm_nest<K: Microkernel>(
-    uk: K,
-    bl: &Blocking,
-    args: &GemmArgs,
-    ws: *mut f32,
-) {
+pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut f32) {
+    let bl = Blocking::of::<K>();
     let g = args.oriented();
     let (m, n, k) = (g.m, g.n, g.k);
     if m == 0 || n == 0 {
@@ -169,10 +165,6 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(
         return;
     }
     let (mr_k, nr_k) = (K::MR, K::NR);
-    debug_assert!(
-        bl.mr == mr_k && bl.nr == nr_k,
-        "Blocking does not match the kernel"
-    );
     let small = |rows: usize, cols: usize| rows.saturating_mul(cols) <= DIRECT_ELEMS;
     let direct_a = g.rsa == 1 && (n <= DIRECT_MAX || small(m, k));
     let direct_b = (m <= DIRECT_MAX || small(k, n)) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
@@ -303,38 +295,4 @@ unsafe fn macro_block<K: Microkernel>(
         }
         jr += K::NR;
     }
-}
-
-/// LOOPS 2 and 1 over already-packed operands: `C[0..m, 0..n] ← α·Ã·B̃ + β·C`, where `ap` holds
-/// `⌈m/MR⌉` packed A micropanels (each `MR × kc`, one after another) and `bp` holds `⌈n/NR⌉`
-/// packed B micropanels (each `kc × NR`), as [`pack_a`](super::pack::pack_a) and
-/// [`pack_b`](super::pack::pack_b) write them.
-///
-/// This is the small-gemm entry for the attention tile driver (QKᵀ and P·V on packed tiles).
-///
-/// # Safety
-///
-/// The panels are readable for `⌈m/MR⌉·MR·kc` and `⌈n/NR⌉·NR·kc` elements; `c + i·rsc + j·csc`
-/// is valid (readable unless β = 0, writable, distinct) for `i < m`, `j < n`, and overlaps
-/// neither panel.
-#[allow(clippy::too_many_arguments, dead_code)]
-#[inline(always)]
-pub(crate) unsafe fn block_packed<K: Microkernel>(
-    uk: K,
-    m: usize,
-    n: usize,
-    kc: usize,
-    alpha: f32,
-    ap: *const f32,
-    bp: *const f32,
-    beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
-) {
-    let a_at = |ir: usize| (ap.wrapping_add(ir * kc), K::MR);
-    let b_at = |jr: usize| (bp.wrapping_add(jr * kc), K::NR, 1);
-    // SAFETY: packed micropanel q starts at q·MR·kc (A) and q·NR·kc (B), inside the ranges the
-    // caller vouches for; C as the caller says.
-    unsafe { macro_block(uk, m, n, kc, alpha, a_at, b_at, beta, (c, rsc, csc)) }
 }

@@ -8,16 +8,11 @@
 //! # For other drivers (the flash-attention tile driver)
 //!
 //! Everything is `pub(crate)` and ISA-generic; a driver written against `K: Microkernel` and
-//! called from an ISA's `#[target_feature]` entry gets that ISA's code:
-//!
-//! * [`pack_a`](super::pack::pack_a) / [`pack_b`](super::pack::pack_b): any strided block into
-//!   zero-padded micropanels (`Q`, `P` as A; `Kᵀ`, `V` as B);
-//! * [`Microkernel::tile`]: one full tile from packed panels, α/β into a C with unit row
-//!   stride; [`Microkernel::tile_edge`] for a partial tile with the same bits;
-//!   [`Microkernel::tile_strided`] when B is read in place;
-//! * [`block_packed`](super::loops::block_packed): LOOPS 2 and 1 (all tiles, edges included,
-//!   any C strides) over packed operands — a small gemm on already-packed panels;
-//! * [`Microkernel::MR`], [`Microkernel::NR`] to size the panels.
+//! called from a tier's `#[target_feature]` entry gets that tier's code: it packs with
+//! [`pack_a`](super::pack::pack_a) / [`pack_b`](super::pack::pack_b) (any strided block into
+//! zero-padded micropanels: `Q`, `P` as A; `Kᵀ`, `V` as B) and runs [`Microkernel::tile`] /
+//! [`Microkernel::tile_strided`] on the panels, sized by [`Microkernel::MR`] and
+//! [`Microkernel::NR`].
 //!
 //! # Packed panels
 //!
@@ -68,6 +63,12 @@ pub(crate) trait Microkernel: Copy {
     const MR: usize;
     /// Columns of the tile.
     const NR: usize;
+    /// Rows of the packed A block (a multiple of `MR`; see [`Blocking`](super::blocking)).
+    const MC: usize;
+    /// Depth of one rank-`KC` update (the largest; [`Blocking::kc_for`](super::blocking::Blocking::kc_for)).
+    const KC: usize;
+    /// Columns of the packed B panel (a multiple of `NR`).
+    const NC: usize;
     /// Whether [`tile_strided`](Microkernel::tile_strided) accepts B with `rsb = 1` and any `csb` (otherwise
     /// only `csb = 1`).
     const DIRECT_B: bool;
@@ -78,7 +79,7 @@ pub(crate) trait Microkernel: Copy {
     /// # Safety
     ///
     /// As [`tile_strided`](Microkernel::tile_strided) with `rsb = ldb`, `csb = 1`.
-    #[allow(clippy::too_many_arguments, dead_code)] // used by the attention tile driver
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     unsafe fn tile(
         self,

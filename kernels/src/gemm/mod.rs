@@ -60,16 +60,11 @@ pub(crate) mod scalar;
 pub(crate) mod x86_64;
 
 use crate::error::Error;
-#[cfg(target_arch = "aarch64")]
-use crate::isa::Neon;
-use crate::isa::{Portable, Scalar};
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::isa::{X86V3, X86V4};
 use crate::kernels::Kernels;
 use crate::shape::{check_gemm, check_workspace};
 use crate::view::{MatMut, MatRef};
-use blocking::Blocking;
-use loops::GemmArgs;
+pub(crate) use blocking::Blocking;
+pub(crate) use loops::GemmArgs;
 
 /// A monomorphised whole-operation entry: runs the loop nest for one ISA.
 ///
@@ -86,27 +81,6 @@ pub(crate) type GemmEntry = unsafe fn(&GemmArgs, *mut f32);
 pub(crate) struct GemmKernel {
     pub(crate) run: GemmEntry,
     pub(crate) blocking: Blocking,
-}
-
-impl GemmKernel {
-    pub(crate) fn scalar() -> Self {
-        scalar::gemm_kernel(Scalar)
-    }
-    pub(crate) fn portable() -> Self {
-        portable::gemm_kernel(Portable)
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v3(t: X86V3) -> Self {
-        x86_64::v3::gemm_kernel(t)
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v4(t: X86V4) -> Self {
-        x86_64::v4::gemm_kernel(t)
-    }
-    #[cfg(target_arch = "aarch64")]
-    pub(crate) fn neon(t: Neon) -> Self {
-        aarch64::neon::gemm_kernel(t)
-    }
 }
 
 /// Elements of workspace [`gemm`] needs for an `m × n × k` product with `kernels`: room for one

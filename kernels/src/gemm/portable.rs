@@ -7,10 +7,7 @@
 
 use wide::f32x8;
 
-use super::blocking::Blocking;
-use super::loops::{gemm_nest, GemmArgs};
 use super::microkernel::Microkernel;
-use super::GemmKernel;
 use crate::isa::Portable;
 
 /// `gemm_ukr_portable_8x6`: six `f32x8` accumulators.
@@ -23,6 +20,10 @@ const NR: usize = 6;
 impl Microkernel for UkrPortable8x6 {
     const MR: usize = MR;
     const NR: usize = NR;
+    // Small cache blocks that fit any hierarchy.
+    const MC: usize = 128;
+    const KC: usize = 256;
+    const NC: usize = 1536;
     const DIRECT_B: bool = false;
 
     #[inline(always)]
@@ -68,22 +69,5 @@ impl Microkernel for UkrPortable8x6 {
                 core::ptr::write_unaligned(col, out.to_array());
             }
         }
-    }
-}
-
-/// The portable whole-op entry.
-///
-/// # Safety
-///
-/// As [`super::GemmEntry`].
-unsafe fn gemm_portable(args: &GemmArgs, ws: *mut f32) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm_nest(UkrPortable8x6(Portable), &Blocking::PORTABLE, args, ws) }
-}
-
-pub(crate) fn gemm_kernel(_t: Portable) -> GemmKernel {
-    GemmKernel {
-        run: gemm_portable,
-        blocking: Blocking::PORTABLE,
     }
 }

@@ -1,10 +1,7 @@
 //! The scalar tier: a 4 × 4 microkernel in plain Rust (no FMA: `core` has no `mul_add`, and a
 //! software one would be slow), correct on every target.
 
-use super::blocking::Blocking;
-use super::loops::{gemm_nest, GemmArgs};
 use super::microkernel::Microkernel;
-use super::GemmKernel;
 use crate::isa::Scalar;
 
 /// `gemm_ukr_scalar_4x4`: 16 scalar accumulators.
@@ -17,6 +14,9 @@ const NR: usize = 4;
 impl Microkernel for UkrScalar4x4 {
     const MR: usize = MR;
     const NR: usize = NR;
+    const MC: usize = 128;
+    const KC: usize = 256;
+    const NC: usize = 1024;
     const DIRECT_B: bool = false;
 
     #[inline(always)]
@@ -56,22 +56,5 @@ impl Microkernel for UkrScalar4x4 {
                 super::microkernel::write_back(alpha * x, beta, cij);
             }
         }
-    }
-}
-
-/// The scalar whole-op entry.
-///
-/// # Safety
-///
-/// As [`super::GemmEntry`].
-unsafe fn gemm_scalar(args: &GemmArgs, ws: *mut f32) {
-    // SAFETY: forwarded from the caller.
-    unsafe { gemm_nest(UkrScalar4x4(Scalar), &Blocking::SCALAR, args, ws) }
-}
-
-pub(crate) fn gemm_kernel(_t: Scalar) -> GemmKernel {
-    GemmKernel {
-        run: gemm_scalar,
-        blocking: Blocking::SCALAR,
     }
 }

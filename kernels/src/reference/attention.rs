@@ -1,6 +1,6 @@
 use super::offset;
-use crate::options::{AttentionOptions, CausalVariant};
 use crate::error::Error;
+use crate::options::{AttentionOptions, CausalVariant};
 use crate::shape::{check_attention, AttnDims};
 use crate::view::{Tensor4Mut, Tensor4Ref};
 

@@ -1,6 +1,6 @@
 use crate::error::Error;
-use crate::shape::check_softmax;
 use crate::options::SoftmaxOptions;
+use crate::shape::check_softmax;
 use crate::view::{MatMut, MatRef};
 
 /// Reference row softmax of `x` into `y` (contract: [`crate::softmax`]), in `f64`.

@@ -12,107 +12,97 @@
 //!   take part (log-softmax: `y_j = t_j − lse`);
 //! * a row where no entry takes part (fully masked, or all `−∞`) gives all zeros (log-softmax:
 //!   all `−∞`) and `lse = −∞` — the same rule as attention's fully masked rows;
-//! * a NaN, or a `+∞`, among the logits that take part makes every non-masked output of that
-//!   row NaN (and `lse` NaN); masked entries stay exactly 0.
+//! * a NaN, or a `+∞`, among the logits that take part makes every output of that row NaN
+//!   except the entries that do not take part: masked entries and `−∞` logits stay exactly
+//!   `0` (log-softmax: `−∞`), and `lse` is NaN.
 //!
 //! The mask and bias broadcast: each of their two axes is 1 or the full size. `scale` must be
 //! finite and non-zero. `lse`, when asked for, has one entry per row.
 //!
 //! # Kernels
 //!
-//! Row kernels see whole rows (module `row`): a pass for the maximum, a pass for `exp` and the sum
-//! (storing the terms), a pass to normalise on data the first pass left in cache; short rows
-//! keep their terms in registers, long rows go chunk by chunk in two passes over memory, and
-//! memory-sized outputs on x86 can be streamed out with non-temporal stores through a scratch
-//! row the caller lends ([`softmax_scratch`]).
-//! Loops, tails and special rows are written once over a `SimdF32` trait; each ISA tier
-//! implements that trait in its own file (`scalar.rs`, `portable.rs`, `x86_64/{v3,v4}.rs`,
-//! `aarch64/neon.rs`). The `exp` ([`exp_lane`], derivation in `exp.rs`) is the same operation
-//! sequence on every tier, so every tier's `exp` returns identical bits (an exhaustive sweep
-//! checks it); softmax outputs agree across tiers within the `tol::softmax` bound of
-//! `huiyan-testkit` (the tiers sum a row in different orders).
-//!
-//! The flash-attention driver reuses the row primitives of module `pass` (`softmax/pass.rs`, documented there).
+//! Each call's rows take one path, chosen from the call's shape in `plan.rs` (which holds every
+//! threshold), one file per path: `short.rs` (rows of at most four vectors, two rows at a time
+//! in registers), `pipelined.rs` (three passes — maximum, `exp` and sum, normalise — with the
+//! next row's first pass in this row's last), `long.rs` (long rows in two passes over memory,
+//! chunk by chunk), `stream.rs` (memory-sized rows streamed out with non-temporal stores
+//! through a scratch row the caller lends, [`softmax_scratch`]) and `general.rs` (rows with a
+//! mask or a bias); `call.rs` holds what they share. All of it is written once over the vector
+//! layer ([`crate::simd`]), whose `exp` ([`exp_lane`], derivation in `simd/exp.rs`) is the same
+//! operation sequence on every tier, so every tier's `exp` returns identical bits; softmax
+//! outputs agree across tiers within the `tol::softmax` bound of `huiyan-testkit` (the tiers
+//! sum a row in different orders).
 
-#[cfg(target_arch = "aarch64")]
-mod aarch64;
-pub(crate) mod exp;
-pub(crate) mod pass;
-mod portable;
-pub(crate) mod row;
-mod scalar;
-pub(crate) mod simd;
-mod small;
+mod call;
+mod general;
+mod long;
+mod pipelined;
+mod plan;
+mod short;
 mod stream;
-pub(crate) mod tanh;
-#[cfg(test)]
-mod tests;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-mod x86_64;
 
-pub use exp::{exp_flush_lane, exp_lane};
-pub use tanh::tanh_lane;
+pub use crate::simd::{exp_flush_lane, exp_lane, tanh_lane};
+pub(crate) use call::Call;
 
 use crate::error::Error;
-#[cfg(target_arch = "aarch64")]
-use crate::isa::Neon;
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-use crate::isa::{X86V3, X86V4};
 use crate::kernels::Kernels;
 pub use crate::options::SoftmaxOptions;
 use crate::shape::check_softmax;
+use crate::simd::SimdF32;
 use crate::view::{MatMut, MatRef};
-use row::{Bcast, Call};
+use call::make_call;
+use plan::Path;
 
-/// The softmax entries of one ISA tier: monomorphised whole-operation functions.
+/// A tier's whole softmax call.
+///
+/// # Safety (of calling one)
+///
+/// The call passed [`check_softmax`]; the CPU has the features of the tier the entry was built
+/// for (guaranteed by the token that built the table).
+pub(crate) type SoftmaxEntry = unsafe fn(&Call);
+
+/// A tier's `y[j] ← exp(x[j])` over `n` elements.
+///
+/// # Safety (of calling one)
+///
+/// `x` and `y` cover `n` elements, `y` writable, equal or disjoint; the CPU guarantee of
+/// [`SoftmaxEntry`].
+pub(crate) type ExpEntry = unsafe fn(*const f32, *mut f32, usize);
+
+/// The softmax entries of one tier.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SoftmaxKernel {
-    /// Runs a validated call. Safety: the CPU has the tier's features (guaranteed by the
-    /// token the constructor took) and the call passed [`check_softmax`].
-    rows: unsafe fn(&Call),
-    /// `y[j] ← exp(x[j])`, `n` elements. Safety: as `rows`; `x`, `y` cover `n`, disjoint.
-    exp: unsafe fn(*const f32, *mut f32, usize),
+    pub(crate) rows: SoftmaxEntry,
+    pub(crate) exp: ExpEntry,
     /// The tier has non-temporal stores (`SimdF32::STREAM`): memory-sized calls can stream.
-    stream: bool,
+    pub(crate) stream: bool,
 }
 
-impl SoftmaxKernel {
-    pub(crate) fn scalar() -> Self {
-        SoftmaxKernel {
-            rows: scalar::softmax_scalar,
-            exp: scalar::exp_scalar,
-            stream: false,
-        }
+/// Runs a whole validated call on tier `S`: the path [`plan`] picks, for every row.
+///
+/// # Safety
+/// `c` passed [`check_softmax`]: every pointer covers its `rows × cols` (or broadcast) range,
+/// `y` does not overlap the inputs other than being `x` itself for in-place calls, `lse` (if
+/// not null) has `rows` entries, and the scratch (if any) is writable and overlaps nothing;
+/// the CPU has `S`'s features.
+#[inline(always)]
+pub(crate) unsafe fn run<S: SimdF32>(s: S, c: &Call) {
+    if c.rows == 0 {
+        return;
     }
-    pub(crate) fn portable() -> Self {
-        SoftmaxKernel {
-            rows: portable::softmax_portable,
-            exp: portable::exp_portable,
-            stream: false,
-        }
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v3(_t: X86V3) -> Self {
-        SoftmaxKernel {
-            rows: x86_64::v3::softmax_x86_v3,
-            exp: x86_64::v3::exp_x86_v3,
-            stream: true,
-        }
-    }
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    pub(crate) fn x86_v4(_t: X86V4) -> Self {
-        SoftmaxKernel {
-            rows: x86_64::v4::softmax_x86_v4,
-            exp: x86_64::v4::exp_x86_v4,
-            stream: true,
-        }
-    }
-    #[cfg(target_arch = "aarch64")]
-    pub(crate) fn neon(_t: Neon) -> Self {
-        SoftmaxKernel {
-            rows: aarch64::neon::softmax_neon,
-            exp: aarch64::neon::exp_neon,
-            stream: false,
+    let scaled = c.scale != 1.0;
+    // SAFETY: the caller's contract; each path's own conditions are what `plan::path` checked.
+    unsafe {
+        match (plan::path(S::LANES, S::STREAM, c), scaled) {
+            (Path::PerRow, _) => general::rows(s, c),
+            (Path::Short, false) => short::rows::<S, false>(s, c),
+            (Path::Short, true) => short::rows::<S, true>(s, c),
+            (Path::Stream, false) => stream::rows::<S, false>(s, c),
+            (Path::Stream, true) => stream::rows::<S, true>(s, c),
+            (Path::Long, false) => long::rows::<S, false>(s, c),
+            (Path::Long, true) => long::rows::<S, true>(s, c),
+            (Path::Pipelined, false) => pipelined::rows::<S, false>(s, c),
+            (Path::Pipelined, true) => pipelined::rows::<S, true>(s, c),
         }
     }
 }
@@ -231,8 +221,8 @@ pub fn softmax_scratch_len(
     opts: &SoftmaxOptions<'_>,
 ) -> usize {
     let call = make_call(x, y.ptr, y.rs, opts, None, &mut []);
-    if stream::stream_shape(kernels.softmax.stream, &call) {
-        stream::scratch_len(x.cols)
+    if plan::stream_shape(kernels.softmax.stream, &call) {
+        plan::scratch_len(x.cols)
     } else {
         0
     }
@@ -284,42 +274,4 @@ pub fn exp(kernels: &Kernels, x: &[f32], y: &mut [f32]) -> Result<(), Error> {
     // table's constructor took the tier's token.
     unsafe { (kernels.softmax.exp)(x.as_ptr(), y.as_mut_ptr(), x.len()) };
     Ok(())
-}
-
-/// The raw form of a validated call.
-fn make_call(
-    x: &MatRef<'_>,
-    y: *mut f32,
-    rsy: usize,
-    opts: &SoftmaxOptions<'_>,
-    lse: Option<&mut [f32]>,
-    scratch: &mut [f32],
-) -> Call {
-    Call {
-        x: x.ptr,
-        rsx: x.rs,
-        y,
-        rsy,
-        rows: x.rows,
-        cols: x.cols,
-        scale: opts.scale,
-        mask: opts.mask.map(|m| Bcast {
-            ptr: m.ptr,
-            rs: if m.rows == 1 { 0 } else { m.rs },
-            per_row: m.cols == 1,
-        }),
-        bias: opts.bias.map(|b| Bcast {
-            ptr: b.ptr,
-            rs: if b.rows == 1 { 0 } else { b.rs },
-            per_row: b.cols == 1,
-        }),
-        log: opts.log,
-        lse: lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr()),
-        w: if scratch.is_empty() {
-            core::ptr::null_mut()
-        } else {
-            scratch.as_mut_ptr()
-        },
-        w_len: scratch.len(),
-    }
 }

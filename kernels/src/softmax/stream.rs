@@ -1,60 +1,20 @@
-//! Memory-sized plain rows with the output **streamed**: non-temporal stores through a one-row
-//! scratch, software-pipelined over three rows (see [`stream_rows`]).
+//! Memory-sized plain softmax rows with the output **streamed** ([`Path::Stream`]): non-temporal
+//! stores through a one-row scratch, software-pipelined over three rows (see [`rows`];
+//! contract: [`super`]).
 //!
-//! Taken only on tiers whose [`SimdF32::STREAM`] is set (x86-64-v4, x86-64-v3), out of place,
-//! softmax (not log-softmax) of plain rows (no mask, no per-element bias), when the caller
-//! lends a scratch ([`super::softmax_scratch`]) and the output is memory-sized
-//! ([`streams`]).
+//! Taken on tiers whose [`SimdF32::STREAM`] is set (x86-64-v4, x86-64-v3) when the caller
+//! lends a scratch row ([`super::softmax_scratch`]) and the shape qualifies
+//! ([`stream_shape`](super::plan::stream_shape)).
+//!
+//! [`Path::Stream`]: super::plan::Path::Stream
 
-use super::exp::{exp_flush, exp_softmax_xn, FLUSH};
-use super::pass::{ext_part, head, Ext, FromX, Logits};
-use super::row::{degenerate, row_ext, Call, MEMORY_BYTES};
-use super::simd::SimdF32;
+use super::call::{degenerate, row_ext, Call, FromX};
+use super::plan::SCRATCH_SLACK;
+use crate::simd::exp::{exp_flush, exp_softmax_xn, FLUSH};
+use crate::simd::row::{ext_part, head, Ext, Logits};
+use crate::simd::SimdF32;
 
-/// Narrowest rows that stream. Below it [`mid_rows`](super::row) or
-/// [`long_row`](super::row) is as fast or faster (measured: see [`streams`]).
-pub(crate) const STREAM_MIN: usize = 2048;
-/// Widest rows that stream: the scratch row and three rows of `x` (512 KiB at this width)
-/// stay in a 1 MiB L2.
-pub(crate) const STREAM_MAX: usize = 1 << 15;
-/// Scratch elements beyond the row: room to start it on a 64-byte boundary.
-pub(crate) const SCRATCH_SLACK: usize = 32;
-
-/// Scratch elements a streaming call of `cols` columns uses.
-#[inline(always)]
-pub(crate) const fn scratch_len(cols: usize) -> usize {
-    cols + SCRATCH_SLACK
-}
-
-/// Whether a plain softmax call of this shape streams when a scratch of
-/// [`scratch_len`] elements is lent: out of place, rows of `STREAM_MIN..=STREAM_MAX`
-/// elements, an output spanning [`MEMORY_BYTES`] or more, on a tier with non-temporal stores.
-///
-/// Measured on Zen 4 (x86-v4, one thread, 16 MiB in and out, session 8, every variant
-/// alternated in one process): 4096 columns 3.3 → 4.6–5.1 elements/ns (the copy in the same
-/// run 5.1–5.4), 32768 columns 3.9 → 4.3–5.1.
-/// Session 11, `x` and `y` two `Vec`s (16 bytes past a page), one process alternating the
-/// chunked path, this one and a copy, medians of 5 rounds: 2048 columns 3.93 → 4.20 (copy
-/// 5.01), 4096 3.42 → 4.17 (4.91), 8192 3.23 → 4.74 (4.91), 32768 3.64 → 4.92 (4.83). The
-/// criterion bench the same hour: 4.55 at 4096 (copy 5.40), 5.12 at 32768 (copy 5.65).
-#[inline(always)]
-pub(crate) fn streams(stream_tier: bool, c: &Call) -> bool {
-    stream_shape(stream_tier, c) && !c.w.is_null() && c.w_len >= scratch_len(c.cols)
-}
-
-/// [`streams`] but for the scratch: whether the call would stream given one.
-#[inline(always)]
-pub(crate) fn stream_shape(stream_tier: bool, c: &Call) -> bool {
-    stream_tier
-        && !c.log
-        && !core::ptr::eq(c.x, c.y)
-        && c.mask.is_none()
-        && c.bias.is_none()
-        && (STREAM_MIN..=STREAM_MAX).contains(&c.cols)
-        && c.rows.saturating_mul(c.rsy).saturating_mul(4) >= MEMORY_BYTES
-}
-
-/// The rows of a call that [`streams`], three rows in flight.
+/// Every row of a call on this path, three rows in flight.
 ///
 /// One loop per row `r` runs three streams side by side:
 ///
@@ -62,33 +22,37 @@ pub(crate) fn stream_shape(stream_tier: bool, c: &Call) -> bool {
 ///    non-temporally (aligned whole vectors; the part-vectors at either end plainly);
 /// 2. row `r`'s terms: `wⱼ ← exp(tⱼ − m)` and their sum, into the same scratch row (stream 1
 ///    runs ahead of it, so it reads each vector before stream 2 overwrites it);
-/// 3. row `r + 1`'s extremes (its maximum and minimum `x`, as pass 1 of
-///    [`mid_rows`](super::row)), with row `r + 2` of `x` prefetched into L2.
+/// 3. row `r + 1`'s extremes (its maximum and minimum `x`, as pass 1 of the
+///    [pipelined](super::pipelined) path), with row `r + 2` of `x` prefetched into L2.
 ///
 /// Memory sees `x` read once and `y` written once, never read for ownership, and the `exp`
 /// work overlaps both. Row `r`'s `x` is read twice, the second time from L2.
 ///
 /// Stream 1 runs [`lead`] vectors ahead of stream 2 (the vectors it skips are stored in a
 /// burst first), chosen per row so that its stores sit half a page away, modulo 4 KiB, from
-/// the loads of streams 2 and 3. In step with them, when `y`'s rows start at the same offset
-/// in a page as `x`'s (two buffers from the same allocator, rows of 1024·k columns), the
-/// loads wait on the queued streamed stores: 4096 columns ran at 2.6–3.0 elements/ns where
-/// half a page apart gave 3.8–4.3.
+/// the loads of streams 2 and 3: in step with them (`x` and `y` at the same offset in a page,
+/// rows of 1024·k columns) the loads wait on the queued streamed stores (4096 columns: 2.6–3.0
+/// elements/ns against 3.8–4.3).
 ///
-/// Degenerate rows (NaN or `+∞` logits, or none taking part) are found as in
-/// [`mid_rows`](super::row) (a NaN sum or a non-finite maximum) and filled by
+/// Degenerate rows (NaN or `+∞` logits, or none taking part) are found as in the pipelined
+/// path (a NaN sum or a non-finite maximum) and filled by
 /// [`degenerate`] from the intact `x`; they leave nothing pending.
 ///
-/// Arithmetic: the terms and their sum are those of [`mid_rows`](super::row)'s pass 2 up to
+/// Arithmetic: the terms and their sum are those of the pipelined path's pass 2 up to
 /// the order of the sum (four accumulators of one vector each, in row order from the row's
 /// first element whatever `y`'s alignment), and `yⱼ = eⱼ · (1/Σ)` elementwise: the bits do
 /// not depend on where `y` starts.
 ///
 /// # Safety
-/// As [`super::row::softmax_rows`], with [`streams`] true; `w` covers `c.cols` writable
-/// elements disjoint from every operand (64-byte aligned for speed, not for soundness).
+/// As [`run`](super::run), with the path [`Path::Stream`](super::plan::Path::Stream): the
+/// call's scratch `c.w` holds at least `scratch_len(cols)` writable elements disjoint from
+/// every operand.
 #[inline(always)]
-pub(super) unsafe fn stream_rows<S: SimdF32, const SC: bool>(s: S, c: &Call, w: *mut f32) {
+pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+    // The scratch from its first 64-byte boundary (for speed only: it is accessed with
+    // unaligned loads and stores). w_len ≥ cols + SCRATCH_SLACK and the offset is at most
+    // SCRATCH_SLACK, so cols elements follow w inside the scratch.
+    let w = c.w.wrapping_add(c.w.align_offset(64).min(SCRATCH_SLACK));
     let n = c.cols;
     let want_lse = !c.lse.is_null();
     // Row r − 1's output and its factor 1/Σ, while its terms wait in w.
@@ -203,7 +167,7 @@ fn lead<S: SimdF32>(ya: *const f32, x: *const f32, xn: *const f32, ns: usize) ->
     best.0
 }
 
-/// One row of [`stream_rows`]: streams `o.pending` out of `w` ([`lead`] vectors ahead, each
+/// One row of [`rows`]: streams `o.pending` out of `w` ([`lead`] vectors ahead, each
 /// read before it is overwritten) while `w ← exp(t − m)`; takes the extremes of `o.xn` and
 /// prefetches `o.xp`. Returns `Σ exp(tⱼ − m)` and the extremes (unspecified without `o.xn`).
 ///
@@ -223,8 +187,11 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
     let mv = s.splat(m);
     let z = s.splat(0.0);
     let (ninf, pinf) = (s.splat(f32::NEG_INFINITY), s.splat(f32::INFINITY));
-    let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
-    let (mut hi, mut lo) = (ninf, pinf);
+    let mut acc = Acc {
+        sum: [z; 4],
+        hi: ninf,
+        lo: pinf,
+    };
     let xn = o.xn.unwrap_or(o.x);
     let ext = o.xn.is_some();
     let ne = n / l;
@@ -260,77 +227,24 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
     // does too), with the pending row's vectors i + c.. and row r + 1's. The flags are
     // hoisted into const generics so the loop carries no tests.
     let full = ne.min(if ns >= c + 4 { ns - c } else { 0 }) & !3;
-    // SAFETY: as for the loop body below.
+    let io = Streams {
+        src,
+        w,
+        mv,
+        yp,
+        off: h + c * l,
+        fv,
+        xn,
+        xp: o.xp,
+    };
+    let end = if st { full } else { ne & !3 };
+    // SAFETY: as for the loop body below; with `st`, full + c ≤ ns.
     unsafe {
         match (st, ext) {
-            (true, true) => block::<S, T, FL, true, true>(
-                s,
-                src,
-                w,
-                mv,
-                yp,
-                h,
-                c,
-                fv,
-                xn,
-                o.xp,
-                full,
-                &mut i,
-                [&mut a0, &mut a1, &mut a2, &mut a3],
-                &mut hi,
-                &mut lo,
-            ),
-            (true, false) => block::<S, T, FL, true, false>(
-                s,
-                src,
-                w,
-                mv,
-                yp,
-                h,
-                c,
-                fv,
-                xn,
-                o.xp,
-                full,
-                &mut i,
-                [&mut a0, &mut a1, &mut a2, &mut a3],
-                &mut hi,
-                &mut lo,
-            ),
-            (false, true) => block::<S, T, FL, false, true>(
-                s,
-                src,
-                w,
-                mv,
-                yp,
-                h,
-                c,
-                fv,
-                xn,
-                o.xp,
-                ne & !3,
-                &mut i,
-                [&mut a0, &mut a1, &mut a2, &mut a3],
-                &mut hi,
-                &mut lo,
-            ),
-            (false, false) => block::<S, T, FL, false, false>(
-                s,
-                src,
-                w,
-                mv,
-                yp,
-                h,
-                c,
-                fv,
-                xn,
-                o.xp,
-                ne & !3,
-                &mut i,
-                [&mut a0, &mut a1, &mut a2, &mut a3],
-                &mut hi,
-                &mut lo,
-            ),
+            (true, true) => block::<S, T, FL, true, true>(s, &io, end, &mut i, &mut acc),
+            (true, false) => block::<S, T, FL, true, false>(s, &io, end, &mut i, &mut acc),
+            (false, true) => block::<S, T, FL, false, true>(s, &io, end, &mut i, &mut acc),
+            (false, false) => block::<S, T, FL, false, false>(s, &io, end, &mut i, &mut acc),
         }
     }
     while i + 4 <= ne {
@@ -352,8 +266,8 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
             if ext {
                 let (v0, v1) = (s.load(xn.add(j)), s.load(xn.add(j + l)));
                 let (v2, v3) = (s.load(xn.add(j + 2 * l)), s.load(xn.add(j + 3 * l)));
-                hi = s.max(hi, s.max(s.max(v0, v1), s.max(v2, v3)));
-                lo = s.min(lo, s.min(s.min(v0, v1), s.min(v2, v3)));
+                acc.hi = s.max(acc.hi, s.max(s.max(v0, v1), s.max(v2, v3)));
+                acc.lo = s.min(acc.lo, s.min(s.min(v0, v1), s.min(v2, v3)));
             }
             let mut t = [mv; 4];
             for (q, v) in t.iter_mut().enumerate() {
@@ -364,7 +278,8 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
             s.store(w.add(j + l), e1);
             s.store(w.add(j + 2 * l), e2);
             s.store(w.add(j + 3 * l), e3);
-            (a0, a1, a2, a3) = (s.add(a0, e0), s.add(a1, e1), s.add(a2, e2), s.add(a3, e3));
+            let [a0, a1, a2, a3] = acc.sum;
+            acc.sum = [s.add(a0, e0), s.add(a1, e1), s.add(a2, e2), s.add(a3, e3)];
         }
         i += 4;
     }
@@ -380,12 +295,12 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
             }
             if ext {
                 let v = s.load(xn.add(j));
-                hi = s.max(hi, v);
-                lo = s.min(lo, v);
+                acc.hi = s.max(acc.hi, v);
+                acc.lo = s.min(acc.lo, v);
             }
             let [e] = exp_softmax_xn::<S, 1, FL>(s, [s.sub(src.at(s, j), mv)]);
             s.store(w.add(j), e);
-            a0 = s.add(a0, e);
+            acc.sum[0] = s.add(acc.sum[0], e);
         }
         i += 1;
     }
@@ -395,68 +310,96 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
         unsafe {
             if ext {
                 let mut nn = s.is_nan(ninf);
-                ext_part::<S, false>(s, xn.add(j), n - j, &mut hi, &mut lo, &mut nn);
+                ext_part::<S, false>(s, xn.add(j), n - j, &mut acc.hi, &mut acc.lo, &mut nn);
             }
             // Pad lanes are −∞: their terms are exactly 0.
             let e = exp_flush(s, s.sub(src.part(s, j, n - j), mv));
             s.store_part(w.add(j), n - j, e);
-            a1 = s.add(a1, e);
+            acc.sum[1] = s.add(acc.sum[1], e);
         }
     }
+    let [a0, a1, a2, a3] = acc.sum;
     let sum = s.reduce_add(s.add(s.add(a0, a1), s.add(a2, a3)));
     let e = Ext {
-        max: s.reduce_max(hi),
-        min: s.reduce_min(lo),
+        max: s.reduce_max(acc.hi),
+        min: s.reduce_min(acc.lo),
         nan: false,
     };
     (sum, e)
 }
 
-/// The main blocks of [`fused`]: vectors `i..full` of row `r` four at a time, each block
-/// also streaming 4 vectors of the pending row (`ST`) and taking row `r + 1`'s extremes
-/// (`EXT`), with every pointer stepped rather than recomputed.
-///
-/// # Safety
-/// As [`fused`]; `full ≤ ne`, a multiple of 4, and with `ST` `full + c ≤ ns`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn block<S: SimdF32, T: Logits<S>, const FL: bool, const ST: bool, const EXT: bool>(
-    s: S,
+/// What stays fixed through one row of [`fused`]: row `r`'s logit source and maximum (`mv`),
+/// the scratch row `w`, the pending row `yp` with its factor `fv` and the offset of its vector
+/// streamed at step 0 (`off`), the next row `xn` and the one after it `xp`.
+#[derive(Clone, Copy)]
+struct Streams<S: SimdF32, T> {
     src: T,
     w: *mut f32,
     mv: S::V,
     yp: *mut f32,
-    h: usize,
-    c: usize,
+    off: usize,
     fv: S::V,
     xn: *const f32,
     xp: *const f32,
-    full: usize,
+}
+
+/// The running values of [`fused`]: four partial sums of row `r`'s terms and row `r + 1`'s
+/// running maximum and minimum.
+struct Acc<S: SimdF32> {
+    sum: [S::V; 4],
+    hi: S::V,
+    lo: S::V,
+}
+
+/// The main blocks of [`fused`]: vectors `*i..end` of row `r` four at a time, each block also
+/// streaming 4 vectors of the pending row (`PENDING`) and taking row `r + 1`'s extremes
+/// (`NEXT_EXT`), with every pointer stepped rather than recomputed and the running values in
+/// locals.
+///
+/// # Safety
+/// As [`fused`]; `end ≤ ne`, a multiple of 4, and with `PENDING` `end + c ≤ ns`.
+#[inline(always)]
+unsafe fn block<
+    S: SimdF32,
+    T: Logits<S>,
+    const CHECK_FLUSH: bool,
+    const PENDING: bool,
+    const NEXT_EXT: bool,
+>(
+    s: S,
+    io: &Streams<S, T>,
+    end: usize,
     i: &mut usize,
-    acc: [&mut S::V; 4],
-    hi: &mut S::V,
-    lo: &mut S::V,
+    acc: &mut Acc<S>,
 ) {
     let l = S::LANES;
-    let [a0, a1, a2, a3] = acc;
-    let (mut b0, mut b1, mut b2, mut b3) = (*a0, *a1, *a2, *a3);
-    let (mut h0, mut l0) = (*hi, *lo);
+    let Streams {
+        src,
+        w,
+        mv,
+        yp,
+        off,
+        fv,
+        xn,
+        xp,
+    } = *io;
+    let [mut b0, mut b1, mut b2, mut b3] = acc.sum;
+    let (mut h0, mut l0) = (acc.hi, acc.lo);
     let mut j = *i * l;
-    let end = full * l;
-    let off = h + c * l;
-    while j < end {
+    let end_j = end * l;
+    while j < end_j {
         // SAFETY: forwarded (see fused's loop).
         unsafe {
             for q in 0..4 {
                 s.prefetch_read(xp.wrapping_add(j + q * l));
             }
-            if ST {
+            if PENDING {
                 for q in 0..4 {
                     let k = off + j + q * l;
                     s.store_stream(yp.add(k), s.mul(s.load(w.add(k)), fv));
                 }
             }
-            if EXT {
+            if NEXT_EXT {
                 let (v0, v1) = (s.load(xn.add(j)), s.load(xn.add(j + l)));
                 let (v2, v3) = (s.load(xn.add(j + 2 * l)), s.load(xn.add(j + 3 * l)));
                 h0 = s.max(h0, s.max(s.max(v0, v1), s.max(v2, v3)));
@@ -468,7 +411,7 @@ unsafe fn block<S: SimdF32, T: Logits<S>, const FL: bool, const ST: bool, const 
                 s.sub(src.at(s, j + 2 * l), mv),
                 s.sub(src.at(s, j + 3 * l), mv),
             ];
-            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, FL>(s, t);
+            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, CHECK_FLUSH>(s, t);
             s.store(w.add(j), e0);
             s.store(w.add(j + l), e1);
             s.store(w.add(j + 2 * l), e2);
@@ -477,9 +420,9 @@ unsafe fn block<S: SimdF32, T: Logits<S>, const FL: bool, const ST: bool, const 
         }
         j += 4 * l;
     }
-    *i = full.max(*i);
-    (*a0, *a1, *a2, *a3) = (b0, b1, b2, b3);
-    (*hi, *lo) = (h0, l0);
+    *i = end.max(*i);
+    acc.sum = [b0, b1, b2, b3];
+    (acc.hi, acc.lo) = (h0, l0);
 }
 
 /// `y[k..n] ← fv · w[k..n]` with a plain part-vector store (`n − k < LANES`; nothing when

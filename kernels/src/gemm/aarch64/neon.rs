@@ -6,10 +6,7 @@
 
 use core::arch::aarch64::*;
 
-use crate::gemm::blocking::Blocking;
-use crate::gemm::loops::{gemm_nest, GemmArgs};
 use crate::gemm::microkernel::Microkernel;
-use crate::gemm::GemmKernel;
 use crate::isa::Neon;
 
 const MR: usize = 8;
@@ -22,6 +19,11 @@ pub(crate) struct UkrNeon(#[allow(dead_code)] pub(crate) Neon);
 impl Microkernel for UkrNeon {
     const MR: usize = MR;
     const NR: usize = NR;
+    // Cache blocks: 8 KiB B micropanel, 256 KiB A block (typical 64 KiB L1 / 1–2 MiB L2 cores
+    // have room to spare).
+    const MC: usize = 256;
+    const KC: usize = 256;
+    const NC: usize = 2048;
     const DIRECT_B: bool = false;
 
     #[inline(always)]
@@ -108,27 +110,5 @@ unsafe fn gemm_ukr_neon_8x8(
             vst1q_f32(cj, r0);
             vst1q_f32(cj.add(4), r1);
         }
-    }
-}
-
-/// The NEON whole-op entry: the loop nest compiled with NEON.
-///
-/// # Safety
-///
-/// As [`crate::gemm::GemmEntry`]; the CPU supports NEON.
-#[target_feature(enable = "neon")]
-unsafe fn gemm_neon(args: &GemmArgs, ws: *mut f32) {
-    // SAFETY: this entry is reachable only through a GemmKernel built from a Neon token
-    // (`gemm_kernel`), so the feature is present; the rest is the caller's contract.
-    unsafe {
-        let t = Neon::new_unchecked();
-        gemm_nest(UkrNeon(t), &Blocking::NEON, args, ws)
-    }
-}
-
-pub(crate) fn gemm_kernel(_t: Neon) -> GemmKernel {
-    GemmKernel {
-        run: gemm_neon,
-        blocking: Blocking::NEON,
     }
 }

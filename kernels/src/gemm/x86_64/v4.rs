@@ -11,10 +11,7 @@
 
 use core::arch::x86_64::*;
 
-use crate::gemm::blocking::Blocking;
-use crate::gemm::loops::{gemm_nest, GemmArgs};
 use crate::gemm::microkernel::Microkernel;
-use crate::gemm::GemmKernel;
 use crate::isa::X86V4;
 
 const MR: usize = 32;
@@ -27,6 +24,20 @@ pub(crate) struct UkrX86V4(#[allow(dead_code)] pub(crate) X86V4);
 impl Microkernel for UkrX86V4 {
     const MR: usize = MR;
     const NR: usize = NR;
+    // Cache blocks (reasoning in `gemm::blocking`):
+    // * KC = 384: the B micropanel is 384·12·4 = 18 KiB, just over half of the 32 KiB L1,
+    //   leaving room for the A micropanel columns streaming through (128 B per step) and the
+    //   C tile; 384 steps amortise the 24-vector write-back of C to about 1 %.
+    // * MC = 96: the A block is 96·384·4 = 144 KiB, a seventh of the 1 MiB L2, so it stays
+    //   there while B micropanels and C lines pass through; three A micropanels per block.
+    // * NC = 768: the B panel is 384·768·4 = 1.1 MiB of the shared L3; A is packed once per
+    //   768 columns. Against 1536 and 3072 at 2048³ with the other core busy: 3 % ahead (a
+    //   small panel keeps its L3 share under contention).
+    // KC 128/192/256/384/512 and MC 64/96/192/384 measured at 512³–2048³ (`matmul/*`, Zen 4):
+    // KC = 128 lost 5–8 %, the rest were within the ±3 % noise of a shared machine.
+    const MC: usize = 96;
+    const KC: usize = 384;
+    const NC: usize = 768;
     const DIRECT_B: bool = true;
 
     #[inline(always)]
@@ -226,27 +237,5 @@ unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
                 }
             }
         }
-    }
-}
-
-/// The x86-64-v4 whole-op entry: the loop nest compiled with AVX-512.
-///
-/// # Safety
-///
-/// As [`crate::gemm::GemmEntry`]; the CPU supports x86-64-v4.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-unsafe fn gemm_x86_v4(args: &GemmArgs, ws: *mut f32) {
-    // SAFETY: this entry is reachable only through a GemmKernel built from an X86V4 token
-    // (`gemm_kernel`), so the features are present; the rest is the caller's contract.
-    unsafe {
-        let t = X86V4::new_unchecked();
-        gemm_nest(UkrX86V4(t), &Blocking::X86_V4, args, ws)
-    }
-}
-
-pub(crate) fn gemm_kernel(_t: X86V4) -> GemmKernel {
-    GemmKernel {
-        run: gemm_x86_v4,
-        blocking: Blocking::X86_V4,
     }
 }

@@ -1,17 +1,15 @@
-//! The scalar tier: [`SimdF32`] with one lane, plain `f32` arithmetic (contract:
-//! [`super`]). It is the fallback for targets without SIMD and the reference of the
+//! The scalar tier: [`SimdF32`] with one lane, plain `f32` arithmetic. It is the fallback for targets without SIMD and the reference of the
 //! instruction-level tiers: its `exp` is [`exp_lane`](super::exp::exp_lane) itself.
 
 use super::exp::{fma, k_to_n, pow2, TABLE, TABLE_ADJ};
-use super::pass;
-use super::row::{self, Call};
-use super::simd::SimdF32;
+use super::SimdF32;
 use crate::isa::Scalar;
 
 impl SimdF32 for Scalar {
     type V = f32;
     type M = bool;
     const LANES: usize = 1;
+    const HW_FMA: bool = false;
 
     #[inline(always)]
     fn splat(self, x: f32) -> f32 {
@@ -150,22 +148,4 @@ impl SimdF32 for Scalar {
     fn reduce_add(self, v: f32) -> f32 {
         v
     }
-}
-
-/// Whole-operation softmax entry of the scalar tier.
-///
-/// # Safety
-/// `c` was validated by [`check_softmax`](crate::shape::check_softmax).
-pub(crate) unsafe fn softmax_scalar(c: &Call) {
-    // SAFETY: forwarded; the scalar tier needs no CPU feature.
-    unsafe { row::softmax_rows(Scalar, c) }
-}
-
-/// Vector `exp` entry of the scalar tier.
-///
-/// # Safety
-/// `x` and `y` cover `n` elements, `y` writable, equal or disjoint.
-pub(crate) unsafe fn exp_scalar(x: *const f32, y: *mut f32, n: usize) {
-    // SAFETY: forwarded.
-    unsafe { pass::exp_slice(Scalar, x, y, n) }
 }

@@ -83,7 +83,7 @@
 //! (measured the same way). A strided sweep runs in every test run. Every tier returns
 //! [`exp_flush_lane`]'s bits (in-crate test `flush_variant_and_row_primitives_on_every_tier`).
 
-use super::simd::SimdF32;
+use super::SimdF32;
 
 /// Lower clamp: `−104` (`0xc2d0_0000`); `exp(−104) < 2⁻¹⁵⁰`, rounds to `+0`.
 pub(crate) const LO: f32 = f32::from_bits(0xc2d0_0000);
@@ -142,10 +142,10 @@ pub(crate) const TABLE_ADJ: [u32; 16] = {
 };
 
 /// `eˣ` for one `f32`: the specification every tier mirrors (method, constants and error
-/// bound: `softmax/exp.rs`).
+/// bound: this module).
 ///
 /// ```
-/// use huiyan_kernels::softmax::exp_lane;
+/// use huiyan_kernels::simd::exp_lane;
 /// assert_eq!(exp_lane(0.0), 1.0);
 /// assert_eq!(exp_lane(f32::NEG_INFINITY), 0.0);
 /// assert_eq!(exp_lane(100.0), f32::INFINITY);
@@ -217,10 +217,10 @@ fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
 }
 
 /// The softmax variant of [`exp_lane`], for `x ≤ 0`: `+0` below `FLUSH = −87.33`, a one-step
-/// range reduction (within a few units of `2⁻²⁴` of `eˣ`: see `softmax/exp.rs`).
+/// range reduction (within a few units of `2⁻²⁴` of `eˣ`: see this module).
 ///
 /// ```
-/// use huiyan_kernels::softmax::{exp_flush_lane, exp_lane};
+/// use huiyan_kernels::simd::{exp_flush_lane, exp_lane};
 /// assert_eq!(exp_flush_lane(0.0), 1.0);
 /// assert!((exp_flush_lane(-3.5) - exp_lane(-3.5)).abs() <= 1e-7 * exp_lane(-3.5));
 /// assert_eq!(exp_flush_lane(-87.4), 0.0);
@@ -335,12 +335,4 @@ fn reduced_xn<S: SimdF32, const N: usize, const ONE: bool>(
         out[i] = (sv[i], kb[i]);
     }
     out
-}
-
-/// [`exp_flush`] under the name the attention driver first used (same requirement: `x ≤ 88`
-/// or NaN). Prefer [`exp_flush`] or the row primitives of [`super::row`].
-#[inline(always)]
-#[allow(dead_code)]
-pub(crate) fn exp_le_hi<S: SimdF32>(s: S, x: S::V) -> S::V {
-    exp_flush(s, x)
 }

@@ -1,18 +1,34 @@
-//! [`SimdF32`]: the handful of vector operations the softmax row kernels and the `exp` are
-//! written in, implemented once per ISA tier (`scalar.rs`, `portable.rs`, `x86_64/v3.rs`,
-//! `x86_64/v4.rs`, `aarch64/neon.rs`).
+//! The crate's vector layer: [`SimdF32`], the handful of vector operations every row kernel
+//! is written in, implemented once per tier (`scalar.rs`, `portable.rs`, `x86_64/v3.rs`,
+//! `x86_64/v4.rs`, `aarch64/neon.rs`), and the numerics built on it: the `exp` of softmax and
+//! attention ([`exp_lane`], derivation in `exp.rs`), the `tanh` of the attention softcap
+//! ([`tanh_lane`], `tanh.rs`) and the row primitives both operations share (`row.rs`).
 //!
-//! The generic code in [`exp`](mod@super::exp) and [`row`](super::row) holds every loop, tail and
-//! special case; an implementation only maps each method to instructions. Methods are
-//! `#[inline(always)]` so that a generic function instantiated inside a `#[target_feature]`
-//! entry point compiles to straight-line code with that ISA's instructions (the pattern of the
-//! `pulp` crate). A value of the implementing type is the ISA token: holding it proves the CPU
-//! runs the instructions, which is what the `// SAFETY:` comments in the implementations cite.
+//! Generic code holds every loop, tail and special case; an implementation only maps each
+//! method to instructions. Methods are `#[inline(always)]` so that a generic function
+//! instantiated inside a tier's `#[target_feature]` entry point (`tiers/`) compiles to
+//! straight-line code with that tier's instructions (the pattern of the `pulp` crate). A value
+//! of the implementing type is the ISA token: holding it proves the CPU runs the instructions,
+//! which is what the `// SAFETY:` comments in the implementations cite.
 //!
 //! Arithmetic methods are IEEE-754 binary32 operations with round-to-nearest-even, each rounded
-//! once ([`fma`](SimdF32::fma) included), so that every tier computes [`exp_lane`] bit for bit.
-//!
-//! [`exp_lane`]: super::exp::exp_lane
+//! once ([`fma`](SimdF32::fma) included), so that every tier computes [`exp_lane`] and
+//! [`tanh_lane`] bit for bit.
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+pub(crate) mod exp;
+mod portable;
+pub(crate) mod row;
+mod scalar;
+pub(crate) mod tanh;
+#[cfg(test)]
+mod tests;
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+mod x86_64;
+
+pub use exp::{exp_flush_lane, exp_lane};
+pub use tanh::tanh_lane;
 
 /// Vector operations on `LANES` lanes of `f32`. See the [module docs](self).
 pub(crate) trait SimdF32: Copy {
@@ -22,6 +38,9 @@ pub(crate) trait SimdF32: Copy {
     type M: Copy;
     /// Lanes per vector.
     const LANES: usize;
+    /// Whether [`fma`](SimdF32::fma) is one hardware instruction on this tier. Where it is not
+    /// (a software `fmaf` per lane), dot products use a multiply and an add instead.
+    const HW_FMA: bool;
 
     /// Every lane `x`.
     fn splat(self, x: f32) -> Self::V;
@@ -79,7 +98,7 @@ pub(crate) trait SimdF32: Copy {
     fn clamp_below(self, x: Self::V, lo: Self::V) -> Self::V;
     /// `if x > hi { hi } else { x }`: a NaN `x` stays NaN.
     fn clamp_above(self, x: Self::V, hi: Self::V) -> Self::V;
-    /// `TABLE[bits(kb) & 15]` per lane ([`exp::TABLE`](super::exp::TABLE), `2^(j/16)`).
+    /// `TABLE[bits(kb) & 15]` per lane ([`exp::TABLE`], `2^(j/16)`).
     fn lookup16(self, kb: Self::V) -> Self::V;
     /// `y · 2ⁿ` rounded once, `n = (bits(kb) − bits(1.5·2²³)) >> 4` in `[−151, 128]`, as
     /// `(y · 2^(n>>1)) · 2^(n − (n>>1))` with both factors built from exponent bits (`y` in

@@ -1,94 +1,46 @@
-//! Passes over one row segment, generic over [`SimdF32`] (no ISA code): the building blocks
-//! of [`row`](super::row) and of the flash-attention driver.
+//! Row primitives over [`SimdF32`]: the loops over one contiguous row that softmax and
+//! attention's decode path share. No ISA code; every function is `#[inline(always)]`, so a
+//! caller instantiated inside a tier's `#[target_feature]` entry gets that tier's instructions.
 //!
-//! # Row primitives (the interface the flash-attention driver uses)
+//! * [`extreme`]: the maximum or the minimum of a row, with a NaN flag;
+//! * [`extremes`]: both at once ([`Ext`]), optionally fused with the scaling of another row;
+//! * [`sum_exp`]: `Σ exp(tⱼ − m)`, storing the terms — the softmax `exp` with its flush;
+//! * [`mul_inplace`]: `p[j] ← f·p[j]` with aligned stores;
+//! * [`exp_slice`]: `y[j] ← exp(x[j])`.
 //!
-//! All `#[inline(always)]`, generic over the ISA token `S`, so a driver that is itself
-//! instantiated inside a `#[target_feature]` entry point gets them inlined with that ISA's
-//! instructions. Pointers are raw; each function lists the ranges it touches.
-//!
-//! * [`max_nan`]`(s, p, n) -> (m, nan)`: maximum of `p[..n]` and whether any is NaN.
-//! * [`scale_max`]`(s, p, n, scale) -> (m, nan)`: `p[j] ← scale·p[j]` in place, then as
-//!   `max_nan` (the logits of a score tile; softcap would slot in here once a `tanh` exists).
-//! * [`exp_sub_sum`]`(s, src, dst, n, m, store) -> Σ`: `dst[j] ← exp(src[j] − m)` (when
-//!   `store`; `src == dst` allowed) and returns `Σ exp(src[j] − m)` summed in a fixed order.
-//!   Needs `src[j] − m ≤ 88` or NaN, which holds when `m` is a running maximum.
-//! * [`mul_inplace`]`(s, p, n, f)`: `p[j] ← f·p[j]` (the online-softmax rescale by
-//!   `exp(m_old − m_new)`, or the final `1/l`).
+//! Where a row's values come from is a [`Logits`] source: [`Stored`] reads them from memory;
+//! softmax recomputes `scale·x + b` on the fly with a source of its own.
 
 use super::exp::{exp, exp_flush, exp_softmax_xn};
-use super::simd::SimdF32;
+use super::SimdF32;
 
-/// Where pass 2 gets its logits from.
-pub(super) trait Logits<S: SimdF32>: Copy {
+/// Where [`sum_exp`] gets its values from.
+pub(crate) trait Logits<S: SimdF32>: Copy {
     /// Logits `j..j+LANES`.
+    ///
+    /// # Safety
+    /// `j + LANES` is within the source row.
     unsafe fn at(self, s: S, j: usize) -> S::V;
     /// Logits `j..j+n` (`n < LANES`) in the low lanes, `−∞` above.
+    ///
+    /// # Safety
+    /// `j + n` is within the source row.
     unsafe fn part(self, s: S, j: usize, n: usize) -> S::V;
-}
-
-/// `t = scale·x (+ b)` recomputed from `x` (`SC`: scale ≠ 1, `BI`: a per-row bias).
-#[derive(Clone, Copy)]
-pub(super) struct FromX<const SC: bool, const BI: bool> {
-    pub(super) x: *const f32,
-    pub(super) scale: f32,
-    pub(super) b: f32,
-}
-
-impl<const SC: bool, const BI: bool> FromX<SC, BI> {
-    #[inline(always)]
-    fn logit<S: SimdF32>(self, s: S, v: S::V) -> S::V {
-        let t = if SC { s.mul(v, s.splat(self.scale)) } else { v };
-        if BI {
-            s.add(t, s.splat(self.b))
-        } else {
-            t
-        }
-    }
-    #[inline(always)]
-    pub(super) fn logit1(self, v: f32) -> f32 {
-        let t = if SC { v * self.scale } else { v };
-        if BI {
-            t + self.b
-        } else {
-            t
-        }
-    }
-}
-
-impl<S: SimdF32, const SC: bool, const BI: bool> Logits<S> for FromX<SC, BI> {
-    #[inline(always)]
-    unsafe fn at(self, s: S, j: usize) -> S::V {
-        // SAFETY: the caller passes j with j + LANES ≤ n, inside x's row.
-        self.logit(s, unsafe { s.load(self.x.add(j)) })
-    }
-    #[inline(always)]
-    unsafe fn part(self, s: S, j: usize, n: usize) -> S::V {
-        // The pad value whose logit is −∞ (b is finite on this path: an infinite b makes
-        // the row degenerate before pass 2).
-        let pad = if self.scale > 0.0 {
-            f32::NEG_INFINITY
-        } else {
-            f32::INFINITY
-        };
-        // SAFETY: the caller passes j + n ≤ the row length.
-        self.logit(s, unsafe { s.load_part(self.x.add(j), n, pad) })
-    }
 }
 
 /// Logits already stored in memory.
 #[derive(Clone, Copy)]
-pub(super) struct Stored(pub(super) *const f32);
+pub(crate) struct Stored(pub(crate) *const f32);
 
 impl<S: SimdF32> Logits<S> for Stored {
     #[inline(always)]
     unsafe fn at(self, s: S, j: usize) -> S::V {
-        // SAFETY: as for FromX.
+        // SAFETY: the caller keeps j + LANES (or j + n) within the row.
         unsafe { s.load(self.0.add(j)) }
     }
     #[inline(always)]
     unsafe fn part(self, s: S, j: usize, n: usize) -> S::V {
-        // SAFETY: as for FromX.
+        // SAFETY: the caller keeps j + LANES (or j + n) within the row.
         unsafe { s.load_part(self.0.add(j), n, f32::NEG_INFINITY) }
     }
 }
@@ -98,7 +50,7 @@ impl<S: SimdF32> Logits<S> for Stored {
 /// # Safety
 /// `p` covers `n` elements.
 #[inline(always)]
-pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
+pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
     s: S,
     p: *const f32,
     n: usize,
@@ -156,24 +108,26 @@ pub(super) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
     (e, NAN && s.mask_any(s.mask_or(n0, n1)))
 }
 
-/// Pass 2: `Σ exp(tⱼ − m)`, also storing each term into `y` when `store`; prefetches
-/// `px[j]` (into L2) as it goes, a hint only: any address. With `FL = false` the full vectors
-/// skip the flush ([`exp_softmax_xn`] with `FL = false`), which needs every `tⱼ − m ≥ FLUSH` or NaN; the last
-/// part-vector always flushes (its pad lanes are `−∞`). Both give the same bits where the
-/// `FL = false` requirement holds.
+/// `Σ exp(tⱼ − m)` over a row of `n` values from `src`, also storing each term into `y` when
+/// `store` (`y` may be the source row itself). With `px`, prefetches `px[j]` as it goes (a
+/// hint: any address; softmax passes its next row). With `FL = false` the full vectors skip
+/// the flush ([`exp_softmax_xn`] with `FL = false`), which needs every `tⱼ − m ≥ FLUSH` or
+/// NaN; the last part-vector always flushes (its pad lanes are `−∞`). Both give the same bits
+/// where the `FL = false` requirement holds. The sum runs in a fixed order that depends only
+/// on `n` and the tier: four vector accumulators, then [`SimdF32::reduce_add`].
 ///
 /// # Safety
 /// `src` and `y` cover `n` elements; `tⱼ − m ≤ 0` or NaN (and `≥ FLUSH` when `!FL`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
+pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
     s: S,
     src: T,
     y: *mut f32,
     n: usize,
     m: f32,
     store: bool,
-    px: *const f32,
+    px: Option<*const f32>,
 ) -> f32 {
     let l = S::LANES;
     let mv = s.splat(m);
@@ -182,8 +136,10 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
     let mut j = 0;
     // In the loop bodies below: every access ends at or before offset n.
     while j + 8 * l <= n {
-        for i in 0..8 {
-            s.prefetch_read(px.wrapping_add(j + i * l));
+        if let Some(px) = px {
+            for i in 0..8 {
+                s.prefetch_read(px.wrapping_add(j + i * l));
+            }
         }
         // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
@@ -205,8 +161,10 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
         j += 8 * l;
     }
     if j + 4 * l <= n {
-        for i in 0..4 {
-            s.prefetch_read(px.wrapping_add(j + i * l));
+        if let Some(px) = px {
+            for i in 0..4 {
+                s.prefetch_read(px.wrapping_add(j + i * l));
+            }
         }
         // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
@@ -250,46 +208,10 @@ pub(super) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
     s.reduce_add(s.add(s.add(a0, a1), s.add(a2, a3)))
 }
 
-/// Pass 3 of log-softmax: `y[j] ← (tⱼ − m) − ln Σ`.
-///
-/// # Safety
-/// `src` and `y` cover `n` elements.
-#[inline(always)]
-pub(super) unsafe fn log_out<S: SimdF32, T: Logits<S>>(
-    s: S,
-    src: T,
-    y: *mut f32,
-    n: usize,
-    m: f32,
-    ln_sum: f32,
-) {
-    let l = S::LANES;
-    let (mv, lv) = (s.splat(m), s.splat(ln_sum));
-    let mut j = 0;
-    while j < n {
-        let k = if j + l <= n { l } else { n - j };
-        // SAFETY: j + k ≤ n.
-        unsafe {
-            let t = if k == l {
-                src.at(s, j)
-            } else {
-                src.part(s, j, k)
-            };
-            let o = s.sub(s.sub(t, mv), lv);
-            if k == l {
-                s.store(y.add(j), o);
-            } else {
-                s.store_part(y.add(j), k, o);
-            }
-        }
-        j += k;
-    }
-}
-
 /// Elements before the first address of `p` aligned to a whole vector (`4·LANES` bytes),
 /// at most `n`: stores from there on do not split cache lines.
 #[inline(always)]
-pub(super) fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
+pub(crate) fn head<S: SimdF32>(p: *const f32, n: usize) -> usize {
     let a = 4 * S::LANES;
     (((a - (p as usize) % a) % a) / 4).min(n)
 }
@@ -363,10 +285,10 @@ unsafe fn scale4<S: SimdF32>(s: S, p: *mut f32, j: usize, fv: S::V) {
 /// The largest and smallest element of a row, and (when asked) whether it holds a NaN.
 /// With a NaN in the row, `max` and `min` are unspecified (possibly NaN).
 #[derive(Clone, Copy, Debug)]
-pub(super) struct Ext {
-    pub(super) max: f32,
-    pub(super) min: f32,
-    pub(super) nan: bool,
+pub(crate) struct Ext {
+    pub(crate) max: f32,
+    pub(crate) min: f32,
+    pub(crate) nan: bool,
 }
 
 /// `x[..k]` (`k < LANES`) into the accumulators of [`extremes`].
@@ -374,7 +296,7 @@ pub(super) struct Ext {
 /// # Safety
 /// `x` covers `k` elements.
 #[inline(always)]
-pub(super) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
+pub(crate) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
     s: S,
     x: *const f32,
     k: usize,
@@ -402,7 +324,7 @@ pub(super) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
 /// `x` covers `n` elements; with `MUL`, `y` covers `n` readable and writable elements that do
 /// not overlap `x`.
 #[inline(always)]
-pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
+pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
     s: S,
     x: *const f32,
     n: usize,
@@ -470,50 +392,6 @@ pub(super) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
         min: s.reduce_min(s.min(lo0, lo1)),
         nan: NAN && s.mask_any(s.mask_or(n0, n1)),
     }
-}
-
-/// Maximum of `p[..n]` and whether any element is NaN (`−∞` for `n = 0`).
-///
-/// # Safety
-/// `p` covers `n` elements.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn max_nan<S: SimdF32>(s: S, p: *const f32, n: usize) -> (f32, bool) {
-    // SAFETY: forwarded.
-    unsafe { extreme::<S, true, true>(s, p, n) }
-}
-
-/// `p[j] ← scale·p[j]`, then [`max_nan`] of the result.
-///
-/// # Safety
-/// `p` covers `n` elements, readable and writable.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn scale_max<S: SimdF32>(s: S, p: *mut f32, n: usize, scale: f32) -> (f32, bool) {
-    // SAFETY: forwarded.
-    unsafe {
-        mul_inplace(s, p, n, scale);
-        extreme::<S, true, true>(s, p, n)
-    }
-}
-
-/// `dst[j] ← exp(src[j] − m)` when `store`, returning `Σ exp(src[j] − m)`.
-///
-/// # Safety
-/// `src` and `dst` cover `n` elements (`dst` writable when `store`; `src == dst` allowed);
-/// `src[j] − m ≤ 88` or NaN.
-#[inline(always)]
-#[allow(dead_code)] // the attention driver's entry (see the module docs)
-pub(crate) unsafe fn exp_sub_sum<S: SimdF32>(
-    s: S,
-    src: *const f32,
-    dst: *mut f32,
-    n: usize,
-    m: f32,
-    store: bool,
-) -> f32 {
-    // SAFETY: forwarded.
-    unsafe { sum_exp::<S, Stored, true>(s, Stored(src), dst, n, m, store, src) }
 }
 
 /// `y[j] ← exp(x[j])` for `j < n`.

@@ -1,19 +1,15 @@
 //! aarch64 NEON: [`SimdF32`] on `float32x4_t`, 4 lanes; tails through a stack array, lane
-//! masks as `uint32x4_t`. Every operation mirrors [`exp_lane`](crate::softmax::exp_lane):
+//! masks as `uint32x4_t`. Every operation mirrors [`exp_lane`](crate::simd::exp_lane):
 //! `vmulq`/`vaddq`/`vsubq`/`vfmaq` (fused, as `exp_lane`'s fma), clamps as compare + `vbslq` (NaN passes), the
 //! table lookup lane by lane, and the exponent arithmetic on integer lanes.
-//! Contract: [`crate::softmax`].
 //!
-//! Not compiled or run on the machine this was written on (no aarch64 target there); the
-//! qemu job of the cross-build issue is what tests it.
+//! Tested under qemu-aarch64 by `ci/cross.sh` (step `aarch64`).
 
 use core::arch::aarch64::*;
 
 use crate::isa::Neon;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
-use crate::softmax::pass;
-use crate::softmax::row::{self, Call};
-use crate::softmax::simd::SimdF32;
+use crate::simd::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
+use crate::simd::SimdF32;
 
 // Every `unsafe` block in this file: a `Neon` value exists only when the CPU has
 // Advanced SIMD (its constructor's contract), which is all these intrinsics need; pointer
@@ -23,6 +19,7 @@ impl SimdF32 for Neon {
     type V = float32x4_t;
     type M = uint32x4_t;
     const LANES: usize = 4;
+    const HW_FMA: bool = true;
 
     #[inline(always)]
     fn splat(self, x: f32) -> float32x4_t {
@@ -207,26 +204,4 @@ impl SimdF32 for Neon {
         // SAFETY: see the file note.
         unsafe { vaddvq_f32(v) }
     }
-}
-
-/// Whole-operation softmax entry of the NEON tier.
-///
-/// # Safety
-/// The CPU has NEON (the pointer is handed out only by `SoftmaxKernel::neon`, which takes
-/// the token); `c` was validated by [`check_softmax`](crate::shape::check_softmax).
-#[target_feature(enable = "neon")]
-pub(crate) unsafe fn softmax_neon(c: &Call) {
-    // SAFETY: the CPU has NEON (caller), so the token is sound; c is validated.
-    unsafe { row::softmax_rows(Neon::new_unchecked(), c) }
-}
-
-/// Vector `exp` entry of the NEON tier.
-///
-/// # Safety
-/// As [`softmax_neon`] for the CPU; `x` and `y` cover `n` elements, `y` writable, equal or
-/// disjoint.
-#[target_feature(enable = "neon")]
-pub(crate) unsafe fn exp_neon(x: *const f32, y: *mut f32, n: usize) {
-    // SAFETY: as in softmax_neon.
-    unsafe { pass::exp_slice(Neon::new_unchecked(), x, y, n) }
 }

@@ -1,15 +1,12 @@
 //! x86-64-v3 (AVX2 + FMA): [`SimdF32`] on `__m256`, 8 lanes; tails with `vmaskmovps` (no
 //! access to masked-off lanes), lane masks as all-ones float lanes. The `2^(j/16)` table
 //! lookup is two `vpermps` and a blend.
-//! Contract: [`crate::softmax`].
 
 use core::arch::x86_64::*;
 
 use crate::isa::X86V3;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
-use crate::softmax::pass;
-use crate::softmax::row::{self, Call};
-use crate::softmax::simd::SimdF32;
+use crate::simd::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
+use crate::simd::SimdF32;
 
 // Every `unsafe` block in this file: an `X86V3` value exists only when the CPU
 // supports AVX2 and FMA (its constructor's contract), which is all these intrinsics need;
@@ -55,6 +52,7 @@ impl SimdF32 for X86V3 {
     type V = __m256;
     type M = __m256;
     const LANES: usize = 8;
+    const HW_FMA: bool = true;
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m256 {
@@ -252,26 +250,4 @@ impl SimdF32 for X86V3 {
         // SAFETY: see the impl.
         unsafe { _mm_sfence() }
     }
-}
-
-/// Whole-operation softmax entry of the x86-64-v3 tier.
-///
-/// # Safety
-/// The CPU supports AVX2 and FMA (the pointer is handed out only by `SoftmaxKernel::x86_v3`,
-/// which takes the token); `c` was validated by [`check_softmax`](crate::shape::check_softmax).
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn softmax_x86_v3(c: &Call) {
-    // SAFETY: the CPU has the features (caller), so the token is sound; c is validated.
-    unsafe { row::softmax_rows(X86V3::new_unchecked(), c) }
-}
-
-/// Vector `exp` entry of the x86-64-v3 tier.
-///
-/// # Safety
-/// As [`softmax_x86_v3`] for the CPU; `x` and `y` cover `n` elements, `y` writable, equal or
-/// disjoint.
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn exp_x86_v3(x: *const f32, y: *mut f32, n: usize) {
-    // SAFETY: as in softmax_x86_v3.
-    unsafe { pass::exp_slice(X86V3::new_unchecked(), x, y, n) }
 }

@@ -1,12 +1,11 @@
-//! In-crate tests of what `tests/softmax.rs` cannot reach: the softmax `exp` variant and the
-//! row primitives the attention driver uses, on every tier this CPU runs.
+//! In-crate tests of what the API tests cannot reach: the softmax `exp` variant and the row
+//! primitives, on every tier under test.
 
 use std::vec::Vec;
 
 use super::exp::{exp_flush, exp_flush_lane, exp_flush_xn, exp_lane, FLUSH};
-use super::pass::{exp_sub_sum, max_nan, mul_inplace, scale_max};
-use super::simd::SimdF32;
-use crate::isa::{Portable, Scalar};
+use super::row::{extreme, extremes, mul_inplace, sum_exp, Stored};
+use crate::tiers::{for_each_tier, Tier, VisitTier};
 use huiyan_testkit::ulp_error;
 
 /// Inputs for the flush variant: a dense walk over `[−104, 0]`, the flush boundary, specials.
@@ -24,7 +23,8 @@ fn inputs() -> Vec<f32> {
     v
 }
 
-fn check_tier<S: SimdF32>(s: S, name: &str) {
+fn check_tier<S: Tier>(s: S) {
+    let name = S::ID.name();
     let x = inputs();
     let l = S::LANES;
     let mut got = std::vec![0.0f32; x.len()];
@@ -58,38 +58,56 @@ fn check_tier<S: SimdF32>(s: S, name: &str) {
             );
         }
     }
-    // Row primitives: online-softmax steps on a small tile row.
+    // Row primitives: the steps of a softmax row, in place, with a tail.
     let mut row: Vec<f32> = (0..37).map(|j| (j as f32 * 0.7).sin() * 3.0).collect();
     let orig = row.clone();
-    // SAFETY: every call covers row.len() elements of `row`.
+    let n = row.len();
+    // SAFETY: every call covers the n elements of `row`.
     unsafe {
-        let (m, nan) = scale_max(s, row.as_mut_ptr(), row.len(), 0.5);
-        assert!(!nan);
+        mul_inplace(s, row.as_mut_ptr(), n, 0.5);
         let want_m = orig
             .iter()
             .map(|v| v * 0.5)
             .fold(f32::NEG_INFINITY, f32::max);
-        assert_eq!(m, want_m, "{name}: scale_max");
-        assert_eq!(max_nan(s, row.as_ptr(), row.len()), (m, false));
-        let sum = exp_sub_sum(s, row.as_ptr(), row.as_mut_ptr(), row.len(), m, true);
+        let want_lo = orig.iter().map(|v| v * 0.5).fold(f32::INFINITY, f32::min);
+        let (m, nan) = extreme::<S, true, true>(s, row.as_ptr(), n);
+        assert_eq!((m, nan), (want_m, false), "{name}: extreme (max)");
+        let (lo, _) = extreme::<S, false, true>(s, row.as_ptr(), n);
+        assert_eq!(lo, want_lo, "{name}: extreme (min)");
+        let e = extremes::<S, true, false>(s, row.as_ptr(), n, core::ptr::null_mut(), 0.0);
+        assert_eq!(
+            (e.max, e.min, e.nan),
+            (want_m, want_lo, false),
+            "{name}: extremes"
+        );
+        let p = row.as_mut_ptr();
+        let sum = sum_exp::<S, _, true>(s, Stored(p), p, n, m, true, None);
         let want: f64 = orig.iter().map(|v| ((v * 0.5 - m) as f64).exp()).sum();
         assert!(
             (sum as f64 - want).abs() <= 1e-5 * want,
-            "{name}: exp_sub_sum {sum} vs {want}"
+            "{name}: sum_exp {sum} vs {want}"
         );
-        mul_inplace(s, row.as_mut_ptr(), row.len(), 1.0 / sum);
+        for (j, (&got, &x)) in row.iter().zip(&orig).enumerate() {
+            assert_eq!(got, exp_flush_lane(x * 0.5 - m), "{name}: term {j}");
+        }
+        mul_inplace(s, row.as_mut_ptr(), n, 1.0 / sum);
         let total: f32 = row.iter().sum();
         assert!(
             (total - 1.0).abs() < 1e-5,
             "{name}: normalised row sums to {total}"
         );
         row[5] = f32::NAN;
-        assert!(max_nan(s, row.as_ptr(), row.len()).1, "{name}: NaN flag");
+        assert!(
+            extreme::<S, true, true>(s, row.as_ptr(), n).1,
+            "{name}: NaN flag"
+        );
+        let e = extremes::<S, true, false>(s, row.as_ptr(), n, core::ptr::null_mut(), 0.0);
+        assert!(e.nan, "{name}: extremes NaN flag");
     }
 }
 
 /// Error bound of the softmax variant on `[FLUSH, 0]`, in ulp: the measured maximum of the full
-/// sweep (see `softmax/exp.rs`) rounded up.
+/// sweep (see `simd/exp.rs`) rounded up.
 const FLUSH_ULP: f64 = 4.5;
 
 /// The softmax variant against `f64::exp` on `[FLUSH, 0]`: strided (every 61st `f32`, ~1.8e7
@@ -133,23 +151,11 @@ fn flush_variant_accuracy() {
 
 #[test]
 fn flush_variant_and_row_primitives_on_every_tier() {
-    check_tier(Scalar, "scalar");
-    check_tier(Portable, "portable");
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: avx2 and fma detected. The generic code is not inside a
-            // #[target_feature] function here, so the intrinsics are called (not inlined):
-            // slower, same instructions.
-            check_tier(unsafe { crate::isa::X86V3::new_unchecked() }, "x86-v3");
-        }
-        if std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512bw")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the AVX-512 subsets were detected (and avx2/fma on every such CPU).
-            check_tier(unsafe { crate::isa::X86V4::new_unchecked() }, "x86-v4");
+    struct Check;
+    impl VisitTier for Check {
+        fn visit<T: Tier>(&mut self, t: T) {
+            check_tier(t);
         }
     }
+    for_each_tier(&mut Check);
 }

@@ -2,14 +2,12 @@
 //! target features allow (SSE2 on plain x86-64, NEON on aarch64, `simd128` on wasm32, scalar
 //! elsewhere). Every operation is an exact IEEE op, compare or select, so the tier computes
 //! [`exp_lane`](super::exp::exp_lane) bit for bit on every target (`wide`'s `max`
-//! differs between back ends in NaN handling, so clamps are compare + select). Contract: [`super`].
+//! differs between back ends in NaN handling, so clamps are compare + select).
 
 use wide::{f32x8, i32x8, u32x8};
 
 use super::exp::{fma, ROUND_MAGIC, TABLE, TABLE_ADJ};
-use super::pass;
-use super::row::{self, Call};
-use super::simd::SimdF32;
+use super::SimdF32;
 use crate::isa::Portable;
 
 /// Whether `wide`'s `mul_add` is a fused multiply-add for this build's target features
@@ -29,6 +27,7 @@ impl SimdF32 for Portable {
     type V = f32x8;
     type M = f32x8;
     const LANES: usize = 8;
+    const HW_FMA: bool = HW_FMA;
 
     #[inline(always)]
     fn splat(self, x: f32) -> f32x8 {
@@ -184,22 +183,4 @@ fn fold(v: f32x8, op: impl Fn(f32, f32) -> f32) -> f32 {
         op(a[3], a[7]),
     ];
     op(op(b[0], b[2]), op(b[1], b[3]))
-}
-
-/// Whole-operation softmax entry of the portable tier.
-///
-/// # Safety
-/// `c` was validated by [`check_softmax`](crate::shape::check_softmax).
-pub(crate) unsafe fn softmax_portable(c: &Call) {
-    // SAFETY: forwarded; the tier uses compile-time features only.
-    unsafe { row::softmax_rows(Portable, c) }
-}
-
-/// Vector `exp` entry of the portable tier.
-///
-/// # Safety
-/// `x` and `y` cover `n` elements, `y` writable, equal or disjoint.
-pub(crate) unsafe fn exp_portable(x: *const f32, y: *mut f32, n: usize) {
-    // SAFETY: forwarded.
-    unsafe { pass::exp_slice(Portable, x, y, n) }
 }

@@ -1,14 +1,12 @@
 //! x86-64-v4 (AVX-512 F/BW/DQ/VL): [`SimdF32`] on `__m512`, 16 lanes; tails with lane masks
 //! (masked loads and stores touch no memory in masked-off lanes); the `2^(j/16)` table
-//! lookup is one `vpermps` from a register. Contract: [`crate::softmax`].
+//! lookup is one `vpermps` from a register.
 
 use core::arch::x86_64::*;
 
 use crate::isa::X86V4;
-use crate::softmax::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
-use crate::softmax::pass;
-use crate::softmax::row::{self, Call};
-use crate::softmax::simd::SimdF32;
+use crate::simd::exp::{ROUND_MAGIC, TABLE, TABLE_ADJ};
+use crate::simd::SimdF32;
 
 /// Lanes `0..n` set, `n < 16`.
 #[inline(always)]
@@ -23,6 +21,7 @@ impl SimdF32 for X86V4 {
     type V = __m512;
     type M = __mmask16;
     const LANES: usize = 16;
+    const HW_FMA: bool = true;
 
     #[inline(always)]
     fn splat(self, x: f32) -> __m512 {
@@ -197,27 +196,4 @@ impl SimdF32 for X86V4 {
         // SAFETY: see the impl.
         unsafe { _mm_sfence() }
     }
-}
-
-/// Whole-operation softmax entry of the x86-64-v4 tier.
-///
-/// # Safety
-/// The CPU supports [`X86V4::FEATURES`] (the pointer is handed out only by
-/// `SoftmaxKernel::x86_v4`, which takes the token); `c` was validated by
-/// [`check_softmax`](crate::shape::check_softmax).
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-pub(crate) unsafe fn softmax_x86_v4(c: &Call) {
-    // SAFETY: the CPU has the features (caller), so the token is sound; c is validated.
-    unsafe { row::softmax_rows(X86V4::new_unchecked(), c) }
-}
-
-/// Vector `exp` entry of the x86-64-v4 tier.
-///
-/// # Safety
-/// As [`softmax_x86_v4`] for the CPU; `x` and `y` cover `n` elements, `y` writable, equal or
-/// disjoint.
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-pub(crate) unsafe fn exp_x86_v4(x: *const f32, y: *mut f32, n: usize) {
-    // SAFETY: as in softmax_x86_v4.
-    unsafe { pass::exp_slice(X86V4::new_unchecked(), x, y, n) }
 }

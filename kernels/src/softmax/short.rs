@@ -1,5 +1,5 @@
-//! Short plain rows (`cols ≤ 4·LANES`: 64 on x86-v4), two at a time, in registers (contract:
-//! [`super`]).
+//! Short plain softmax rows (at most [`SHORT_VECTORS`] vectors: 64 columns on x86-v4), two at
+//! a time, in registers ([`Path::Short`]; contract: [`super`]).
 //!
 //! A short row is at most four vectors, so its `exp` terms stay in registers between the sum
 //! and the normalisation: each `y` element is stored once, never re-read. Two rows go
@@ -9,47 +9,20 @@
 //! (every row sums `((e₀ + e₁) + (e₂ + e₃))` with absent vectors exactly 0), so results do
 //! not depend on the row count or on how rows are split between threads.
 //!
-//! Tried and dropped (x86-v4, 64 columns, in L2): four rows per step, their maxima and sums
-//! each reduced in one transposing shuffle tree and the four `1/Σ` in one divide. It does
-//! fewer shuffles, but its 16-vector `exp` keeps more values live than 32 registers hold, and
-//! the spills cost more than the shuffles saved: 3.1 against 3.9 elements/ns. Taking each
-//! pair's maxima two pairs ahead instead of one measured 3.75 against 3.86.
+//! Two rows, not four: a 16-vector `exp` keeps more values live than 32 registers hold, and
+//! its spills cost more than the shuffles it saves (64 columns in L2: 3.1 against 3.9
+//! elements/ns). The maximum of a row is taken in straight-line code ([`short_extreme`]), and
+//! rows of exactly `4·LANES` are compiled with the length as a constant (`FULL`): 64 columns
+//! in L2 3.9 → 4.1. From memory these rows run at about 0.75 of a copy of the same bytes
+//! (bench `softmax/65536x64`); neither streaming stores nor software prefetch moved that.
 //!
-//! Where the time goes (x86-v4, 64 columns, in L2, session 6; each figure drops one piece and
-//! so computes wrong values — an upper bound, not a design): the whole kernel 3.9 elements/ns;
-//! without the row sums' reduction and `1/Σ` 4.55; without the maxima 5.2; without both 6.8.
-//! The maximum is the dearer piece, although it is taken a pair ahead: taking it in
-//! straight-line code ([`short_extreme`]) instead of the general loop got 3.88 → 3.97 (32
-//! columns 2.18 → 2.25). Storing the unnormalised terms and scaling them a pair later (to take
-//! the divide off the chain) lost: 3.8 → 3.5.
-//!
-//! Rows of exactly `4·LANES` are compiled with the length as a constant (session 9): 64
-//! columns in L2 3.86–3.94 → 4.07–4.08 elements/ns, alternated runs; with 16 MiB in and out
-//! no change (3.2–3.3 both ways: from memory something other than the arithmetic holds it;
-//! not the store stream, see below). A software prefetch of `x` (or a
-//! `prefetchw` of `y`) 4–32 rows ahead lost from memory at every distance tried (3.3–3.6 →
-//! 2.4–3.5): the hardware prefetchers already follow these streams.
-//!
-//! Streaming the output of 64-column rows from memory (session 10, branch
-//! `exp/softmax-short-stream`, x86-v4, 16 MiB in and out, alternated in one process) did not
-//! pay: with non-temporal stores only — each line of a misaligned contiguous output a
-//! `vpermt2ps` of two results, the line two rows share carried to the next row — 3.0–3.6 →
-//! 3.25–3.46 elements/ns, ahead in one run of five and behind in three, while the copy ran at
-//! 4.2–4.8. Taking the RFO traffic away does not move these rows, so the store stream is not
-//! what holds them at ~0.75 of the copy. A first cut that stored each row's two shared lines
-//! plainly between the streamed ones ran at 0.47: on Zen 4, plain stores beside streamed
-//! lines (which the prefetchers then fetch) cost 7×.
+//! [`SHORT_VECTORS`]: super::plan::SHORT_VECTORS
+//! [`Path::Short`]: super::plan::Path::Short
 
-use super::exp::exp_flush_xn;
-use super::pass::{FromX, Logits};
-use super::row::{degenerate, Call};
-use super::simd::SimdF32;
-
-/// Whether [`small_rows`] handles a call: plain softmax (not log) with `cols ≤ 4·LANES`.
-#[inline(always)]
-pub(super) fn is_small<S: SimdF32>(c: &Call) -> bool {
-    !c.log && c.cols <= 4 * S::LANES && c.cols > 0
-}
+use super::call::{degenerate, Call, FromX};
+use crate::simd::exp::exp_flush_xn;
+use crate::simd::row::Logits;
+use crate::simd::SimdF32;
 
 /// All rows of a plain softmax call with `cols ≤ 4·LANES`.
 ///
@@ -60,35 +33,32 @@ pub(super) fn is_small<S: SimdF32>(c: &Call) -> bool {
 /// a row with a NaN goes to [`degenerate`] before its `x` is overwritten.
 ///
 /// # Safety
-/// As [`softmax_rows`](super::row::softmax_rows), with no mask and no bias, and
-/// [`is_small`].
+/// As [`run`](super::run), with no mask and no bias, softmax (not log), and
+/// `1 ≤ cols ≤ 4·LANES`.
 #[inline(always)]
-pub(super) unsafe fn small_rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
     // SAFETY: forwarded.
     unsafe {
         let full = c.cols == 4 * S::LANES;
         match (core::ptr::eq(c.x, c.y), full) {
-            (true, true) => small_rows_ip::<S, SC, true, true>(s, c),
-            (true, false) => small_rows_ip::<S, SC, true, false>(s, c),
-            (false, true) => small_rows_ip::<S, SC, false, true>(s, c),
-            (false, false) => small_rows_ip::<S, SC, false, false>(s, c),
+            (true, true) => rows_ip::<S, SC, true, true>(s, c),
+            (true, false) => rows_ip::<S, SC, true, false>(s, c),
+            (false, true) => rows_ip::<S, SC, false, true>(s, c),
+            (false, false) => rows_ip::<S, SC, false, false>(s, c),
         }
     }
 }
 
-/// [`small_rows`] for in-place (`IP`) or out-of-place calls.
+/// [`rows`] for in-place (`IP`) or out-of-place calls.
 ///
 /// `FULL` (rows of exactly `4·LANES`) makes the row length a constant, so every per-vector
 /// tail test folds away and a pair is straight-line code.
 ///
 /// # Safety
-/// As [`small_rows`]; `IP` exactly when `c.x == c.y`, `FULL` exactly when
+/// As [`rows`]; `IP` exactly when `c.x == c.y`, `FULL` exactly when
 /// `c.cols == 4·LANES`.
 #[inline(always)]
-unsafe fn small_rows_ip<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
-    s: S,
-    c: &Call,
-) {
+unsafe fn rows_ip<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(s: S, c: &Call) {
     let mut r = 0;
     // SAFETY: rows ≥ 1 (a validated call with no rows does not get here).
     let mut cur = unsafe { setup2::<S, SC, IP, FULL>(s, c, 0) };

@@ -61,7 +61,7 @@
 //! [`exp_flush`]: super::exp::exp_flush
 
 use super::exp::{exp_flush, exp_flush_lane, fma};
-use super::simd::SimdF32;
+use super::SimdF32;
 
 /// `2·T0 = 1.5` (`0x3fc0_0000`): lanes with `2|x| < 1.5` take the small branch.
 const TWO_T0: f32 = f32::from_bits(0x3fc0_0000);
@@ -83,10 +83,10 @@ const Q4: f32 = f32::from_bits(0xbfdd_9dd6); // −1.7313793
 const Q5: f32 = f32::from_bits(0x3f79_30ef); // 0.97340292
 
 /// `tanh(x)` for one `f32`: the specification every tier mirrors (method and error bound:
-/// `softmax/tanh.rs`).
+/// this module).
 ///
 /// ```
-/// use huiyan_kernels::softmax::tanh_lane;
+/// use huiyan_kernels::simd::tanh_lane;
 /// assert_eq!(tanh_lane(0.0), 0.0);
 /// assert!(tanh_lane(-0.0).is_sign_negative());
 /// assert_eq!(tanh_lane(f32::INFINITY), 1.0);
@@ -190,12 +190,12 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::isa::{Portable, Scalar};
+    use crate::tiers::{for_each_tier, Tier, VisitTier};
 
     /// Largest error of [`tanh_lane`] against `f64::tanh` over every `f32` in `[0, 9.02]`, in ulps
     /// of the `f32` result: 1.0679 at `x = 0.8416487` (`0x3f57_764a`, the large branch just above
     /// `T0`, where the `exp` error weighs most). Exhaustive sweep, `tanh_full_sweep` with
-    /// `HUIYAN_FULL_TANH_SWEEP=1` (9 s in release on two cores).
+    /// `HUIYAN_FULL_TANH_SWEEP=1` (`tanh_full_sweep`).
     const MEASURED_MAX_ULP: f64 = 1.067_876_080_051_064_5;
 
     /// `|got − want|` in ulps of `f32` at `want`'s magnitude (`2^(e−23)` in the binade
@@ -260,27 +260,13 @@ mod tests {
 
     #[test]
     fn every_tier_returns_the_bits_of_tanh_lane() {
-        check_tier(Scalar, "scalar");
-        check_tier(Portable, "portable");
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        {
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: avx2 and fma detected (the intrinsics are called, not inlined).
-                check_tier(unsafe { crate::isa::X86V3::new_unchecked() }, "x86-v3");
-            }
-            if std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512dq")
-                && std::is_x86_feature_detected!("avx512vl")
-            {
-                // SAFETY: the AVX-512 subsets were detected.
-                check_tier(unsafe { crate::isa::X86V4::new_unchecked() }, "x86-v4");
+        struct Check;
+        impl VisitTier for Check {
+            fn visit<T: Tier>(&mut self, t: T) {
+                check_tier(t, T::ID.name());
             }
         }
-        #[cfg(target_arch = "aarch64")]
-        if let Some(t) = crate::isa::Neon::compile_time() {
-            check_tier(t, "neon");
-        }
+        for_each_tier(&mut Check);
     }
 
     #[test]
@@ -322,8 +308,9 @@ mod tests {
         );
     }
 
-    /// Every `f32` in `[0, 9.02]` (1.09e9 values; `tanh` is odd and `tanh_lane` symmetric) on
-    /// the best tier: `HUIYAN_FULL_TANH_SWEEP=1 cargo test --release -p huiyan-kernels
+    /// Every `f32` in `[0, 9.02]` (1.09e9 values; `tanh` is odd and `tanh_lane` symmetric),
+    /// with [`tanh_lane`] (every tier returns its bits: the cross-tier test above):
+    /// `HUIYAN_FULL_TANH_SWEEP=1 cargo test --release -p huiyan-kernels
     /// tanh_full_sweep -- --nocapture`. Prints the maximum; it must equal [`MEASURED_MAX_ULP`].
     #[test]
     fn tanh_full_sweep() {
@@ -342,8 +329,9 @@ mod tests {
                 for (i, xi) in x.iter_mut().enumerate().take(n) {
                     *xi = f32::from_bits((b + i as u64) as u32);
                 }
-                // SAFETY: x and y hold n floats.
-                unsafe { best_tier_tanh(x.as_ptr(), y.as_mut_ptr(), n) };
+                for (yi, &xi) in y.iter_mut().zip(&x).take(n) {
+                    *yi = tanh_lane(xi);
+                }
                 for i in 0..n {
                     let e = ulps(y[i], (x[i] as f64).tanh());
                     if e > worst {
@@ -369,44 +357,5 @@ mod tests {
             (worst - MEASURED_MAX_ULP).abs() < 1e-6,
             "MEASURED_MAX_ULP is stale"
         );
-    }
-
-    /// `y[j] = tanh(x[j])` with the widest tier this CPU has (bits equal on every tier).
-    ///
-    /// # Safety
-    ///
-    /// `x` readable and `y` writable for `n` floats.
-    unsafe fn best_tier_tanh(x: *const f32, y: *mut f32, n: usize) {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: avx512f detected; x and y hold n floats.
-            return unsafe { tanh_v4(x, y, n) };
-        }
-        for j in 0..n {
-            // SAFETY: j < n.
-            unsafe { *y.add(j) = tanh_lane(*x.add(j)) };
-        }
-    }
-
-    /// # Safety
-    ///
-    /// As [`best_tier_tanh`]; the CPU supports AVX-512F (and what `X86V4` implies).
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
-    unsafe fn tanh_v4(x: *const f32, y: *mut f32, n: usize) {
-        // SAFETY: the caller checked the features.
-        let s = unsafe { crate::isa::X86V4::new_unchecked() };
-        let mut j = 0;
-        // SAFETY: every access stays below n.
-        unsafe {
-            while j + 16 <= n {
-                s.store(y.add(j), tanh(s, s.load(x.add(j))));
-                j += 16;
-            }
-        }
-        for k in j..n {
-            // SAFETY: k < n.
-            unsafe { *y.add(k) = tanh_lane(*x.add(k)) };
-        }
     }
 }

@@ -1,3 +1,0 @@
-//! aarch64 attention entries.
-
-pub(crate) mod neon;

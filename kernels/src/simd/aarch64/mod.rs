@@ -1,0 +1,3 @@
+//! aarch64 vector tier: [`neon`] (Advanced SIMD, 4 lanes).
+
+pub(crate) mod neon;
