@@ -7,17 +7,22 @@
 //!
 //! ## Map
 //!
+//! From the bottom up; a module uses only modules above it in this table, except that the
+//! operations take the [`Kernels`] table their tiers build (the one circle: the registry).
+//!
 //! | module | what |
 //! |---|---|
-//! | [`view`] | strided views [`MatRef`], [`MatMut`], [`Tensor4Ref`], [`Tensor4Mut`] |
+//! | [`view`], [`error`], [`isa`] | strided views ([`MatRef`], [`MatMut`], [`Tensor4Ref`], [`Tensor4Mut`]); [`Error`]; ISA tokens and each tier's feature list |
+//! | [`options`] | the option data of every operation |
 //! | [`shape`] | all validation, in one place |
-//! | [`error`] | [`Error`]: every kind of bad input, with the offending values |
-//! | [`isa`] | ISA tokens: zero-sized proofs of CPU features |
-//! | [`Kernels`] | a table of whole-operation entry points per ISA |
-//! | [`gemm`] | `C ← α·A·B + β·C` (contract on the module) |
-//! | [`softmax`] | fused scale(+bias, mask)-softmax over rows (contract on the module) |
-//! | [`attention`] | scaled dot-product attention, every mask kind (contract on the module) |
-//! | [`reference`](mod@reference) | naive `f64` oracles of all three |
+//! | `simd` | the vector layer: `SimdF32` per tier, the `exp` and `tanh`, the row primitives |
+//! | [`gemm`] | `C ← α·A·B + β·C`: microkernel trait, blocking, loop nest, packing, one microkernel per ISA |
+//! | `tier` | the `Tier` trait: a token's vector layer and microkernel |
+//! | [`softmax`] | fused scale(+bias, mask)-softmax: a plan and one file per row path |
+//! | [`attention`] | scaled dot-product attention: tile and decode drivers, tasks ([`attention::AttentionJob`]) |
+//! | `tiers` | one wiring file per tier: its `#[target_feature]` entries and its [`Kernels`] table |
+//! | [`Kernels`] | the table of whole-operation entry points of one tier |
+//! | [`reference`](mod@reference) | naive `f64` oracles of all three operations (uses only views, options, errors, validation) |
 //!
 //! ## The three contracts
 //!
@@ -29,9 +34,10 @@
 //! ## Safety model
 //!
 //! Public functions are safe. Each validates *every* operand with [`shape`] before touching
-//! memory; after that, kernels use raw pointers whose ranges the validation proved. ISA-specific
-//! code lives only in `x86_64/` and `aarch64/` folders and runs only behind a token (see
-//! [`isa`]). Every `unsafe` block names what makes it sound.
+//! memory; after that, kernels use raw pointers whose ranges the validation proved. Intrinsics
+//! live only in `x86_64/` and `aarch64/` folders (of `simd/` and `gemm/`) and run only behind a
+//! token (see [`isa`]); `#[target_feature]` functions are the entries in `tiers/` and the
+//! microkernels' tile functions. Every `unsafe` block names what makes it sound.
 // no_std everywhere except this crate's own unit-test build, which needs the test harness.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -46,10 +52,12 @@ mod kernels;
 pub mod options;
 pub mod reference;
 pub mod shape;
-pub mod simd;
+mod simd;
 pub mod softmax;
+mod tier;
 mod tiers;
 pub mod view;
+mod workspace;
 
 pub use error::{Dim, Error, Operand};
 pub use kernels::Kernels;

@@ -12,17 +12,18 @@
 //!
 //! A phase-0 task works on blocks of [`NB`] keys, never key by key. The rows of one
 //! `(b, kv head)` are the group's `group · Lq` query rows, taken [`R`] at a time as a *panel*;
-//! per block (primitives in [`decode_block`](super::decode_block)):
+//! per block (primitives in [`decode_block`](super::decode_block) and
+//! [`simd::row`](crate::simd::row)):
 //!
 //! ```text
 //! S[r, j] = scale · q_r · k_j      KJ keys at a time (4 with 16 lanes, else 2), every panel:
 //!                                  R × KJ vector accumulators over dk, one lane sum per score;
 //!                                  the next block's K and V rows are prefetched meanwhile
 //! S = softcap, masks/bias/ALiBi    per row, on its visible interval (softcap: the vector
-//!                                  tanh of softmax/tanh.rs); the rest −∞
+//!                                  tanh of simd/tanh.rs); the rest −∞
 //! m' = max(m, max_j S[r, j])       vector max (with the min that tells whether the panel
 //! c  = exp(m − m')                 masks anything in the block); one rescale per row and block
-//! P[r, j] = exp(S[r, j] − m')      the softmax `exp` (exp.rs) on vectors of keys, in place
+//! P[r, j] = exp(S[r, j] − m')      the softmax `exp` (simd/row.rs sum_exp) on the row, in place
 //! l' = l·c + Σ_j P[r, j]
 //! acc' = acc·c + P · V             R × EE-vector register tiles of acc (EE·LANES up to dv),
 //!                                  one broadcast of P per (row, key), FMAs down the block
@@ -55,7 +56,8 @@ use super::mask::{ElementOpts, Intervals};
 use crate::simd::exp::{exp_flush_lane, exp_lane};
 use crate::simd::row::{extremes, mul_inplace, sum_exp, Stored};
 use crate::simd::tanh::softcap_row;
-use crate::tiers::Tier;
+use crate::tier::Tier;
+use crate::workspace::Regions;
 
 /// Keys per phase-0 chunk.
 pub(crate) const KV_CHUNK: usize = 1024;
@@ -88,23 +90,26 @@ pub(crate) fn shared_len(dims: [usize; 6]) -> usize {
         .fold(1usize, |a, &x| a.saturating_mul(x))
 }
 
-/// Per-task workspace (f32 elements), saturating; with `rows = group·Lq` and
-/// `panels = ⌈rows / R⌉`: the query rows (`rows·dk`), a score row of [`NB`] per query row, a
-/// flag word per key of a block per panel, a uniform flag per panel, and gathered K rows
-/// (`KJ_MAX·dk`) and V rows (`NB·dv`) for strided layouts.
-pub(crate) fn workspace_len(lq: usize, group: usize, dk: usize, dv: usize) -> usize {
+/// The workspace of one phase-0 task (f32 elements), region by region, with
+/// `rows = group·Lq` and `panels = ⌈rows / R⌉`: the query rows (`rows·dk`), a score row of
+/// [`NB`] per query row, a flag word per key of a block per panel, a uniform flag per panel,
+/// and gathered K rows (`KJ_MAX·dk`) and V rows (`NB·dv`) for strided layouts.
+fn workspace(lq: usize, group: usize, dk: usize, dv: usize) -> Regions<6> {
     let rows = lq.saturating_mul(group);
     let panels = rows.div_ceil(R);
-    [
+    Regions([
         rows.saturating_mul(dk),
         rows.saturating_mul(NB),
         panels.saturating_mul(NB),
         panels,
         KJ_MAX.saturating_mul(dk),
         NB.saturating_mul(dv),
-    ]
-    .iter()
-    .fold(0usize, |a, &x| a.saturating_add(x))
+    ])
+}
+
+/// Elements of [`workspace`].
+pub(crate) fn workspace_len(lq: usize, group: usize, dk: usize, dv: usize) -> usize {
+    workspace(lq, group, dk, dv).len()
 }
 
 /// Phase 0, task `(b, g, chunk)`.
@@ -134,18 +139,15 @@ pub(crate) unsafe fn run_chunk<T: Tier>(
     let nrows = rows(c);
     let npanels = nrows.div_ceil(R);
     let iv = Intervals::new(&c.opts, d, b);
-    // Workspace carve-up, in the order of `workspace_len`.
-    // SAFETY: the task's partials and the workspace regions are inside the caller's buffers.
-    let (part, qrows, sc, flags, unif, kbuf, vbuf) = unsafe {
-        let part = shared.add(task * nrows * (dv + 2));
-        let qrows = ws;
-        let sc = qrows.add(nrows * dk);
-        let flags = sc.add(nrows * NB);
-        let unif = flags.add(npanels * NB);
-        let kbuf = unif.add(npanels);
-        let vbuf = kbuf.add(KJ_MAX * dk);
-        (part, qrows, sc, flags as *mut u32, unif, kbuf, vbuf)
+    // SAFETY: the task's partials are inside `shared` (shared_len counts every task's);
+    // the caller provides `workspace_len`, the length of this same layout.
+    let (part, [qrows, sc, flags, unif, kbuf, vbuf]) = unsafe {
+        (
+            shared.add(task * nrows * (dv + 2)),
+            workspace(lq, group, dk, dv).carve(ws),
+        )
     };
+    let flags = flags as *mut u32;
     for r in 0..nrows {
         let (h, i) = (g * group + r / lq, r % lq);
         // SAFETY: row (b, h, i) of Q is inside the validated view; qrows holds nrows·dk.

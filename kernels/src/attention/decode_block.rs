@@ -1,10 +1,11 @@
-//! The vector primitives of the [decode](super::decode) path, on blocks of keys: dot products
-//! of a panel of query rows with a few K rows, the maximum and the `exp` of a score row, and
-//! the `P·V` register tiles. Generic over [`Tier`], monomorphised inside each ISA's
+//! The vector primitives of the [decode](super::decode) path that are its own, on blocks of
+//! keys: dot products of a panel of query rows with a few K rows, and the `P·V` register tiles
+//! (the maximum, `exp` and scaling of a score row are the shared row primitives of
+//! [`simd::row`](crate::simd::row)). Generic over [`Tier`], monomorphised inside each tier's
 //! `#[target_feature]` entry point (every function here is `#[inline(always)]`); no ISA code.
 
 use crate::simd::SimdF32;
-use crate::tiers::Tier;
+use crate::tier::Tier;
 
 /// Most keys per dot-product step (`KJ`): 4 with 16-lane vectors (`R·KJ` = 16 accumulators
 /// of the 32 AVX-512 registers), else 2 (8 accumulators fit AVX2's 16).

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::kernels::Kernels;
 use crate::options::AttentionOptions;
 use crate::shape::{check_attention, check_workspace};
-use crate::tiers::Tier;
+use crate::tier::Tier;
 use crate::view::{Tensor4Mut, Tensor4Ref};
 
 /// A tile-path entry: runs one `(b, kv head, query chunk)` task.

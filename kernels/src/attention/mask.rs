@@ -8,7 +8,7 @@
 //! only the blocks on the boundary are masked element by element. The *data* masks (boolean
 //! mask, additive bias, ALiBi) are applied per element on the blocks that are computed; the
 //! softcap, which comes first in the contract's order, is applied before them to whole score
-//! panels or rows at once, with the vector `tanh` (`softmax/tanh.rs`).
+//! panels or rows at once, with the vector `tanh` (`simd/tanh.rs`).
 
 use crate::options::{AttentionOptions, CausalVariant};
 use crate::shape::AttnDims;

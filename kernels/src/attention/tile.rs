@@ -10,7 +10,7 @@
 //! for each KV block of Bc keys that some row can see:    (blocks above the causal diagonal /
 //!     for each MR-row query panel r:                      outside the window are skipped)
 //!         S  = scale · Qp_r · Kpᵀ          gemm microkernel, MR × Bc, column-major panel
-//!         S  = c·tanh(S/c)                  softcap, whole panel (vector tanh of softmax/tanh.rs)
+//!         S  = c·tanh(S/c)                  softcap, whole panel (the vector tanh of simd/tanh.rs)
 //!         S  = masks/bias/ALiBi             only on blocks that need it
 //!         P, m, l, corr = online(S)         online.rs: vertical SIMD, exp of the softmax issue
 //!         acc_r = acc_r · corr + P · Vp     gemm microkernel again: P *is* a packed A panel
@@ -34,7 +34,8 @@ use super::online::{rescale_panel, update_panel};
 use crate::gemm::microkernel::Microkernel;
 use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
 use crate::simd::tanh::softcap_row;
-use crate::tiers::Tier;
+use crate::tier::Tier;
+use crate::workspace::Regions;
 
 /// Target sizes; the real ones are rounded to multiples of `MR` and `NR`.
 const BR_TARGET: usize = 128;
@@ -65,13 +66,31 @@ const fn round_up(x: usize, to: usize) -> usize {
     x.div_ceil(to) * to
 }
 
-/// Workspace (f32 elements) one tile task needs for this shape.
-pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: usize) -> usize {
+/// The workspace of one tile task for this shape (f32 elements), region by region: packed
+/// `Kᵀ` (whole `NR` panels of every key), packed `V` (whole `Bc` blocks of `dvp` columns), the
+/// packed query block, the score panel and its copy for the NaN-safe path (`MR × Bc` each),
+/// the accumulator panels (`Br × dvp`), the running maximum and normaliser per row, the
+/// rescale factors of one panel, and one non-finite flag per V block.
+pub(crate) const fn workspace<K: Microkernel>(len_kv: usize, dk: usize, dv: usize) -> Regions<10> {
     let (br, bc) = blocks::<K>();
     let dvp = round_up(dv, K::NR);
-    let kp = round_up(len_kv, K::NR) * dk;
-    let vp = round_up(len_kv, bc) * dvp;
-    kp + vp + br * dk + 2 * K::MR * bc + br * dvp + 3 * br + K::MR + len_kv.div_ceil(bc)
+    Regions([
+        round_up(len_kv, K::NR).saturating_mul(dk),
+        round_up(len_kv, bc).saturating_mul(dvp),
+        br.saturating_mul(dk),
+        K::MR * bc,
+        K::MR * bc,
+        br.saturating_mul(dvp),
+        br,
+        br,
+        K::MR,
+        len_kv.div_ceil(bc),
+    ])
+}
+
+/// Elements of [`workspace`].
+pub(crate) const fn workspace_len<K: Microkernel>(len_kv: usize, dk: usize, dv: usize) -> usize {
+    workspace::<K>(len_kv, dk, dv).len()
 }
 
 /// Runs tile task `task` (`b`, kv head, query chunk, row-major in that order).
@@ -101,22 +120,9 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
     let klo0 = klo / bc * bc;
     let nk = khi.saturating_sub(klo0);
 
-    // Workspace carve-up (sizes as in `workspace_len`).
-    let kp = ws;
-    // SAFETY: every `add` below stays inside the workspace: the offsets sum to at most
-    // `workspace_len`, which the caller provides.
-    let (vp, qp, sbuf, vis, acc, m, l, corr, vflags) = unsafe {
-        let vp = kp.add(round_up(d.len_kv, nr) * dk);
-        let qp = vp.add(round_up(d.len_kv, bc) * dvp);
-        let sbuf = qp.add(br * dk);
-        let vis = sbuf.add(mr * bc);
-        let acc = vis.add(mr * bc);
-        let m = acc.add(br * dvp);
-        let l = m.add(br);
-        let corr = l.add(br);
-        let vflags = corr.add(mr);
-        (vp, qp, sbuf, vis, acc, m, l, corr, vflags)
-    };
+    // SAFETY: the caller provides `workspace_len`, the length of this same layout.
+    let [kp, vp, qp, sbuf, vis, acc, m, l, corr, vflags] =
+        unsafe { workspace::<T::Ukr>(d.len_kv, dk, dv).carve(ws) };
 
     // Pack Kᵀ (dk × nk, B operand: row p = feature, column j = key) and V per block.
     let (kst, vst) = (c.k.strides, c.v.strides);

@@ -18,6 +18,10 @@
 //! it sits and however the work is split between threads.
 
 use super::microkernel::Microkernel;
+use crate::workspace::Regions;
+
+/// Elements of slack in front of a gemm workspace: enough to reach a 64-byte boundary.
+pub(crate) const ALIGN_SLACK: usize = 16;
 
 /// Block sizes of one microkernel ([`Blocking::of`]); each tier's values and the reasoning
 /// behind them stand beside its microkernel's `MC`, `KC`, `NC`.
@@ -67,26 +71,33 @@ impl Blocking {
         k.div_ceil(blocks)
     }
 
-    /// Workspace elements for one orientation (`m` rows of packed A, `n` columns of packed B),
-    /// including 16 elements of slack to align the panels to 64 bytes.
-    pub(crate) const fn workspace_len_oriented(&self, m: usize, n: usize, k: usize) -> usize {
+    /// The workspace of one orientation (`m` rows of packed A, `n` columns of packed B): the
+    /// packed A block (`MC × KC` at most) and the packed B panel (`KC × NC` at most). Callers
+    /// provide [`ALIGN_SLACK`] more elements, so the loop nest can start it on a 64-byte
+    /// boundary.
+    pub(crate) const fn workspace(&self, m: usize, n: usize, k: usize) -> Regions<2> {
         if m == 0 || n == 0 || k == 0 {
-            return 0;
+            return Regions([0, 0]);
         }
         let kc = self.kc_for(k);
         let mc = if m < self.mc { m } else { self.mc };
         let nc = if n < self.nc { n } else { self.nc };
-        (round_up(mc, self.mr) + round_up(nc, self.nr)) * kc + 16
+        Regions([
+            round_up(mc, self.mr).saturating_mul(kc),
+            round_up(nc, self.nr).saturating_mul(kc),
+        ])
     }
 
-    /// Workspace elements for `m × n × k`, whichever orientation the nest picks.
+    /// Workspace elements for `m × n × k`, whichever orientation the nest picks (0 when a
+    /// dimension is 0: nothing is packed).
     pub(crate) const fn workspace_len(&self, m: usize, n: usize, k: usize) -> usize {
-        let x = self.workspace_len_oriented(m, n, k);
-        let y = self.workspace_len_oriented(n, m, k);
-        if x > y {
-            x
+        let x = self.workspace(m, n, k).len();
+        let y = self.workspace(n, m, k).len();
+        let most = if x > y { x } else { y };
+        if most == 0 {
+            0
         } else {
-            y
+            most.saturating_add(ALIGN_SLACK)
         }
     }
 }

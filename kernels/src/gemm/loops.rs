@@ -13,7 +13,7 @@
 //! (`csc = 1`) the nest computes `Cᵀ = Bᵀ·Aᵀ` instead, which is the same arithmetic on the
 //! same elements with the operands' strides swapped ([`GemmArgs::oriented`]).
 
-use super::blocking::{round_up, Blocking};
+use super::blocking::Blocking;
 use super::microkernel::{tile_buffered, Microkernel};
 use super::pack::{pack_a_pf, pack_b_cols, pack_b_pf};
 
@@ -169,11 +169,10 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
     let direct_a = g.rsa == 1 && (n <= DIRECT_MAX || small(m, k));
     let direct_b = (m <= DIRECT_MAX || small(k, n)) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
-    let mc_max = if m < bl.mc { m } else { bl.mc };
-    let ap = align64(ws);
-    // SAFETY: the A block needs round_up(mc_max, MR)·kc_blk elements; the workspace holds
-    // that plus the B panel plus 16 of alignment slack (Blocking::workspace_len).
-    let bp = unsafe { ap.add(round_up(mc_max, mr_k) * kc_blk) };
+    // SAFETY: the caller provides `Blocking::workspace_len`: this orientation's layout plus
+    // ALIGN_SLACK, so the layout fits from the first 64-byte boundary (at most ALIGN_SLACK
+    // elements in).
+    let [ap, bp] = unsafe { bl.workspace(m, n, k).carve(align64(ws)) };
 
     // LOOP 5: NC-wide panels of B and C.
     let mut jc = 0;

@@ -13,7 +13,6 @@
 ///
 /// `a + i·rsa + p·csa` is readable for `i < mc`, `p < kc`; `dst` is writable for
 /// `⌈mc/MR⌉·MR·kc` elements and overlaps nothing that is read.
-#[allow(dead_code)] // the attention tile driver's entry; the nest uses pack_a_pf
 #[inline(always)]
 pub(crate) unsafe fn pack_a(
     mr_tile: usize,
@@ -116,7 +115,6 @@ pub(crate) unsafe fn pack_a_pf(
 ///
 /// `b + p·rsb + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
 /// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
-#[allow(dead_code)] // the attention tile driver's entry; the nest uses pack_b_pf
 #[inline(always)]
 pub(crate) unsafe fn pack_b(
     nr_tile: usize,

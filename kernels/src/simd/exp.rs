@@ -69,7 +69,7 @@
 //!   under 0.05 of those units for `|x| ≤ 1`, about 4 at `x = −87` — below the rounding of
 //!   `x = t − m` itself (`|x|·2⁻²⁴`), which every softmax bound already carries.
 //! * **Flush**: `+0` below `FLUSH = −87.33` (`exp_lane` returns values under `1.2e-38` there).
-//!   [`exp_softmax_xn`] with `FL = false` omits the compare, for rows whose smallest logit is
+//!   [`exp_softmax_xn`] with `CHECK_FLUSH = false` omits the compare, for rows whose smallest logit is
 //!   known to lie above `FLUSH` (same bits on those inputs).
 //! * **Scaling before the last fma**: `P = T[j]·2ⁿ` is one integer add to a pre-adjusted
 //!   table entry, and `fma(P, s, P) = 2ⁿ·fma(T[j], s, T[j])` exactly, because scaling by a
@@ -145,7 +145,7 @@ pub(crate) const TABLE_ADJ: [u32; 16] = {
 /// bound: this module).
 ///
 /// ```
-/// use huiyan_kernels::simd::exp_lane;
+/// use huiyan_kernels::softmax::exp_lane;
 /// assert_eq!(exp_lane(0.0), 1.0);
 /// assert_eq!(exp_lane(f32::NEG_INFINITY), 0.0);
 /// assert_eq!(exp_lane(100.0), f32::INFINITY);
@@ -220,7 +220,7 @@ fn pow2_scale_lane(y: f32, kb: f32) -> f32 {
 /// range reduction (within a few units of `2⁻²⁴` of `eˣ`: see this module).
 ///
 /// ```
-/// use huiyan_kernels::simd::{exp_flush_lane, exp_lane};
+/// use huiyan_kernels::softmax::{exp_flush_lane, exp_lane};
 /// assert_eq!(exp_flush_lane(0.0), 1.0);
 /// assert!((exp_flush_lane(-3.5) - exp_lane(-3.5)).abs() <= 1e-7 * exp_lane(-3.5));
 /// assert_eq!(exp_flush_lane(-87.4), 0.0);
@@ -260,11 +260,11 @@ pub(crate) fn exp_flush_xn<S: SimdF32, const N: usize>(s: S, x: [S::V; N]) -> [S
     exp_softmax_xn::<S, N, true>(s, x)
 }
 
-/// [`exp_flush_lane`] on `N` vectors, with (`FL`) or without the flush compare. Without it,
+/// [`exp_flush_lane`] on `N` vectors, with (`CHECK_FLUSH`) or without the flush compare. Without it,
 /// the result has the same bits for every input in `[FLUSH, 0]` or NaN (a caller that knows
 /// its inputs lie there saves the compare); below `FLUSH` it is garbage.
 #[inline(always)]
-pub(crate) fn exp_softmax_xn<S: SimdF32, const N: usize, const FL: bool>(
+pub(crate) fn exp_softmax_xn<S: SimdF32, const N: usize, const CHECK_FLUSH: bool>(
     s: S,
     x: [S::V; N],
 ) -> [S::V; N] {
@@ -276,7 +276,7 @@ pub(crate) fn exp_softmax_xn<S: SimdF32, const N: usize, const FL: bool>(
     let fl = s.splat(FLUSH);
     let mut out = x;
     for i in 0..N {
-        out[i] = if FL {
+        out[i] = if CHECK_FLUSH {
             s.fma_or_zero(x[i], fl, p[i], sk[i].0, p[i])
         } else {
             s.fma(p[i], sk[i].0, p[i])

@@ -50,7 +50,7 @@ impl<S: SimdF32> Logits<S> for Stored {
 /// # Safety
 /// `p` covers `n` elements.
 #[inline(always)]
-pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
+pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const CHECK_NAN: bool>(
     s: S,
     p: *const f32,
     n: usize,
@@ -76,7 +76,7 @@ pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
             } else {
                 (a0, a1) = (op(a0, op(v0, v1)), op(a1, op(v2, v3)));
             }
-            if NAN {
+            if CHECK_NAN {
                 n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
                 n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
             }
@@ -94,7 +94,7 @@ pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
             }
         };
         a0 = op(a0, v);
-        if NAN {
+        if CHECK_NAN {
             n0 = s.mask_or(n0, s.is_nan(v));
         }
         j += k;
@@ -105,22 +105,22 @@ pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
     } else {
         s.reduce_min(a)
     };
-    (e, NAN && s.mask_any(s.mask_or(n0, n1)))
+    (e, CHECK_NAN && s.mask_any(s.mask_or(n0, n1)))
 }
 
 /// `Σ exp(tⱼ − m)` over a row of `n` values from `src`, also storing each term into `y` when
 /// `store` (`y` may be the source row itself). With `px`, prefetches `px[j]` as it goes (a
-/// hint: any address; softmax passes its next row). With `FL = false` the full vectors skip
-/// the flush ([`exp_softmax_xn`] with `FL = false`), which needs every `tⱼ − m ≥ FLUSH` or
+/// hint: any address; softmax passes its next row). With `CHECK_FLUSH = false` the full vectors skip
+/// the flush ([`exp_softmax_xn`] with `CHECK_FLUSH = false`), which needs every `tⱼ − m ≥ FLUSH` or
 /// NaN; the last part-vector always flushes (its pad lanes are `−∞`). Both give the same bits
-/// where the `FL = false` requirement holds. The sum runs in a fixed order that depends only
+/// where the `CHECK_FLUSH = false` requirement holds. The sum runs in a fixed order that depends only
 /// on `n` and the tier: four vector accumulators, then [`SimdF32::reduce_add`].
 ///
 /// # Safety
-/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 0` or NaN (and `≥ FLUSH` when `!FL`).
+/// `src` and `y` cover `n` elements; `tⱼ − m ≤ 0` or NaN (and `≥ FLUSH` when `!CHECK_FLUSH`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
+pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const CHECK_FLUSH: bool>(
     s: S,
     src: T,
     y: *mut f32,
@@ -147,7 +147,7 @@ pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
             for (i, v) in t.iter_mut().enumerate() {
                 *v = s.sub(src.at(s, j + i * l), mv);
             }
-            let e = exp_softmax_xn::<S, 8, FL>(s, t);
+            let e = exp_softmax_xn::<S, 8, CHECK_FLUSH>(s, t);
             if store {
                 for (i, v) in e.iter().enumerate() {
                     s.store(y.add(j + i * l), *v);
@@ -172,7 +172,7 @@ pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
             for (i, v) in t.iter_mut().enumerate() {
                 *v = s.sub(src.at(s, j + i * l), mv);
             }
-            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, FL>(s, t);
+            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, CHECK_FLUSH>(s, t);
             if store {
                 s.store(y.add(j), e0);
                 s.store(y.add(j + l), e1);
@@ -186,7 +186,7 @@ pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const FL: bool>(
     while j + l <= n {
         // SAFETY: every access ends at or before offset n of ranges the caller guarantees.
         unsafe {
-            let [e] = exp_softmax_xn::<S, 1, FL>(s, [s.sub(src.at(s, j), mv)]);
+            let [e] = exp_softmax_xn::<S, 1, CHECK_FLUSH>(s, [s.sub(src.at(s, j), mv)]);
             if store {
                 s.store(y.add(j), e);
             }
@@ -296,7 +296,7 @@ pub(crate) struct Ext {
 /// # Safety
 /// `x` covers `k` elements.
 #[inline(always)]
-pub(crate) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
+pub(crate) unsafe fn ext_part<S: SimdF32, const CHECK_NAN: bool>(
     s: S,
     x: *const f32,
     k: usize,
@@ -308,23 +308,23 @@ pub(crate) unsafe fn ext_part<S: SimdF32, const NAN: bool>(
     unsafe {
         let v = s.load_part(x, k, f32::NEG_INFINITY);
         *hi = s.max(*hi, v);
-        if NAN {
+        if CHECK_NAN {
             *nn = s.mask_or(*nn, s.is_nan(v));
         }
         *lo = s.min(*lo, s.load_part(x, k, f32::INFINITY));
     }
 }
 
-/// [`Ext`] of `x[..n]` (`NAN`: also the NaN flag, otherwise `nan` is false), fused with
-/// `y[..n] ← f · y[..n]` when `MUL` (pass 1 of one row with pass 3 of another: two streams
+/// [`Ext`] of `x[..n]` (`CHECK_NAN`: also the NaN flag, otherwise `nan` is false), fused with
+/// `y[..n] ← f · y[..n]` when `SCALE_Y` (pass 1 of one row with pass 3 of another: two streams
 /// in one loop, so the loads of `x` overlap the multiplies and stores of `y`). The `y` stores
 /// are aligned as in [`mul_inplace`]; maximum and minimum are exact in any order.
 ///
 /// # Safety
-/// `x` covers `n` elements; with `MUL`, `y` covers `n` readable and writable elements that do
+/// `x` covers `n` elements; with `SCALE_Y`, `y` covers `n` readable and writable elements that do
 /// not overlap `x`.
 #[inline(always)]
-pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
+pub(crate) unsafe fn extremes<S: SimdF32, const CHECK_NAN: bool, const SCALE_Y: bool>(
     s: S,
     x: *const f32,
     n: usize,
@@ -336,10 +336,10 @@ pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
     let fv = s.splat(f);
     let (mut hi0, mut hi1, mut lo0, mut lo1) = (ninf, ninf, pinf, pinf);
     let (mut n0, mut n1) = (s.is_nan(ninf), s.is_nan(ninf));
-    let h = if MUL { head::<S>(y, n) } else { 0 };
+    let h = if SCALE_Y { head::<S>(y, n) } else { 0 };
     if h > 0 {
         // SAFETY: h ≤ n.
-        unsafe { ext_part::<S, NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
+        unsafe { ext_part::<S, CHECK_NAN>(s, x, h, &mut hi0, &mut lo0, &mut n0) };
         // SAFETY: h ≤ n, h < LANES.
         unsafe { scale_vec(s, y, 0, h, fv) };
     }
@@ -355,11 +355,11 @@ pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
             hi1 = s.max(hi1, s.max(v2, v3));
             lo0 = s.min(lo0, s.min(v0, v1));
             lo1 = s.min(lo1, s.min(v2, v3));
-            if NAN {
+            if CHECK_NAN {
                 n0 = s.mask_or(n0, s.mask_or(s.is_nan(v0), s.is_nan(v1)));
                 n1 = s.mask_or(n1, s.mask_or(s.is_nan(v2), s.is_nan(v3)));
             }
-            if MUL {
+            if SCALE_Y {
                 scale4(s, y, j, fv);
             }
         }
@@ -373,15 +373,15 @@ pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
                 let v = s.load(x.add(j));
                 hi1 = s.max(hi1, v);
                 lo1 = s.min(lo1, v);
-                if NAN {
+                if CHECK_NAN {
                     n1 = s.mask_or(n1, s.is_nan(v));
                 }
             }
         } else {
             // SAFETY: j + k ≤ n.
-            unsafe { ext_part::<S, NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
+            unsafe { ext_part::<S, CHECK_NAN>(s, x.add(j), k, &mut hi1, &mut lo1, &mut n1) };
         }
-        if MUL {
+        if SCALE_Y {
             // SAFETY: j + k ≤ n (y + j is aligned as in the loop above, for speed only).
             unsafe { scale_vec(s, y, j, k, fv) };
         }
@@ -390,7 +390,7 @@ pub(crate) unsafe fn extremes<S: SimdF32, const NAN: bool, const MUL: bool>(
     Ext {
         max: s.reduce_max(s.max(hi0, hi1)),
         min: s.reduce_min(s.min(lo0, lo1)),
-        nan: NAN && s.mask_any(s.mask_or(n0, n1)),
+        nan: CHECK_NAN && s.mask_any(s.mask_or(n0, n1)),
     }
 }
 

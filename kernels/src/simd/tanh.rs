@@ -86,7 +86,7 @@ const Q5: f32 = f32::from_bits(0x3f79_30ef); // 0.97340292
 /// this module).
 ///
 /// ```
-/// use huiyan_kernels::simd::tanh_lane;
+/// use huiyan_kernels::softmax::tanh_lane;
 /// assert_eq!(tanh_lane(0.0), 0.0);
 /// assert!(tanh_lane(-0.0).is_sign_negative());
 /// assert_eq!(tanh_lane(f32::INFINITY), 1.0);
@@ -190,7 +190,8 @@ mod tests {
     use std::vec::Vec;
 
     use super::*;
-    use crate::tiers::{for_each_tier, Tier, VisitTier};
+    use crate::tier::Tier;
+    use crate::tiers::{for_each_tier, VisitTier};
 
     /// Largest error of [`tanh_lane`] against `f64::tanh` over every `f32` in `[0, 9.02]`, in ulps
     /// of the `f32` result: 1.0679 at `x = 0.8416487` (`0x3f57_764a`, the large branch just above

@@ -5,7 +5,8 @@ use std::vec::Vec;
 
 use super::exp::{exp_flush, exp_flush_lane, exp_flush_xn, exp_lane, FLUSH};
 use super::row::{extreme, extremes, mul_inplace, sum_exp, Stored};
-use crate::tiers::{for_each_tier, Tier, VisitTier};
+use crate::tier::Tier;
+use crate::tiers::{for_each_tier, VisitTier};
 use huiyan_testkit::ulp_error;
 
 /// Inputs for the flush variant: a dense walk over `[−104, 0]`, the flush boundary, specials.

@@ -78,19 +78,23 @@ pub(crate) fn make_call(
     }
 }
 
-/// `t = scale·x (+ b)` recomputed from `x` (`SC`: scale ≠ 1, `BI`: a per-row bias).
+/// `t = scale·x (+ b)` recomputed from `x` (`SCALED`: scale ≠ 1, `ROW_BIAS`: a per-row bias).
 #[derive(Clone, Copy)]
-pub(crate) struct FromX<const SC: bool, const BI: bool> {
+pub(crate) struct FromX<const SCALED: bool, const ROW_BIAS: bool> {
     pub(crate) x: *const f32,
     pub(crate) scale: f32,
     pub(crate) b: f32,
 }
 
-impl<const SC: bool, const BI: bool> FromX<SC, BI> {
+impl<const SCALED: bool, const ROW_BIAS: bool> FromX<SCALED, ROW_BIAS> {
     #[inline(always)]
     fn logit<S: SimdF32>(self, s: S, v: S::V) -> S::V {
-        let t = if SC { s.mul(v, s.splat(self.scale)) } else { v };
-        if BI {
+        let t = if SCALED {
+            s.mul(v, s.splat(self.scale))
+        } else {
+            v
+        };
+        if ROW_BIAS {
             s.add(t, s.splat(self.b))
         } else {
             t
@@ -98,8 +102,8 @@ impl<const SC: bool, const BI: bool> FromX<SC, BI> {
     }
     #[inline(always)]
     pub(crate) fn logit1(self, v: f32) -> f32 {
-        let t = if SC { v * self.scale } else { v };
-        if BI {
+        let t = if SCALED { v * self.scale } else { v };
+        if ROW_BIAS {
             t + self.b
         } else {
             t
@@ -107,7 +111,7 @@ impl<const SC: bool, const BI: bool> FromX<SC, BI> {
     }
 }
 
-impl<S: SimdF32, const SC: bool, const BI: bool> Logits<S> for FromX<SC, BI> {
+impl<S: SimdF32, const SCALED: bool, const ROW_BIAS: bool> Logits<S> for FromX<SCALED, ROW_BIAS> {
     #[inline(always)]
     unsafe fn at(self, s: S, j: usize) -> S::V {
         // SAFETY: the caller passes j with j + LANES ≤ n, inside x's row.
@@ -218,15 +222,15 @@ pub(crate) unsafe fn fill(y: *mut f32, n: usize, v: f32) {
     }
 }
 
-/// Pass 1 of row `r` alone: [`extremes`] of its `x` (with the NaN flag when `NAN`).
+/// Pass 1 of row `r` alone: [`extremes`] of its `x` (with the NaN flag when `CHECK_NAN`).
 ///
 /// # Safety
 /// `r < c.rows` of a validated call.
 #[inline(always)]
-pub(crate) unsafe fn row_ext<S: SimdF32, const NAN: bool>(s: S, c: &Call, r: usize) -> Ext {
-    // SAFETY: row r of x is inside the validated range; no y (MUL is false).
+pub(crate) unsafe fn row_ext<S: SimdF32, const CHECK_NAN: bool>(s: S, c: &Call, r: usize) -> Ext {
+    // SAFETY: row r of x is inside the validated range; no y (SCALE_Y is false).
     unsafe {
         let null = core::ptr::null_mut();
-        extremes::<S, NAN, false>(s, c.x.add(r * c.rsx), c.cols, null, 0.0)
+        extremes::<S, CHECK_NAN, false>(s, c.x.add(r * c.rsx), c.cols, null, 0.0)
     }
 }

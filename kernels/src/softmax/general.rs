@@ -83,7 +83,7 @@ enum Bias {
 
 /// A plain row. Returns its logsumexp.
 #[inline(always)]
-unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
+unsafe fn plain<S: SimdF32, const SCALED: bool, const ROW_BIAS: bool>(
     s: S,
     x: *const f32,
     y: *mut f32,
@@ -92,7 +92,7 @@ unsafe fn plain<S: SimdF32, const SC: bool, const BI: bool>(
     b: f32,
     out: Out,
 ) -> f32 {
-    let src = FromX::<SC, BI> { x, scale, b };
+    let src = FromX::<SCALED, ROW_BIAS> { x, scale, b };
     // Pass 1. In the blocks below: x and y cover n elements (caller).
     // SAFETY: x and y cover n elements (caller).
     let (ext, nan) = unsafe {

@@ -11,12 +11,12 @@ use crate::simd::SimdF32;
 /// # Safety
 /// As [`run`](super::run), with no mask and no bias, out of place, softmax (not log).
 #[inline(always)]
-pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
     for r in 0..c.rows {
         // SAFETY: row r of x and y is inside the validated ranges; out of place.
         unsafe {
             let (x, y) = (c.x.add(r * c.rsx), c.y.add(r * c.rsy));
-            let l = long_row::<S, SC>(s, x, y, c.cols, c.scale, !c.lse.is_null());
+            let l = long_row::<S, SCALED>(s, x, y, c.cols, c.scale, !c.lse.is_null());
             if !c.lse.is_null() {
                 *c.lse.add(r) = l;
             }
@@ -44,7 +44,7 @@ const MAX_CHUNKS: usize = 64;
 /// # Safety
 /// `x` covers `n` elements, `y` covers `n` writable elements disjoint from `x`.
 #[inline(always)]
-unsafe fn long_row<S: SimdF32, const SC: bool>(
+unsafe fn long_row<S: SimdF32, const SCALED: bool>(
     s: S,
     x: *const f32,
     y: *mut f32,
@@ -52,7 +52,7 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
     scale: f32,
     want_lse: bool,
 ) -> f32 {
-    let whole = FromX::<SC, false> { x, scale, b: 0.0 };
+    let whole = FromX::<SCALED, false> { x, scale, b: 0.0 };
     // A multiple of 64 elements (whole vectors on every tier).
     let c = CHUNK.max(n.div_ceil(MAX_CHUNKS).div_ceil(64) * 64);
     let mut ms = [f32::NEG_INFINITY; MAX_CHUNKS];
@@ -86,7 +86,7 @@ unsafe fn long_row<S: SimdF32, const SC: bool>(
             // SAFETY: yk covers len writable elements.
             unsafe { fill(yk, len, 0.0) };
         } else {
-            let src = FromX::<SC, false> {
+            let src = FromX::<SCALED, false> {
                 x: xk,
                 scale,
                 b: 0.0,

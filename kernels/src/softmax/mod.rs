@@ -28,7 +28,7 @@
 //! chunk by chunk), `stream.rs` (memory-sized rows streamed out with non-temporal stores
 //! through a scratch row the caller lends, [`softmax_scratch`]) and `general.rs` (rows with a
 //! mask or a bias); `call.rs` holds what they share. All of it is written once over the vector
-//! layer ([`crate::simd`]), whose `exp` ([`exp_lane`], derivation in `simd/exp.rs`) is the same
+//! layer (`simd/`), whose `exp` ([`exp_lane`], derivation in `simd/exp.rs`) is the same
 //! operation sequence on every tier, so every tier's `exp` returns identical bits; softmax
 //! outputs agree across tiers within the `tol::softmax` bound of `huiyan-testkit` (the tiers
 //! sum a row in different orders).

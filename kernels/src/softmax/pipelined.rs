@@ -11,19 +11,19 @@ use crate::simd::SimdF32;
 /// # Safety
 /// As [`run`](super::run), with no mask and no bias and at least one row.
 #[inline(always)]
-pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
-    // SAFETY: forwarded; IP is exactly whether the call is in place.
+pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
+    // SAFETY: forwarded; IN_PLACE is exactly whether the call is in place.
     unsafe {
         if super::plan::in_place(c) {
-            mid_rows::<S, SC, true>(s, c)
+            pipelined_rows::<S, SCALED, true>(s, c)
         } else {
-            mid_rows::<S, SC, false>(s, c)
+            pipelined_rows::<S, SCALED, false>(s, c)
         }
     }
 }
 
 /// Plain rows, software-pipelined: pass 1 of row `r + 1` runs fused with pass 3 of row `r`
-/// ([`extremes`] with `MUL`), so the loads of the next row overlap the normalisation of this
+/// ([`extremes`] with `SCALE_Y`), so the loads of the next row overlap the normalisation of this
 /// one, and pass 2 prefetches row `r + 1` of `x` (what bounds rows larger than L1: their
 /// passes 2–3 run from cache while memory would otherwise idle).
 ///
@@ -32,26 +32,26 @@ pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
 /// `t_lo − m ≥ FLUSH`, so has every `tⱼ − m` (rounding is monotone), and pass 2 runs the `exp`
 /// without its flush compare — the same bits.
 ///
-/// NaN: out of place (`IP = false`) pass 1 does not look for one. A NaN logit makes the sum
+/// NaN: out of place (`IN_PLACE = false`) pass 1 does not look for one. A NaN logit makes the sum
 /// NaN (and a `+∞` one makes `m` infinite), which sends the row to [`degenerate`] with `x`
 /// still intact. In place, pass 2 would overwrite `x`, so pass 1 also takes the NaN flag
 /// and the row goes to [`degenerate`] before pass 2.
 ///
 /// # Safety
-/// As [`rows`], with no mask and no bias; `IP` exactly when `c.x == c.y`.
+/// As [`rows`], with no mask and no bias; `IN_PLACE` exactly when `c.x == c.y`.
 #[inline(always)]
-unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
+unsafe fn pipelined_rows<S: SimdF32, const SCALED: bool, const IN_PLACE: bool>(s: S, c: &Call) {
     let n = c.cols;
     let want_lse = !c.lse.is_null();
     // SAFETY: row 0 < rows (the caller has at least one row).
-    let mut cur = unsafe { row_ext::<S, IP>(s, c, 0) };
+    let mut cur = unsafe { row_ext::<S, IN_PLACE>(s, c, 0) };
     for r in 0..c.rows {
         // SAFETY: r < rows: the row is inside the validated ranges.
         let (x, y) = unsafe { (c.x.add(r * c.rsx), c.y.add(r * c.rsy)) };
         let next = r + 1 < c.rows;
         // Row r + 1 of x (a prefetch target when r is the last row: any address will do).
         let xn = c.x.wrapping_add((r + 1) * c.rsx);
-        let src = FromX::<SC, false> {
+        let src = FromX::<SCALED, false> {
             x,
             scale: c.scale,
             b: 0.0,
@@ -78,13 +78,13 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
             let l = unsafe { degenerate(y, n, c.log, |j| src.logit1(*x.add(j))) };
             if next {
                 // SAFETY: r + 1 < rows.
-                cur = unsafe { row_ext::<S, IP>(s, c, r + 1) };
+                cur = unsafe { row_ext::<S, IN_PLACE>(s, c, r + 1) };
             }
             l
         } else if c.log {
             if next {
                 // SAFETY: r + 1 < rows.
-                cur = unsafe { row_ext::<S, IP>(s, c, r + 1) };
+                cur = unsafe { row_ext::<S, IN_PLACE>(s, c, r + 1) };
             }
             let ln_sum = libm::logf(sum);
             // SAFETY: x and y rows cover n elements.
@@ -96,7 +96,7 @@ unsafe fn mid_rows<S: SimdF32, const SC: bool, const IP: bool>(s: S, c: &Call) {
             // validated call); row r + 1 exists when `next`.
             unsafe {
                 if next {
-                    cur = extremes::<S, IP, true>(s, xn, n, y, f);
+                    cur = extremes::<S, IN_PLACE, true>(s, xn, n, y, f);
                 } else {
                     mul_inplace(s, y, n, f);
                 }

@@ -36,47 +36,50 @@ use crate::simd::SimdF32;
 /// As [`run`](super::run), with no mask and no bias, softmax (not log), and
 /// `1 ≤ cols ≤ 4·LANES`.
 #[inline(always)]
-pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
     // SAFETY: forwarded.
     unsafe {
         let full = c.cols == 4 * S::LANES;
         match (core::ptr::eq(c.x, c.y), full) {
-            (true, true) => rows_ip::<S, SC, true, true>(s, c),
-            (true, false) => rows_ip::<S, SC, true, false>(s, c),
-            (false, true) => rows_ip::<S, SC, false, true>(s, c),
-            (false, false) => rows_ip::<S, SC, false, false>(s, c),
+            (true, true) => rows_ip::<S, SCALED, true, true>(s, c),
+            (true, false) => rows_ip::<S, SCALED, true, false>(s, c),
+            (false, true) => rows_ip::<S, SCALED, false, true>(s, c),
+            (false, false) => rows_ip::<S, SCALED, false, false>(s, c),
         }
     }
 }
 
-/// [`rows`] for in-place (`IP`) or out-of-place calls.
+/// [`rows`] for in-place (`IN_PLACE`) or out-of-place calls.
 ///
 /// `FULL` (rows of exactly `4·LANES`) makes the row length a constant, so every per-vector
 /// tail test folds away and a pair is straight-line code.
 ///
 /// # Safety
-/// As [`rows`]; `IP` exactly when `c.x == c.y`, `FULL` exactly when
+/// As [`rows`]; `IN_PLACE` exactly when `c.x == c.y`, `FULL` exactly when
 /// `c.cols == 4·LANES`.
 #[inline(always)]
-unsafe fn rows_ip<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(s: S, c: &Call) {
+unsafe fn rows_ip<S: SimdF32, const SCALED: bool, const IN_PLACE: bool, const FULL: bool>(
+    s: S,
+    c: &Call,
+) {
     let mut r = 0;
     // SAFETY: rows ≥ 1 (a validated call with no rows does not get here).
-    let mut cur = unsafe { setup2::<S, SC, IP, FULL>(s, c, 0) };
+    let mut cur = unsafe { setup2::<S, SCALED, IN_PLACE, FULL>(s, c, 0) };
     while r < c.rows {
         let nxt = if r + 2 < c.rows {
             // SAFETY: r + 2 < rows.
-            Some(unsafe { setup2::<S, SC, IP, FULL>(s, c, r + 2) })
+            Some(unsafe { setup2::<S, SCALED, IN_PLACE, FULL>(s, c, r + 2) })
         } else {
             None
         };
         // SAFETY: r < rows, and r + 1 < rows when the pair has a second row.
         unsafe {
             match cur {
-                (Some(a), Some(Some(b))) => pair::<S, SC, FULL>(s, c, r, a, b),
+                (Some(a), Some(Some(b))) => pair::<S, SCALED, FULL>(s, c, r, a, b),
                 (a, b) => {
-                    one::<S, SC, FULL>(s, c, r, a);
+                    one::<S, SCALED, FULL>(s, c, r, a);
                     if let Some(b) = b {
-                        one::<S, SC, FULL>(s, c, r + 1, b);
+                        one::<S, SCALED, FULL>(s, c, r + 1, b);
                     }
                 }
             }
@@ -99,23 +102,23 @@ fn cols<S: SimdF32, const FULL: bool>(c: &Call) -> usize {
 }
 
 /// A row's logit source and maximum logit, `None` when degenerate (see [`setup`]).
-type Setup<const SC: bool> = Option<(FromX<SC, false>, f32)>;
+type Setup<const SCALED: bool> = Option<(FromX<SCALED, false>, f32)>;
 
 /// [`setup`] of rows `r` and `r + 1` (`None` when `r + 1` is past the last row).
 ///
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
+unsafe fn setup2<S: SimdF32, const SCALED: bool, const IN_PLACE: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
-) -> (Setup<SC>, Option<Setup<SC>>) {
+) -> (Setup<SCALED>, Option<Setup<SCALED>>) {
     // SAFETY: r < rows, and r + 1 < rows when it is set up.
     unsafe {
-        let a = setup::<S, SC, IP, FULL>(s, c, r);
+        let a = setup::<S, SCALED, IN_PLACE, FULL>(s, c, r);
         let b = if r + 1 < c.rows {
-            Some(setup::<S, SC, IP, FULL>(s, c, r + 1))
+            Some(setup::<S, SCALED, IN_PLACE, FULL>(s, c, r + 1))
         } else {
             None
         };
@@ -129,22 +132,22 @@ unsafe fn setup2<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn setup<S: SimdF32, const SC: bool, const IP: bool, const FULL: bool>(
+unsafe fn setup<S: SimdF32, const SCALED: bool, const IN_PLACE: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
-) -> Option<(FromX<SC, false>, f32)> {
+) -> Option<(FromX<SCALED, false>, f32)> {
     // SAFETY: row r of x is inside the validated range.
     let x = unsafe { c.x.add(r * c.rsx) };
     // SAFETY: x covers cols elements.
     let (e, nan) = unsafe {
         if c.scale > 0.0 {
-            short_extreme::<S, true, IP>(s, x, cols::<S, FULL>(c))
+            short_extreme::<S, true, IN_PLACE>(s, x, cols::<S, FULL>(c))
         } else {
-            short_extreme::<S, false, IP>(s, x, cols::<S, FULL>(c))
+            short_extreme::<S, false, IN_PLACE>(s, x, cols::<S, FULL>(c))
         }
     };
-    let src = FromX::<SC, false> {
+    let src = FromX::<SCALED, false> {
         x,
         scale: c.scale,
         b: 0.0,
@@ -173,12 +176,12 @@ unsafe fn raw<S: SimdF32>(s: S, p: *const f32, n: usize, i: usize, pad: f32) -> 
 }
 
 /// Largest (`MAX`) or smallest element of a short row (`n ≤ 4·LANES`) in straight-line code,
-/// and whether any is NaN (when `NAN`; otherwise false).
+/// and whether any is NaN (when `CHECK_NAN`; otherwise false).
 ///
 /// # Safety
 /// `p` covers `n ≤ 4·LANES` elements.
 #[inline(always)]
-unsafe fn short_extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
+unsafe fn short_extreme<S: SimdF32, const MAX: bool, const CHECK_NAN: bool>(
     s: S,
     p: *const f32,
     n: usize,
@@ -207,7 +210,7 @@ unsafe fn short_extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
     } else {
         s.reduce_min(s.min(a, b))
     };
-    let nan = NAN
+    let nan = CHECK_NAN
         && s.mask_any(s.mask_or(
             s.mask_or(s.is_nan(v[0]), s.is_nan(v[1])),
             s.mask_or(s.is_nan(v[2]), s.is_nan(v[3])),
@@ -220,9 +223,9 @@ unsafe fn short_extreme<S: SimdF32, const MAX: bool, const NAN: bool>(
 /// # Safety
 /// `src` covers `n` elements.
 #[inline(always)]
-unsafe fn logits<S: SimdF32, const SC: bool>(
+unsafe fn logits<S: SimdF32, const SCALED: bool>(
     s: S,
-    src: FromX<SC, false>,
+    src: FromX<SCALED, false>,
     n: usize,
     i: usize,
 ) -> S::V {
@@ -267,12 +270,12 @@ fn row_sum<S: SimdF32>(s: S, e: &[S::V]) -> f32 {
 /// # Safety
 /// `r + 1 < c.rows`.
 #[inline(always)]
-unsafe fn pair<S: SimdF32, const SC: bool, const FULL: bool>(
+unsafe fn pair<S: SimdF32, const SCALED: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
-    (sa, ma): (FromX<SC, false>, f32),
-    (sb, mb): (FromX<SC, false>, f32),
+    (sa, ma): (FromX<SCALED, false>, f32),
+    (sb, mb): (FromX<SCALED, false>, f32),
 ) {
     let n = cols::<S, FULL>(c);
     let (mav, mbv) = (s.splat(ma), s.splat(mb));
@@ -314,7 +317,7 @@ unsafe fn pair<S: SimdF32, const SC: bool, const FULL: bool>(
 /// `r < c.rows`; out of place (`x` intact).
 #[inline(never)]
 #[cold]
-unsafe fn redo<const SC: bool>(c: &Call, r: usize, src: FromX<SC, false>) -> f32 {
+unsafe fn redo<const SCALED: bool>(c: &Call, r: usize, src: FromX<SCALED, false>) -> f32 {
     // SAFETY: row r of y is inside the validated range; x is intact and not y.
     unsafe {
         degenerate(c.y.add(r * c.rsy), c.cols, false, |j| {
@@ -328,11 +331,11 @@ unsafe fn redo<const SC: bool>(c: &Call, r: usize, src: FromX<SC, false>) -> f32
 /// # Safety
 /// `r < c.rows`.
 #[inline(always)]
-unsafe fn one<S: SimdF32, const SC: bool, const FULL: bool>(
+unsafe fn one<S: SimdF32, const SCALED: bool, const FULL: bool>(
     s: S,
     c: &Call,
     r: usize,
-    a: Option<(FromX<SC, false>, f32)>,
+    a: Option<(FromX<SCALED, false>, f32)>,
 ) {
     let n = cols::<S, FULL>(c);
     // SAFETY: row r of y and lse are inside the validated ranges; x is read (by the closure)
@@ -341,7 +344,7 @@ unsafe fn one<S: SimdF32, const SC: bool, const FULL: bool>(
         let y = c.y.add(r * c.rsy);
         let lse = match a {
             None => {
-                let src = FromX::<SC, false> {
+                let src = FromX::<SCALED, false> {
                     x: c.x.add(r * c.rsx),
                     scale: c.scale,
                     b: 0.0,

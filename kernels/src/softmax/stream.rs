@@ -48,7 +48,7 @@ use crate::simd::SimdF32;
 /// call's scratch `c.w` holds at least `scratch_len(cols)` writable elements disjoint from
 /// every operand.
 #[inline(always)]
-pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
+pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
     // The scratch from its first 64-byte boundary (for speed only: it is accessed with
     // unaligned loads and stores). w_len ≥ cols + SCRATCH_SLACK and the offset is at most
     // SCRATCH_SLACK, so cols elements follow w inside the scratch.
@@ -66,7 +66,7 @@ pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
         // Rows r + 1 and r + 2 of x: read when `next`, otherwise unused; prefetch target only.
         let xn = c.x.wrapping_add((r + 1) * c.rsx);
         let xp = c.x.wrapping_add((r + 2) * c.rsx);
-        let src = FromX::<SC, false> {
+        let src = FromX::<SCALED, false> {
             x,
             scale: c.scale,
             b: 0.0,
@@ -91,7 +91,7 @@ pub(crate) unsafe fn rows<S: SimdF32, const SC: bool>(s: S, c: &Call) {
             };
             // SAFETY: row r of x, row r + 1 of x when `next`, the pending row of y and w each
             // cover n elements (rows of a validated call; the caller's scratch), w disjoint
-            // from them; every tⱼ − m ≥ FLUSH when FL is false (checked here).
+            // from them; every tⱼ − m ≥ FLUSH when CHECK_FLUSH is false (checked here).
             let (sm, e) = unsafe {
                 if src.logit1(lo) - m >= FLUSH {
                     fused::<S, _, false>(s, src, w, n, m, o)
@@ -173,9 +173,9 @@ fn lead<S: SimdF32>(ya: *const f32, x: *const f32, xn: *const f32, ns: usize) ->
 ///
 /// # Safety
 /// `src`, `w`, the pending row and `o.xn` cover `n` elements; `w` is disjoint from the
-/// others; `tⱼ − m ≤ 0` or NaN, and `≥ FLUSH` when `!FL`.
+/// others; `tⱼ − m ≤ 0` or NaN, and `≥ FLUSH` when `!CHECK_FLUSH`.
 #[inline(always)]
-unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
+unsafe fn fused<S: SimdF32, T: Logits<S>, const CHECK_FLUSH: bool>(
     s: S,
     src: T,
     w: *mut f32,
@@ -241,10 +241,12 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
     // SAFETY: as for the loop body below; with `st`, full + c ≤ ns.
     unsafe {
         match (st, ext) {
-            (true, true) => block::<S, T, FL, true, true>(s, &io, end, &mut i, &mut acc),
-            (true, false) => block::<S, T, FL, true, false>(s, &io, end, &mut i, &mut acc),
-            (false, true) => block::<S, T, FL, false, true>(s, &io, end, &mut i, &mut acc),
-            (false, false) => block::<S, T, FL, false, false>(s, &io, end, &mut i, &mut acc),
+            (true, true) => block::<S, T, CHECK_FLUSH, true, true>(s, &io, end, &mut i, &mut acc),
+            (true, false) => block::<S, T, CHECK_FLUSH, true, false>(s, &io, end, &mut i, &mut acc),
+            (false, true) => block::<S, T, CHECK_FLUSH, false, true>(s, &io, end, &mut i, &mut acc),
+            (false, false) => {
+                block::<S, T, CHECK_FLUSH, false, false>(s, &io, end, &mut i, &mut acc)
+            }
         }
     }
     while i + 4 <= ne {
@@ -273,7 +275,7 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
             for (q, v) in t.iter_mut().enumerate() {
                 *v = s.sub(src.at(s, j + q * l), mv);
             }
-            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, FL>(s, t);
+            let [e0, e1, e2, e3] = exp_softmax_xn::<S, 4, CHECK_FLUSH>(s, t);
             s.store(w.add(j), e0);
             s.store(w.add(j + l), e1);
             s.store(w.add(j + 2 * l), e2);
@@ -298,7 +300,7 @@ unsafe fn fused<S: SimdF32, T: Logits<S>, const FL: bool>(
                 acc.hi = s.max(acc.hi, v);
                 acc.lo = s.min(acc.lo, v);
             }
-            let [e] = exp_softmax_xn::<S, 1, FL>(s, [s.sub(src.at(s, j), mv)]);
+            let [e] = exp_softmax_xn::<S, 1, CHECK_FLUSH>(s, [s.sub(src.at(s, j), mv)]);
             s.store(w.add(j), e);
             acc.sum[0] = s.add(acc.sum[0], e);
         }

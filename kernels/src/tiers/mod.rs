@@ -1,7 +1,8 @@
-//! The tiers: one wiring file per tier, and the [`Tier`] trait that says what a tier is.
+//! The tiers' wiring: one file per tier, binding the generic operations to its target
+//! features and building its [`Kernels`] table.
 //!
-//! A tier is an ISA token that implements [`SimdF32`] (the vector layer, `simd/`) and names
-//! its gemm [`Microkernel`] (`gemm/`). Everything else — the gemm loop nest, every softmax row
+//! A tier ([`Tier`], `tier.rs`) is an ISA token that implements the vector layer's `SimdF32`
+//! and names its gemm microkernel. Everything else — the gemm loop nest, every softmax row
 //! path, the attention tile and decode drivers — is generic over [`Tier`], and each tier's
 //! wiring file (`scalar.rs`, `portable.rs`, `x86_v3.rs`, `x86_v4.rs`, `neon.rs`) does two
 //! things only:
@@ -11,7 +12,7 @@
 //!    the generic entries as they are), so every inlined loop gets the tier's instructions;
 //! 2. builds the tier's [`Kernels`] table from those functions with [`table`].
 //!
-//! Adding a tier: its token and feature list (`isa.rs`), its [`SimdF32`] implementation
+//! Adding a tier: its token and feature list (`isa.rs`), its `SimdF32` implementation
 //! (`simd/<arch>/<tier>.rs`), its microkernel (`gemm/<arch>/<tier>.rs`), its wiring file here,
 //! and its line in [`Kernels::new_unchecked`]. The README keeps the same checklist, and a test
 //! of this module checks that every `#[target_feature]` list here is the token's `FEATURES`.
@@ -26,31 +27,12 @@ pub(crate) mod x86_v3;
 pub(crate) mod x86_v4;
 
 use crate::attention::{AttentionKernel, ChunkEntry, TileEntry};
-use crate::gemm::microkernel::Microkernel;
 use crate::gemm::{Blocking, GemmEntry, GemmKernel};
+#[cfg(test)]
 use crate::isa::IsaId;
 use crate::kernels::Kernels;
-use crate::simd::SimdF32;
 use crate::softmax::{ExpEntry, SoftmaxEntry, SoftmaxKernel};
-
-/// An ISA tier: its vector operations ([`SimdF32`], implemented on the token itself) and its
-/// gemm microkernel. A value is the token: holding one proves the CPU has the tier's features.
-pub(crate) trait Tier: SimdF32 {
-    /// The tier's name and place in the dispatch order.
-    const ID: IsaId;
-    /// The gemm microkernel (also the attention tile driver's `QKᵀ` and `P·V` tiles).
-    type Ukr: Microkernel;
-
-    /// The microkernel value (a token in disguise).
-    fn ukr(self) -> Self::Ukr;
-
-    /// The token, without checking the CPU.
-    ///
-    /// # Safety
-    ///
-    /// The CPU running any code given the token has the tier's features.
-    unsafe fn new_unchecked() -> Self;
-}
+pub(crate) use crate::tier::Tier;
 
 /// The whole-operation entries of every tier, generic: each runs one operation's loop nest on
 /// tier `T`. `#[inline(always)]`, so a tier's `#[target_feature]` function that calls one gets
@@ -184,29 +166,54 @@ pub(crate) fn for_each_tier(v: &mut impl VisitTier) {
 mod tests {
     use crate::isa::IsaId;
 
-    /// Every `#[target_feature(enable = "…")]` of a wiring file names exactly its token's
-    /// `FEATURES` (the feature list is written once, in `isa.rs`, and copied only here, where
-    /// an attribute needs a literal).
+    /// Every `#[target_feature(enable = "…")]` of a wiring file and of a microkernel names
+    /// exactly its tier's feature list ([`IsaId::features`], written once in `isa.rs`; an
+    /// attribute needs a literal, so these are its only copies).
     #[test]
-    fn wiring_files_enable_exactly_the_token_features() {
-        let files: &[(&str, &str)] = &[
-            (include_str!("x86_v3.rs"), IsaId::X86V3.features()),
-            (include_str!("x86_v4.rs"), IsaId::X86V4.features()),
-            (include_str!("neon.rs"), IsaId::Neon.features()),
+    fn target_feature_lists_are_the_tier_features() {
+        let files: &[(&str, &str, IsaId, usize)] = &[
+            (
+                "tiers/x86_v3.rs",
+                include_str!("x86_v3.rs"),
+                IsaId::X86V3,
+                5,
+            ),
+            (
+                "tiers/x86_v4.rs",
+                include_str!("x86_v4.rs"),
+                IsaId::X86V4,
+                5,
+            ),
+            ("tiers/neon.rs", include_str!("neon.rs"), IsaId::Neon, 5),
+            (
+                "gemm/x86_64/v3.rs",
+                include_str!("../gemm/x86_64/v3.rs"),
+                IsaId::X86V3,
+                1,
+            ),
+            (
+                "gemm/x86_64/v4.rs",
+                include_str!("../gemm/x86_64/v4.rs"),
+                IsaId::X86V4,
+                1,
+            ),
+            (
+                "gemm/aarch64/neon.rs",
+                include_str!("../gemm/aarch64/neon.rs"),
+                IsaId::Neon,
+                1,
+            ),
         ];
-        for (src, want) in files {
+        for &(name, src, id, at_least) in files {
             let mut seen = 0;
             for line in src.lines() {
                 if let Some(rest) = line.trim().strip_prefix("#[target_feature(enable = \"") {
                     let got = rest.split('"').next().unwrap_or("");
-                    assert_eq!(got, *want, "a #[target_feature] list drifted: {line}");
+                    assert_eq!(got, id.features(), "{name}: a feature list drifted: {line}");
                     seen += 1;
                 }
             }
-            assert!(
-                seen >= 5,
-                "expected one #[target_feature] per entry, found {seen}"
-            );
+            assert!(seen >= at_least, "{name}: {seen} #[target_feature] lists");
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The NEON tier: aarch64 Advanced SIMD, 128-bit vectors, the 8 × 8 microkernel. Its entries are the generic ones compiled with
-//! `#[target_feature(enable = "neon")]` ([`Neon::neonURES`]), reachable only through
+//! `#[target_feature(enable = "neon")]` ([`Neon::FEATURES`]), reachable only through
 //! the table [`kernels`] builds from a `Neon` token.
 
 use super::{entry, table, Entries, Tier};
@@ -27,7 +27,7 @@ impl Tier for Neon {
 // forwarded.
 
 /// # Safety
-/// As [`GemmEntry`](crate::gemm::GemmEntry); the CPU has [`Neon::neonURES`].
+/// As [`GemmEntry`](crate::gemm::GemmEntry); the CPU has [`Neon::FEATURES`].
 #[target_feature(enable = "neon")]
 unsafe fn gemm(args: &GemmArgs, ws: *mut f32) {
     // SAFETY: see the note above the entries.
@@ -35,7 +35,7 @@ unsafe fn gemm(args: &GemmArgs, ws: *mut f32) {
 }
 
 /// # Safety
-/// As [`SoftmaxEntry`](crate::softmax::SoftmaxEntry); the CPU has [`Neon::neonURES`].
+/// As [`SoftmaxEntry`](crate::softmax::SoftmaxEntry); the CPU has [`Neon::FEATURES`].
 #[target_feature(enable = "neon")]
 unsafe fn softmax(c: &SoftmaxCall) {
     // SAFETY: see the note above the entries.
@@ -43,7 +43,7 @@ unsafe fn softmax(c: &SoftmaxCall) {
 }
 
 /// # Safety
-/// As [`ExpEntry`](crate::softmax::ExpEntry); the CPU has [`Neon::neonURES`].
+/// As [`ExpEntry`](crate::softmax::ExpEntry); the CPU has [`Neon::FEATURES`].
 #[target_feature(enable = "neon")]
 unsafe fn exp(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: see the note above the entries.
@@ -51,7 +51,7 @@ unsafe fn exp(x: *const f32, y: *mut f32, n: usize) {
 }
 
 /// # Safety
-/// As [`TileEntry`](crate::attention::TileEntry); the CPU has [`Neon::neonURES`].
+/// As [`TileEntry`](crate::attention::TileEntry); the CPU has [`Neon::FEATURES`].
 #[target_feature(enable = "neon")]
 unsafe fn attn_tile(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
     // SAFETY: see the note above the entries.
@@ -59,7 +59,7 @@ unsafe fn attn_tile(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
 }
 
 /// # Safety
-/// As [`ChunkEntry`](crate::attention::ChunkEntry); the CPU has [`Neon::neonURES`].
+/// As [`ChunkEntry`](crate::attention::ChunkEntry); the CPU has [`Neon::FEATURES`].
 #[target_feature(enable = "neon")]
 unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f32) {
     // SAFETY: see the note above the entries.
