@@ -9,8 +9,6 @@ use crate::scratch::with_scratch;
 thread_local! {
     /// Decode partials of calls made on this thread.
     static SHARED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Task workspace of this thread (packed K/V of a head, score and accumulator tiles).
-    static TASK: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `O = softmax(scale·QKᵀ + masks)·V` in PyTorch SDPA vocabulary, with every option of
@@ -73,29 +71,6 @@ pub fn attention_with(
     let shared_len = AttentionJob::shared_len(kernels, &q, &k, &v);
     with_scratch(&SHARED, shared_len, |shared| {
         let job = AttentionJob::new(kernels, q, k, v, o, opts, lse, shared)?;
-        run(&job)
-    })
-}
-
-#[cfg(feature = "rayon")]
-fn run(job: &AttentionJob<'_>) -> Result<(), Error> {
-    use rayon::prelude::*;
-    let workers = rayon::current_num_threads().min(job.tasks());
-    if workers <= 1 {
-        return run_here(job);
-    }
-    (0..workers).into_par_iter().try_for_each(|_| run_here(job))
-}
-
-#[cfg(not(feature = "rayon"))]
-fn run(job: &AttentionJob<'_>) -> Result<(), Error> {
-    run_here(job)
-}
-
-/// Claims and runs tasks on this thread until none is left.
-fn run_here(job: &AttentionJob<'_>) -> Result<(), Error> {
-    with_scratch(&TASK, job.task_workspace_len(), |ws| {
-        while job.run_next(ws)? {}
-        Ok(())
+        crate::run::run(&job)
     })
 }

@@ -85,6 +85,7 @@ pub mod dispatch;
 mod layer;
 mod matmul;
 mod pool;
+mod run;
 mod scratch;
 mod softmax;
 mod weights;

@@ -48,6 +48,7 @@ pub mod attention;
 pub mod error;
 pub mod gemm;
 pub mod isa;
+pub mod job;
 mod kernels;
 pub mod options;
 pub mod reference;

@@ -8,6 +8,7 @@ use super::call::Call;
 use super::decode::{self, MAX_DECODE_LQ};
 use super::tile;
 use crate::error::Error;
+use crate::job::Job;
 use crate::kernels::Kernels;
 use crate::options::AttentionOptions;
 use crate::shape::{check_attention, check_workspace};
@@ -133,8 +134,8 @@ pub fn attention<'a>(
 /// One attention call as independent tasks, for callers that bring their own threads (the
 /// `huiyan` crate runs it on rayon).
 ///
-/// Every thread calls [`run_next`](Self::run_next) with its own workspace of
-/// [`task_workspace_len`](Self::task_workspace_len) elements until it returns `false`. Each
+/// Every thread calls [`run_next`](Job::run_next) with its own workspace of
+/// [`task_workspace_len`](Job::task_workspace_len) elements until it returns `false`. Each
 /// task is claimed exactly once (an atomic counter), tasks write disjoint parts of the output,
 /// and the split points depend only on the shapes, so the result has the same bits whatever
 /// the number of threads. Decode-shaped calls (`Lq ≤ 4`) have a second phase that merges the
@@ -144,6 +145,7 @@ pub fn attention<'a>(
 ///
 /// ```
 /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+/// use huiyan_kernels::job::Job;
 /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
 /// let dims = [1, 4, 1, 8]; // a decode step: one query per head
 /// let (q, kv) = (vec![0.1f32; 32], vec![0.2f32; 4 * 100 * 8]);
@@ -221,6 +223,8 @@ impl<'a> AttentionJob<'a> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
     /// let (q, kv) = (vec![0.0f32; 2 * 4 * 8], vec![0.0f32; 3 * 4 * 8]);
@@ -282,11 +286,15 @@ impl<'a> AttentionJob<'a> {
             _out: PhantomData,
         })
     }
+}
 
+impl Job for AttentionJob<'_> {
     /// Total number of tasks.
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
     /// let dims = [2, 2, 64, 8];
@@ -306,14 +314,16 @@ impl<'a> AttentionJob<'a> {
     /// assert_eq!(ran, job.tasks());
     /// # Ok::<(), huiyan_kernels::Error>(())
     /// ```
-    pub fn tasks(&self) -> usize {
+    fn tasks(&self) -> usize {
         self.n0 + self.n1
     }
 
-    /// Elements of workspace each [`run_next`](Self::run_next) call needs.
+    /// Elements of workspace each [`run_next`](Job::run_next) call needs.
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
     /// let dims = [1, 1, 32, 16];
@@ -332,15 +342,17 @@ impl<'a> AttentionJob<'a> {
     /// while job.run_next(&mut ws)? {}
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn task_workspace_len(&self) -> usize {
+    fn task_workspace_len(&self) -> usize {
         self.ws_len
     }
 
     /// Claims and runs the next task; `Ok(false)` when none is left. The workspace must hold
-    /// [`task_workspace_len`](Self::task_workspace_len) elements (checked before claiming).
+    /// [`task_workspace_len`](Job::task_workspace_len) elements (checked before claiming).
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
     /// let dims = [1, 2, 16, 4];
@@ -368,7 +380,7 @@ impl<'a> AttentionJob<'a> {
     /// }
     /// # Ok::<(), huiyan_kernels::Error>(())
     /// ```
-    pub fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
+    fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
         check_workspace(self.ws_len, workspace.len())?;
         let t = self.next.fetch_add(1, Ordering::Relaxed);
         let ws = workspace.as_mut_ptr();

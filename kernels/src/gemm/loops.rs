@@ -41,21 +41,40 @@ impl GemmArgs {
     #[inline(always)]
     pub(crate) fn oriented(self) -> GemmArgs {
         if self.rsc != 1 && (self.csc == 1 || self.n == 1) {
-            GemmArgs {
-                m: self.n,
-                n: self.m,
-                a: self.b,
-                rsa: self.csb,
-                csa: self.rsb,
-                b: self.a,
-                rsb: self.csa,
-                csb: self.rsa,
-                rsc: self.csc,
-                csc: self.rsc,
-                ..self
-            }
+            self.transposed()
         } else {
             self
+        }
+    }
+
+    /// `Cᵀ ← α·Bᵀ·Aᵀ + β·Cᵀ`: the same elements of C, each by the same arithmetic.
+    #[inline(always)]
+    pub(crate) fn transposed(self) -> GemmArgs {
+        GemmArgs {
+            m: self.n,
+            n: self.m,
+            a: self.b,
+            rsa: self.csb,
+            csa: self.rsb,
+            b: self.a,
+            rsb: self.csa,
+            csb: self.rsa,
+            rsc: self.csc,
+            csc: self.rsc,
+            ..self
+        }
+    }
+
+    /// Rows `r0..r1` of C (and of A): a product of `r1 − r0` rows. The pointers are computed
+    /// with wrapping arithmetic; they address elements of the whole product when
+    /// `r0 ≤ r1 ≤ m`.
+    #[inline(always)]
+    pub(crate) fn rows(self, r0: usize, r1: usize) -> GemmArgs {
+        GemmArgs {
+            m: r1 - r0,
+            a: self.a.wrapping_add(r0 * self.rsa),
+            c: self.c.wrapping_add(r0 * self.rsc),
+            ..self
         }
     }
 }

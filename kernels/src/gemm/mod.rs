@@ -51,6 +51,7 @@
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
 pub(crate) mod blocking;
+mod job;
 pub(crate) mod loops;
 pub(crate) mod microkernel;
 pub(crate) mod pack;
@@ -64,6 +65,7 @@ use crate::kernels::Kernels;
 use crate::shape::{check_gemm, check_workspace};
 use crate::view::{MatMut, MatRef};
 pub(crate) use blocking::Blocking;
+pub use job::GemmJob;
 pub(crate) use loops::GemmArgs;
 
 /// A monomorphised whole-operation entry: runs the loop nest for one ISA.
@@ -121,10 +123,31 @@ pub fn gemm(
     c: MatMut<'_>,
     workspace: &mut [f32],
 ) -> Result<(), Error> {
-    let (m, n, k) = check_gemm(&a, &b, &c)?;
+    let args = validated(alpha, a, b, beta, c)?;
     let gk = &kernels.gemm;
-    check_workspace(gk.blocking.workspace_len(m, n, k), workspace.len())?;
-    let args = GemmArgs {
+    check_workspace(
+        gk.blocking.workspace_len(args.m, args.n, args.k),
+        workspace.len(),
+    )?;
+    // SAFETY: check_gemm validated the three views (coverage, C injective and disjoint from A
+    // and B); the workspace is a `&mut` slice of the required length, so it is writable and
+    // cannot overlap the views (A and B are shared borrows, C an exclusive one, or raw views
+    // whose contract forbids other writers); `kernels` could only be built from a token
+    // proving its ISA.
+    unsafe { (gk.run)(&args, workspace.as_mut_ptr()) };
+    Ok(())
+}
+
+/// The raw form of a call that passed [`check_gemm`].
+fn validated(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+) -> Result<GemmArgs, Error> {
+    let (m, n, k) = check_gemm(&a, &b, &c)?;
+    Ok(GemmArgs {
         m,
         n,
         k,
@@ -139,12 +162,5 @@ pub fn gemm(
         c: c.ptr,
         rsc: c.rs,
         csc: c.cs,
-    };
-    // SAFETY: check_gemm validated the three views (coverage, C injective and disjoint from A
-    // and B); the workspace is a `&mut` slice of the required length, so it is writable and
-    // cannot overlap the views (A and B are shared borrows, C an exclusive one, or raw views
-    // whose contract forbids other writers); `kernels` could only be built from a token
-    // proving its ISA.
-    unsafe { (gk.run)(&args, workspace.as_mut_ptr()) };
-    Ok(())
+    })
 }

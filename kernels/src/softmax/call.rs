@@ -3,6 +3,8 @@
 //! the contract's answer for degenerate rows ([`degenerate`]). Every path file uses them;
 //! none of them knows a path.
 
+use super::plan::{self, Path};
+use super::SoftmaxKernel;
 use crate::options::SoftmaxOptions;
 use crate::simd::exp::exp;
 use crate::simd::row::{extremes, Ext, Logits};
@@ -10,6 +12,7 @@ use crate::simd::SimdF32;
 use crate::view::MatRef;
 
 /// A validated softmax call: the whole operation, in raw pointers (see [`super::softmax`]).
+#[derive(Clone, Copy)]
 pub(crate) struct Call {
     pub(crate) x: *const f32,
     pub(crate) rsx: usize,
@@ -24,32 +27,73 @@ pub(crate) struct Call {
     pub(crate) log: bool,
     /// One entry per row, or null when the caller did not ask for the logsumexp.
     pub(crate) lse: *mut f32,
-    /// A scratch of `w_len` writable elements disjoint from every operand, or null: lent by
-    /// [`softmax_scratch`](super::softmax_scratch) for the streaming path
-    /// ([`stream`](super::stream)).
+    /// The path every row takes ([`plan::path`], decided once for the whole call).
+    pub(crate) path: Path,
+    /// With [`Path::Stream`], a scratch of at least [`scratch_len`](plan::scratch_len)
+    /// writable elements disjoint from every operand (null otherwise).
     pub(crate) w: *mut f32,
-    pub(crate) w_len: usize,
+}
+
+impl Call {
+    /// Rows `r0..r1` of the call (`r0 ≤ r1 ≤ rows`), on the same path, with scratch `w`.
+    /// Pointers are computed with wrapping arithmetic: they address rows of the whole call.
+    pub(crate) fn rows(&self, r0: usize, r1: usize, w: *mut f32) -> Call {
+        Call {
+            x: self.x.wrapping_add(r0 * self.rsx),
+            y: self.y.wrapping_add(r0 * self.rsy),
+            rows: r1 - r0,
+            mask: self.mask.map(|m| m.starting_at_row(r0)),
+            bias: self.bias.map(|b| b.starting_at_row(r0)),
+            lse: if self.lse.is_null() {
+                self.lse
+            } else {
+                self.lse.wrapping_add(r0)
+            },
+            w,
+            ..*self
+        }
+    }
 }
 
 /// A broadcast operand: row `r` starts at `ptr + r·rs` (`rs = 0` when it has one row); with
 /// `per_row` (one column) that row is a single value for the whole row.
-#[derive(Clone, Copy)]
 pub(crate) struct Bcast<T> {
     pub(crate) ptr: *const T,
     pub(crate) rs: usize,
     pub(crate) per_row: bool,
 }
 
-/// The raw form of a validated call.
+impl<T> Clone for Bcast<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Bcast<T> {}
+
+impl<T> Bcast<T> {
+    /// The operand seen from row `r0` on (wrapping arithmetic; a one-row operand stays).
+    fn starting_at_row(self, r0: usize) -> Self {
+        Bcast {
+            ptr: self.ptr.wrapping_add(r0 * self.rs),
+            ..self
+        }
+    }
+}
+
+/// The raw form of a validated call on `kern`'s tier, its path decided; `stream`: the rows
+/// will run with a scratch of [`scratch_len`](plan::scratch_len) elements, so they may stream.
+/// The scratch pointer is null: the caller sets it.
 pub(crate) fn make_call(
+    kern: &SoftmaxKernel,
     x: &MatRef<'_>,
     y: *mut f32,
     rsy: usize,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&mut [f32]>,
-    scratch: &mut [f32],
+    stream: bool,
 ) -> Call {
-    Call {
+    let mut c = Call {
         x: x.ptr,
         rsx: x.rs,
         y,
@@ -69,13 +113,11 @@ pub(crate) fn make_call(
         }),
         log: opts.log,
         lse: lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr()),
-        w: if scratch.is_empty() {
-            core::ptr::null_mut()
-        } else {
-            scratch.as_mut_ptr()
-        },
-        w_len: scratch.len(),
-    }
+        path: Path::PerRow,
+        w: core::ptr::null_mut(),
+    };
+    c.path = plan::path(kern.lanes, stream && kern.stream, &c);
+    c
 }
 
 /// `t = scale·x (+ b)` recomputed from `x` (`SCALED`: scale ≠ 1, `ROW_BIAS`: a per-row bias).

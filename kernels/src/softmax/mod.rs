@@ -35,6 +35,7 @@
 
 mod call;
 mod general;
+mod job;
 mod long;
 mod pipelined;
 mod plan;
@@ -43,6 +44,7 @@ mod stream;
 
 pub use crate::simd::{exp_flush_lane, exp_lane, tanh_lane};
 pub(crate) use call::Call;
+pub use job::{SoftmaxJob, TASK_ELEMENTS};
 
 use crate::error::Error;
 use crate::kernels::Kernels;
@@ -74,26 +76,30 @@ pub(crate) type ExpEntry = unsafe fn(*const f32, *mut f32, usize);
 pub(crate) struct SoftmaxKernel {
     pub(crate) rows: SoftmaxEntry,
     pub(crate) exp: ExpEntry,
+    /// The tier's lanes per vector (`SimdF32::LANES`): the short-row threshold.
+    pub(crate) lanes: usize,
     /// The tier has non-temporal stores (`SimdF32::STREAM`): memory-sized calls can stream.
     pub(crate) stream: bool,
 }
 
-/// Runs a whole validated call on tier `S`: the path [`plan`] picks, for every row.
+/// Runs a validated call on tier `S`: the path [`make_call`] decided, for every row.
 ///
 /// # Safety
 /// `c` passed [`check_softmax`]: every pointer covers its `rows × cols` (or broadcast) range,
 /// `y` does not overlap the inputs other than being `x` itself for in-place calls, `lse` (if
-/// not null) has `rows` entries, and the scratch (if any) is writable and overlaps nothing;
-/// the CPU has `S`'s features.
+/// not null) has `rows` entries; with [`Path::Stream`], `c.w` holds
+/// [`scratch_len`](plan::scratch_len) writable elements that overlap nothing; `c.path` was
+/// decided for `S` ([`make_call`] with `S`'s table); the CPU has `S`'s features.
 #[inline(always)]
 pub(crate) unsafe fn run<S: SimdF32>(s: S, c: &Call) {
     if c.rows == 0 {
         return;
     }
     let scaled = c.scale != 1.0;
-    // SAFETY: the caller's contract; each path's own conditions are what `plan::path` checked.
+    // SAFETY: the caller's contract; each path's own conditions are what `plan::path` checked
+    // when it chose the path (for `Stream`: a scratch is lent, which the caller guarantees).
     unsafe {
-        match (plan::path(S::LANES, S::STREAM, c), scaled) {
+        match (c.path, scaled) {
             (Path::PerRow, _) => general::rows(s, c),
             (Path::Short, false) => short::rows::<S, false>(s, c),
             (Path::Short, true) => short::rows::<S, true>(s, c),
@@ -140,8 +146,9 @@ pub fn softmax(
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
     check_softmax(&x, Some(&y), opts, lse.as_deref())?;
-    let call = make_call(&x, y.ptr, y.rs, opts, lse, &mut []);
-    // SAFETY: the call was validated above; the table's constructor took the tier's token.
+    let call = make_call(&kernels.softmax, &x, y.ptr, y.rs, opts, lse, false);
+    // SAFETY: the call was validated above, without a scratch (so it does not stream); the
+    // table's constructor took the tier's token.
     unsafe { (kernels.softmax.rows)(&call) };
     Ok(())
 }
@@ -190,8 +197,11 @@ pub fn softmax_scratch(
     scratch: &mut [f32],
 ) -> Result<(), Error> {
     check_softmax(&x, Some(&y), opts, lse.as_deref())?;
-    let call = make_call(&x, y.ptr, y.rs, opts, lse, scratch);
-    // SAFETY: the call was validated above; the scratch is a `&mut` borrow, so it overlaps no
+    let lent = scratch.len() >= plan::scratch_len(x.cols);
+    let mut call = make_call(&kernels.softmax, &x, y.ptr, y.rs, opts, lse, lent);
+    call.w = scratch.as_mut_ptr();
+    // SAFETY: the call was validated above; it streams only when the scratch holds
+    // scratch_len elements (`lent`), and the scratch is a `&mut` borrow, so it overlaps no
     // operand; the table's constructor took the tier's token.
     unsafe { (kernels.softmax.rows)(&call) };
     Ok(())
@@ -220,8 +230,8 @@ pub fn softmax_scratch_len(
     y: &MatMut<'_>,
     opts: &SoftmaxOptions<'_>,
 ) -> usize {
-    let call = make_call(x, y.ptr, y.rs, opts, None, &mut []);
-    if plan::stream_shape(kernels.softmax.stream, &call) {
+    let call = make_call(&kernels.softmax, x, y.ptr, y.rs, opts, None, true);
+    if call.path == Path::Stream {
         plan::scratch_len(x.cols)
     } else {
         0
@@ -248,7 +258,7 @@ pub fn softmax_inplace(
 ) -> Result<(), Error> {
     let xr = x.as_ref();
     check_softmax(&xr, None, opts, lse.as_deref())?;
-    let call = make_call(&xr, x.ptr, x.rs, opts, lse, &mut []);
+    let call = make_call(&kernels.softmax, &xr, x.ptr, x.rs, opts, lse, false);
     // SAFETY: as in `softmax`; in place, `y` is `x` itself, which the kernels allow.
     unsafe { (kernels.softmax.rows)(&call) };
     Ok(())

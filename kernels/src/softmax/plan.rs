@@ -59,15 +59,16 @@ pub(crate) const fn scratch_len(cols: usize) -> usize {
     cols + SCRATCH_SLACK
 }
 
-/// The path of call `c` on a tier with `lanes` lanes and (`stream_tier`) non-temporal stores.
-pub(crate) fn path(lanes: usize, stream_tier: bool, c: &Call) -> Path {
+/// The path of call `c` on a tier with `lanes` lanes; `stream`: the tier has non-temporal
+/// stores and the rows will be run with a scratch of [`scratch_len`] elements.
+pub(crate) fn path(lanes: usize, stream: bool, c: &Call) -> Path {
     if c.mask.is_some() || c.bias.is_some() {
         return Path::PerRow;
     }
     if !c.log && c.cols > 0 && c.cols <= SHORT_VECTORS * lanes {
         return Path::Short;
     }
-    if stream_shape(stream_tier, c) && !c.w.is_null() && c.w_len >= scratch_len(c.cols) {
+    if stream_shape(stream, c) {
         return Path::Stream;
     }
     let long = c.cols >= LONG || (c.cols >= LONG_IN_MEMORY && memory_sized(c));

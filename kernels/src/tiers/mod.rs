@@ -125,6 +125,7 @@ pub(crate) fn table<T: Tier>(_token: T, e: Entries) -> Kernels {
         softmax: SoftmaxKernel {
             rows: e.softmax,
             exp: e.exp,
+            lanes: T::LANES,
             stream: T::STREAM,
         },
         attention: AttentionKernel::of::<T>(e.attn_tile, e.attn_chunk),

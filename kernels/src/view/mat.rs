@@ -1,14 +1,4 @@
-//! Strided views: the one way operands are described.
-//!
-//! A view is a base pointer, the number of elements the caller vouches for (`len`, the slice
-//! length), a shape and element strides. Views made from slices are safe to build and are *not*
-//! validated when built: every operation validates all of its views at once (see
-//! [`crate::shape`]) and returns a typed [`Error`](crate::Error) naming the operand, so a
-//! malformed view can never cause an out-of-bounds access.
-//!
-//! Strides are in elements and non-negative. A transpose is a swap of strides ([`MatRef::t`]);
-//! a broadcast input axis has stride 0. Output views must map distinct elements to distinct
-//! addresses.
+//! [`MatRef`] and [`MatMut`]: strided matrix views (contract: [the module](super)).
 
 use core::marker::PhantomData;
 
@@ -191,6 +181,43 @@ impl<'a, T> MatRef<'a, T> {
         }
         // SAFETY: `off < len` and the constructor's contract makes `ptr..ptr+len` readable for 'a.
         Some(unsafe { &*self.ptr.add(off) })
+    }
+
+    /// Rows `..at` and rows `at..` as two views, without copying; `None` when `at > rows` or
+    /// the slice does not reach row `at`.
+    ///
+    /// ```
+    /// use huiyan_kernels::MatRef;
+    /// let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+    /// let (top, bottom) = MatRef::row_major(&a, 3, 2).split_at_row(1).unwrap();
+    /// assert_eq!((top.rows, bottom.rows), (1, 2));
+    /// assert_eq!(bottom.get(0, 1), Some(&4.0));
+    /// assert!(MatRef::row_major(&a, 3, 2).split_at_row(4).is_none());
+    /// ```
+    pub fn split_at_row(self, at: usize) -> Option<(Self, Self)> {
+        let off = split_offset(self.rows, self.cols, self.rs, self.len, at)?;
+        let top = MatRef { rows: at, ..self };
+        let bottom = MatRef {
+            ptr: self.ptr.wrapping_add(off),
+            len: self.len - off,
+            rows: self.rows - at,
+            ..self
+        };
+        Some((top, bottom))
+    }
+
+    /// Columns `..at` and columns `at..` as two views (see [`split_at_row`](Self::split_at_row)).
+    ///
+    /// ```
+    /// use huiyan_kernels::MatRef;
+    /// let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
+    /// let (left, right) = MatRef::row_major(&a, 2, 3).split_at_col(2).unwrap();
+    /// assert_eq!((left.cols, right.cols), (2, 1));
+    /// assert_eq!(right.get(1, 0), Some(&6.0));
+    /// ```
+    pub fn split_at_col(self, at: usize) -> Option<(Self, Self)> {
+        let (l, r) = self.t().split_at_row(at)?;
+        Some((l.t(), r.t()))
     }
 
     /// Base pointer.
@@ -399,6 +426,56 @@ impl<'a, T> MatMut<'a, T> {
         self.len == 0
     }
 
+    /// Rows `..at` and rows `at..` as two mutable views over disjoint memory, without
+    /// copying; `None` when `at > rows`, when the slice does not reach row `at`, or when rows
+    /// interleave in memory (`(cols − 1)·cs ≥ rs`, e.g. a column-major view: split its
+    /// columns instead).
+    ///
+    /// ```
+    /// use huiyan_kernels::MatMut;
+    /// let mut c = [0.0f32; 6];
+    /// let (top, mut bottom) = MatMut::row_major(&mut c, 3, 2).split_at_row(1).unwrap();
+    /// assert_eq!((top.rows, bottom.rows), (1, 2));
+    /// bottom.as_mut_ptr(); // each half is the only access to its rows
+    /// // Rows of a column-major view interleave: no row split.
+    /// assert!(MatMut::col_major(&mut c, 3, 2).split_at_row(1).is_none());
+    /// ```
+    pub fn split_at_row(self, at: usize) -> Option<(Self, Self)> {
+        let off = split_offset(self.rows, self.cols, self.rs, self.len, at)?;
+        // The top rows end before row `at` starts: element (i, j) with i < at lies at
+        // i·rs + j·cs ≤ (at − 1)·rs + (cols − 1)·cs < at·rs.
+        if at > 0 && self.cols > 1 && self.cols.checked_sub(1)?.checked_mul(self.cs)? >= self.rs {
+            return None;
+        }
+        let top = MatMut {
+            len: off,
+            rows: at,
+            _life: PhantomData,
+            ..self
+        };
+        let bottom = MatMut {
+            ptr: self.ptr.wrapping_add(off),
+            len: self.len - off,
+            rows: self.rows - at,
+            ..self
+        };
+        Some((top, bottom))
+    }
+
+    /// Columns `..at` and columns `at..` as two mutable views over disjoint memory (see
+    /// [`split_at_row`](Self::split_at_row); here columns must not interleave).
+    ///
+    /// ```
+    /// use huiyan_kernels::MatMut;
+    /// let mut c = [0.0f32; 6];
+    /// let (left, right) = MatMut::col_major(&mut c, 2, 3).split_at_col(1).unwrap();
+    /// assert_eq!((left.cols, right.cols), (1, 2));
+    /// ```
+    pub fn split_at_col(self, at: usize) -> Option<(Self, Self)> {
+        let (l, r) = self.t().split_at_row(at)?;
+        Some((l.t(), r.t()))
+    }
+
     /// Base pointer.
     ///
     /// ```
@@ -412,335 +489,16 @@ impl<'a, T> MatMut<'a, T> {
     }
 }
 
-/// A read-only strided 4-d view in the logical order `[batch, head, seq, dim]`.
-///
-/// `dims` is always logical (`[B, H, L, D]`); `strides` says where each axis lives, so BHSD and
-/// BSHD memory are both described without copies ([`Tensor4Ref::bhsd`], [`Tensor4Ref::bshd`]).
-#[derive(Debug)]
-pub struct Tensor4Ref<'a, T = f32> {
-    pub(crate) ptr: *const T,
-    pub(crate) len: usize,
-    /// Logical shape `[B, H, L, D]`.
-    pub dims: [usize; 4],
-    /// Element strides of the four logical axes.
-    pub strides: [usize; 4],
-    _life: PhantomData<&'a [T]>,
-}
-
-impl<T> Clone for Tensor4Ref<'_, T> {
-    fn clone(&self) -> Self {
-        *self
+/// Offset of row `at` of a view of `rows × cols` with row stride `rs` over `len` elements: the
+/// start of the bottom part of a split (`len` itself when `at = rows`), or `None` when
+/// `at > rows` or the slice ends before row `at`.
+fn split_offset(rows: usize, cols: usize, rs: usize, len: usize, at: usize) -> Option<usize> {
+    if at > rows {
+        return None;
     }
-}
-impl<T> Copy for Tensor4Ref<'_, T> {}
-// SAFETY: shared borrow of `[T]` in disguise.
-unsafe impl<T: Sync> Send for Tensor4Ref<'_, T> {}
-// SAFETY: shared borrow of `[T]` in disguise.
-unsafe impl<T: Sync> Sync for Tensor4Ref<'_, T> {}
-
-impl<'a, T> Tensor4Ref<'a, T> {
-    /// A view with explicit strides.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x: Vec<f32> = (0..24).map(|i| i as f32).collect();
-    /// // Logical [B=1, H=2, L=3, D=4] stored as [B, L, H, D]:
-    /// let t = Tensor4Ref::new(&x, [1, 2, 3, 4], [24, 4, 8, 1]);
-    /// assert_eq!(t.get([0, 1, 2, 3]), Some(&(2.0 * 8.0 + 4.0 + 3.0)));
-    /// ```
-    pub fn new(data: &'a [T], dims: [usize; 4], strides: [usize; 4]) -> Self {
-        Tensor4Ref {
-            ptr: data.as_ptr(),
-            len: data.len(),
-            dims,
-            strides,
-            _life: PhantomData,
-        }
+    if cols == 0 {
+        return Some(0); // no elements: both parts are empty views
     }
-
-    /// Contiguous `[B, H, L, D]` memory (PyTorch SDPA's layout).
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let q = vec![0.0f32; 2 * 4 * 16 * 8];
-    /// let v = Tensor4Ref::bhsd(&q, [2, 4, 16, 8]);
-    /// assert_eq!(v.strides, [4 * 16 * 8, 16 * 8, 8, 1]);
-    /// ```
-    pub fn bhsd(data: &'a [T], dims: [usize; 4]) -> Self {
-        Self::new(data, dims, bhsd_strides(dims))
-    }
-
-    /// Contiguous `[B, L, H, D]` memory (heads interleaved, the layout a projection produces);
-    /// `dims` stays logical `[B, H, L, D]`.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x = vec![0.0f32; 2 * 16 * 4 * 8]; // [B, L, H, D] memory
-    /// let t = Tensor4Ref::bshd(&x, [2, 4, 16, 8]); // logical [B, H, L, D]
-    /// assert_eq!(t.strides, [16 * 4 * 8, 8, 4 * 8, 1]);
-    /// ```
-    pub fn bshd(data: &'a [T], dims: [usize; 4]) -> Self {
-        Self::new(data, dims, bshd_strides(dims))
-    }
-
-    /// A view over memory the caller vouches for.
-    ///
-    /// # Safety
-    ///
-    /// As [`MatRef::from_raw_parts`].
-    ///
-    /// ```
-    /// use huiyan_kernels::{view::bhsd_strides, Tensor4Ref};
-    /// let x: Vec<f32> = (0..8).map(|i| i as f32).collect();
-    /// let dims = [1, 2, 2, 2];
-    /// // SAFETY: `x` holds 8 readable elements, outlives `t` and is not written while `t` is used.
-    /// let t = unsafe { Tensor4Ref::from_raw_parts(x.as_ptr(), x.len(), dims, bhsd_strides(dims)) };
-    /// assert_eq!(t.get([0, 1, 0, 1]), Some(&5.0));
-    /// ```
-    pub unsafe fn from_raw_parts(
-        ptr: *const T,
-        len: usize,
-        dims: [usize; 4],
-        strides: [usize; 4],
-    ) -> Self {
-        Tensor4Ref {
-            ptr,
-            len,
-            dims,
-            strides,
-            _life: PhantomData,
-        }
-    }
-
-    /// Element `[b, h, s, d]`, or `None` outside the shape or the slice.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x: Vec<f32> = (0..16).map(|i| i as f32).collect();
-    /// let t = Tensor4Ref::bhsd(&x, [1, 2, 2, 4]);
-    /// assert_eq!(t.get([0, 1, 1, 2]), Some(&14.0));
-    /// assert_eq!(t.get([0, 2, 0, 0]), None); // head 2 does not exist
-    /// ```
-    pub fn get(&self, idx: [usize; 4]) -> Option<&'a T> {
-        let mut off = 0usize;
-        for ((&i, &d), &s) in idx.iter().zip(&self.dims).zip(&self.strides) {
-            if i >= d {
-                return None;
-            }
-            off = off.checked_add(i.checked_mul(s)?)?;
-        }
-        if off >= self.len {
-            return None;
-        }
-        // SAFETY: `off < len`; the constructor's contract makes `ptr..ptr+len` readable for 'a.
-        Some(unsafe { &*self.ptr.add(off) })
-    }
-
-    /// Number of elements of the underlying slice.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x = [0.0f32; 12];
-    /// assert_eq!(Tensor4Ref::bhsd(&x, [1, 1, 3, 4]).len(), 12);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the underlying slice is empty.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x: [f32; 0] = [];
-    /// assert!(Tensor4Ref::bhsd(&x, [0, 1, 1, 1]).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Base pointer.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Ref;
-    /// let x = [0.0f32; 4];
-    /// assert_eq!(Tensor4Ref::bhsd(&x, [1, 1, 1, 4]).as_ptr(), x.as_ptr());
-    /// ```
-    pub fn as_ptr(&self) -> *const T {
-        self.ptr
-    }
-}
-
-/// A mutable strided 4-d view in logical order `[batch, head, seq, dim]`.
-#[derive(Debug)]
-pub struct Tensor4Mut<'a, T = f32> {
-    pub(crate) ptr: *mut T,
-    pub(crate) len: usize,
-    /// Logical shape `[B, H, L, D]`.
-    pub dims: [usize; 4],
-    /// Element strides of the four logical axes.
-    pub strides: [usize; 4],
-    _life: PhantomData<&'a mut [T]>,
-}
-
-// SAFETY: exclusive borrow of `[T]` in disguise.
-unsafe impl<T: Send> Send for Tensor4Mut<'_, T> {}
-// SAFETY: `&self` methods give read-only access, as for `&mut [T]`.
-unsafe impl<T: Sync> Sync for Tensor4Mut<'_, T> {}
-
-impl<'a, T> Tensor4Mut<'a, T> {
-    /// A mutable view with explicit strides.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o = vec![0.0f32; 2 * 3 * 4];
-    /// let t = Tensor4Mut::new(&mut o, [1, 2, 3, 4], [24, 12, 4, 1]);
-    /// assert_eq!(t.dims, [1, 2, 3, 4]);
-    /// ```
-    pub fn new(data: &'a mut [T], dims: [usize; 4], strides: [usize; 4]) -> Self {
-        Tensor4Mut {
-            ptr: data.as_mut_ptr(),
-            len: data.len(),
-            dims,
-            strides,
-            _life: PhantomData,
-        }
-    }
-
-    /// Contiguous `[B, H, L, D]` memory.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o = vec![0.0f32; 2 * 4 * 16 * 8];
-    /// let t = Tensor4Mut::bhsd(&mut o, [2, 4, 16, 8]);
-    /// assert_eq!(t.strides, [4 * 16 * 8, 16 * 8, 8, 1]);
-    /// ```
-    pub fn bhsd(data: &'a mut [T], dims: [usize; 4]) -> Self {
-        Self::new(data, dims, bhsd_strides(dims))
-    }
-
-    /// Contiguous `[B, L, H, D]` memory; `dims` stays logical `[B, H, L, D]`.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o = vec![0.0f32; 2 * 16 * 4 * 8];
-    /// let t = Tensor4Mut::bshd(&mut o, [2, 4, 16, 8]);
-    /// assert_eq!(t.strides, [16 * 4 * 8, 8, 4 * 8, 1]);
-    /// ```
-    pub fn bshd(data: &'a mut [T], dims: [usize; 4]) -> Self {
-        Self::new(data, dims, bshd_strides(dims))
-    }
-
-    /// A mutable view over memory the caller vouches for.
-    ///
-    /// # Safety
-    ///
-    /// As [`MatMut::from_raw_parts`].
-    ///
-    /// ```
-    /// use huiyan_kernels::{view::bhsd_strides, Tensor4Mut};
-    /// let mut o = vec![0.0f32; 8];
-    /// let dims = [1, 2, 2, 2];
-    /// // SAFETY: `o` holds 8 elements, outlives `t`, and nothing else accesses it while `t` is used.
-    /// let t = unsafe { Tensor4Mut::from_raw_parts(o.as_mut_ptr(), o.len(), dims, bhsd_strides(dims)) };
-    /// assert_eq!(t.len(), 8);
-    /// ```
-    pub unsafe fn from_raw_parts(
-        ptr: *mut T,
-        len: usize,
-        dims: [usize; 4],
-        strides: [usize; 4],
-    ) -> Self {
-        Tensor4Mut {
-            ptr,
-            len,
-            dims,
-            strides,
-            _life: PhantomData,
-        }
-    }
-
-    /// Reborrow as a shorter-lived mutable view.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o = vec![0.0f32; 8];
-    /// let mut t = Tensor4Mut::bhsd(&mut o, [1, 2, 2, 2]);
-    /// let short = t.rb_mut(); // `t` is usable again once `short` is gone
-    /// assert_eq!(short.dims, [1, 2, 2, 2]);
-    /// assert_eq!(t.len(), 8);
-    /// ```
-    pub fn rb_mut(&mut self) -> Tensor4Mut<'_, T> {
-        Tensor4Mut {
-            _life: PhantomData,
-            ..*self
-        }
-    }
-
-    /// Reborrow as a read-only view.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o: Vec<f32> = (0..8).map(|i| i as f32).collect();
-    /// let t = Tensor4Mut::bhsd(&mut o, [1, 2, 2, 2]);
-    /// assert_eq!(t.as_ref().get([0, 1, 1, 0]), Some(&6.0));
-    /// ```
-    pub fn as_ref(&self) -> Tensor4Ref<'_, T> {
-        Tensor4Ref {
-            ptr: self.ptr,
-            len: self.len,
-            dims: self.dims,
-            strides: self.strides,
-            _life: PhantomData,
-        }
-    }
-
-    /// Number of elements of the underlying slice.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o = [0.0f32; 12];
-    /// assert_eq!(Tensor4Mut::bhsd(&mut o, [1, 1, 3, 4]).len(), 12);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the underlying slice is empty.
-    ///
-    /// ```
-    /// use huiyan_kernels::Tensor4Mut;
-    /// let mut o: [f32; 0] = [];
-    /// assert!(Tensor4Mut::bhsd(&mut o, [1, 1, 0, 4]).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-/// Strides of contiguous `[B, H, L, D]` memory. Wrapping arithmetic: an overflowing shape is
-/// caught by validation, which recomputes extents with checked arithmetic.
-///
-/// ```
-/// use huiyan_kernels::view::bhsd_strides;
-/// assert_eq!(bhsd_strides([2, 4, 16, 8]), [512, 128, 8, 1]);
-/// ```
-pub const fn bhsd_strides(d: [usize; 4]) -> [usize; 4] {
-    let s2 = d[3];
-    let s1 = d[2].wrapping_mul(s2);
-    let s0 = d[1].wrapping_mul(s1);
-    [s0, s1, s2, 1]
-}
-
-/// Strides of contiguous `[B, L, H, D]` memory for logical dims `[B, H, L, D]`.
-///
-/// ```
-/// use huiyan_kernels::view::bshd_strides;
-/// // Logical [B, H, L, D] = [2, 4, 16, 8] stored as [B, L, H, D].
-/// assert_eq!(bshd_strides([2, 4, 16, 8]), [512, 8, 32, 1]);
-/// ```
-pub const fn bshd_strides(d: [usize; 4]) -> [usize; 4] {
-    let sh = d[3];
-    let ss = d[1].wrapping_mul(d[3]);
-    let sb = d[2].wrapping_mul(ss);
-    [sb, sh, ss, 1]
+    let off = if at == rows { len } else { at.checked_mul(rs)? };
+    (off <= len).then_some(off)
 }

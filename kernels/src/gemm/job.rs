@@ -1,0 +1,139 @@
+//! [`GemmJob`]: one matrix product as tasks of whole rows (or columns) of C.
+
+use core::marker::PhantomData;
+
+use super::{validated, GemmArgs, GemmKernel};
+use crate::error::Error;
+use crate::job::{blocks, Claims, Job};
+use crate::kernels::Kernels;
+use crate::shape::check_workspace;
+use crate::view::{MatMut, MatRef};
+
+/// Rows of C per task are a multiple of this (a multiple of every microkernel's `MR` and `NR`,
+/// so every task is whole tiles but the last).
+const GRAIN: usize = 96;
+/// Fewest rows of C per task: each task packs all of B again, which costs about one copy of
+/// B per task against `rows·k·n` multiply-adds; from 192 rows that is under 1 %.
+const MIN_ROWS: usize = 2 * GRAIN;
+/// Fewest multiply-adds per task: below this a thread hop costs more than the task.
+const MIN_FMAS: usize = 1 << 21;
+
+/// `C ← α·A·B + β·C` (contract: [the module](super)) as tasks any number of threads can
+/// share ([`Job`]).
+///
+/// C is cut along its larger stride into blocks of whole rows (or whole columns, as rows of
+/// `Cᵀ = Bᵀ·Aᵀ`), so blocks occupy disjoint memory; each task is a complete product of its
+/// block, with its own packing workspace. The cut depends only on the shapes, and every
+/// element of C is summed in the same order in any block, so the result has the bits of
+/// [`gemm`](super::gemm) whatever the thread count.
+///
+/// ```
+/// use huiyan_kernels::gemm::GemmJob;
+/// use huiyan_kernels::job::Job;
+/// use huiyan_kernels::{Kernels, MatMut, MatRef};
+/// let (m, n, k) = (600, 64, 300);
+/// let a = vec![1.0f32; m * k];
+/// let b = vec![0.5f32; k * n];
+/// let mut c = vec![0.0f32; m * n];
+/// let kern = Kernels::best_compile_time();
+/// let job = GemmJob::new(&kern, 1.0, MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n),
+///                        0.0, MatMut::row_major(&mut c, m, n))?;
+/// assert!(job.tasks() > 1);
+/// std::thread::scope(|s| {
+///     for _ in 0..2 {
+///         s.spawn(|| {
+///             let mut ws = vec![0.0f32; job.task_workspace_len()];
+///             while job.run_next(&mut ws).unwrap() {}
+///         });
+///     }
+/// });
+/// drop(job);
+/// assert!(c.iter().all(|&x| x == 150.0));
+/// # Ok::<(), huiyan_kernels::Error>(())
+/// ```
+pub struct GemmJob<'a> {
+    /// The whole product, transposed if need be so that tasks are blocks of rows.
+    args: GemmArgs,
+    kern: GemmKernel,
+    rows_per_task: usize,
+    claims: Claims,
+    _out: PhantomData<&'a mut [f32]>,
+}
+
+// SAFETY: the raw pointers are those of a validated call (C injective and disjoint from A and
+// B, borrowed for 'a by `new`). Each task index is claimed once (`Claims`), and task t writes
+// only rows t·R..(t+1)·R of C, which no other task writes: sharing the job between threads is
+// as sound as handing each thread a disjoint block of C.
+unsafe impl Sync for GemmJob<'_> {}
+// SAFETY: as above; the job owns no thread-bound state.
+unsafe impl Send for GemmJob<'_> {}
+
+impl core::fmt::Debug for GemmJob<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GemmJob")
+            .field("m", &self.args.m)
+            .field("n", &self.args.n)
+            .field("k", &self.args.k)
+            .field("tasks", &self.claims.len())
+            .finish()
+    }
+}
+
+impl<'a> GemmJob<'a> {
+    /// Validates the call (everything: on `Err` nothing is written) and cuts it into tasks.
+    pub fn new(
+        kernels: &Kernels,
+        alpha: f32,
+        a: MatRef<'a>,
+        b: MatRef<'a>,
+        beta: f32,
+        c: MatMut<'a>,
+    ) -> Result<Self, Error> {
+        let args = validated(alpha, a, b, beta, c)?;
+        // Blocks along C's larger stride occupy disjoint memory ranges.
+        let args = if args.rsc >= args.csc {
+            args
+        } else {
+            args.transposed()
+        };
+        let (m, n, k) = (args.m, args.n, args.k);
+        let fmas = m.saturating_mul(n).saturating_mul(k);
+        let tasks = (fmas / MIN_FMAS).min(m / MIN_ROWS).max(1);
+        let rows_per_task = m.div_ceil(tasks).div_ceil(GRAIN) * GRAIN;
+        Ok(GemmJob {
+            args,
+            kern: kernels.gemm,
+            rows_per_task,
+            claims: Claims::new(blocks(m, rows_per_task)),
+            _out: PhantomData,
+        })
+    }
+}
+
+impl Job for GemmJob<'_> {
+    fn tasks(&self) -> usize {
+        self.claims.len()
+    }
+
+    fn task_workspace_len(&self) -> usize {
+        let (m, n, k) = (self.args.m, self.args.n, self.args.k);
+        self.kern
+            .blocking
+            .workspace_len(self.rows_per_task.min(m), n, k)
+    }
+
+    fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
+        check_workspace(self.task_workspace_len(), workspace.len())?;
+        let Some(t) = self.claims.claim() else {
+            return Ok(false);
+        };
+        let r0 = t * self.rows_per_task;
+        let r1 = (r0 + self.rows_per_task).min(self.args.m);
+        // SAFETY: rows r0..r1 ≤ m of a validated product (its sub-views stay inside A and C);
+        // task t is this thread's alone, so no other thread writes these rows of C; the
+        // workspace is large enough (checked above) and the caller's exclusive slice; the
+        // entry's ISA was proven by the token that built `kernels`.
+        unsafe { (self.kern.run)(&self.args.rows(r0, r1), workspace.as_mut_ptr()) };
+        Ok(true)
+    }
+}
