@@ -12,6 +12,8 @@
 //!   masked rows).
 //! * [`Rng`]: the one seeded generator (SplitMix64) for inputs outside proptest — large or fixed
 //!   problems in tests, bench inputs, the demo's data.
+//! * [`layer`]: the multi-head attention layer composed from the references
+//!   ([`LayerProblem`]), with the composite error bound the fuzz target and the tests share.
 //!
 //! Typical kernel test:
 //!
@@ -40,12 +42,14 @@
 //! `crate::` views there, or put the test in `kernels/tests/`.
 
 pub mod fuzz_bytes;
+pub mod layer;
 pub mod layout;
 pub mod problems;
 pub mod rng;
 pub mod strategies;
 pub mod tol;
 
+pub use layer::{LayerExpected, LayerProblem, LayerShape};
 pub use layout::{Layout, Layout4, Order4};
 pub use problems::{AttnProblem, GemmProblem, SoftmaxProblem};
 pub use rng::Rng;
