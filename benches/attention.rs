@@ -19,19 +19,13 @@ use huiyan::{
     attention, matmul, softmax, AttentionOptions, CausalVariant, MatMut, MatRef, SoftmaxOptions,
     Tensor4Mut, Tensor4Ref,
 };
+use huiyan_testkit::Rng;
 
 const H: usize = 8;
 
-fn values(len: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
+/// `len` inputs uniform in [−0.5, 0.5).
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    Rng::new(seed).uniform_vec(len, -0.5, 0.5)
 }
 
 /// Per head: S = scale·Q·Kᵀ (materialised), P = softmax(S) (masked for causal), O = P·V.

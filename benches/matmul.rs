@@ -18,6 +18,7 @@ use criterion::{Criterion, Throughput};
 #[path = "common/clock.rs"]
 mod clock;
 use huiyan::{matmul, MatMut, MatRef};
+use huiyan_testkit::Rng;
 
 const SHAPES: &[(usize, usize, usize)] = &[
     (64, 64, 64),
@@ -32,16 +33,9 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (333, 517, 129),
 ];
 
-fn values(len: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        })
-        .collect()
+/// `len` inputs uniform in [−0.5, 0.5).
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    Rng::new(seed).uniform_vec(len, -0.5, 0.5)
 }
 
 fn bench<M: Measurement>(cr: &mut Criterion<M>) {

@@ -14,21 +14,14 @@ use huiyan::{
     Tensor4Ref,
 };
 use huiyan_testkit::problems::AttnShape;
-use huiyan_testkit::{AttnProblem, GemmProblem, Layout, SoftmaxProblem};
+use huiyan_testkit::{AttnProblem, GemmProblem, Layout, Rng, SoftmaxProblem};
 
 #[path = "shared/sentences.rs"]
 mod sentences;
 
+/// `n` values uniform in [−1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
+    Rng::new(seed).uniform_vec(n, -1.0, 1.0)
 }
 
 /// Worst `|got − want| / bound` (≤ 1 passes) and the worst absolute error.

@@ -5,7 +5,7 @@
 use huiyan::dispatch;
 use huiyan::dispatch::Kernels;
 use huiyan_testkit::strategies::{self, AttnLimits, AttnOptionSet};
-use huiyan_testkit::{assert_within, proptest_cases, AttnProblem};
+use huiyan_testkit::{assert_within, proptest_cases, AttnProblem, Rng};
 use proptest::prelude::*;
 
 /// Runs `p` through `kern` and checks O and lse against the reference within the testkit's
@@ -92,8 +92,8 @@ proptest! {
     }
 }
 
-/// A problem with values from a fixed-seed generator (for shapes proptest should not shrink
-/// element by element).
+/// A problem with values uniform in [−1, 1) from `Rng::new(seed)` (for shapes proptest should
+/// not shrink element by element).
 #[allow(clippy::too_many_arguments)]
 fn seeded(
     b: usize,
@@ -105,17 +105,8 @@ fn seeded(
     dv: usize,
     seed: u64,
 ) -> AttnProblem {
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut gen = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    };
+    let mut rng = Rng::new(seed);
+    let mut gen = |n: usize| rng.uniform_vec(n, -1.0, 1.0);
     let shape = huiyan_testkit::problems::AttnShape {
         batch: b,
         heads_q: hq,

@@ -1,136 +1,43 @@
 //! The multi-head attention layer and attention pooling against a composition of the
-//! references: reference matmul projections → reference attention → reference matmul.
+//! references (reference matmul projections → reference attention → reference matmul), within
+//! the composite bound of `huiyan_testkit::layer`.
 
-use huiyan::reference;
 use huiyan::{
-    AttentionOptions, AttentionPool, Dim, Error, MatMut, MatRef, MhaConfig, MhaWeights,
-    MultiHeadAttention, NeedWeights, Operand, Tensor4Mut, Tensor4Ref,
+    AttentionOptions, AttentionPool, Dim, Error, MhaConfig, MhaWeights, MultiHeadAttention,
+    NeedWeights, Operand, Tensor4Mut, Tensor4Ref,
 };
+use huiyan_testkit::problems::AttnShape;
+use huiyan_testkit::{assert_within, AttnProblem, LayerProblem, LayerShape, Rng};
 use proptest::prelude::*;
 
-/// Layer tolerance, relative to the magnitude of the output: the layer chains four f32
-/// matmuls (K ≤ 64 each: γ_K ≈ 64·U relative to Σ|a||b|) and one attention (≈ (d + 2·Lk)·U);
-/// inputs and weights are in [−1, 1], so `Σ|a||b|` is at most a few times the output scale.
-/// 2⁻¹⁴ ≈ 6e-5 covers that with room; a wrong head mapping or layout is off by O(1).
-const LAYER_REL_TOL: f32 = 1.0 / 16384.0;
-
-fn lcg(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
-struct Owned {
-    cfg: MhaConfig,
-    w: [Vec<f32>; 4],
-    b: Option<[Vec<f32>; 4]>,
-}
-
-impl Owned {
-    fn new(cfg: MhaConfig, bias: bool, seed: u64) -> Owned {
-        let (e, qo, kvo) = (
-            cfg.embed_dim,
-            cfg.num_heads * cfg.head_dim,
-            cfg.num_kv_heads * cfg.head_dim,
-        );
-        let w = [
-            lcg(seed, qo * e),
-            lcg(seed + 1, kvo * cfg.kdim),
-            lcg(seed + 2, kvo * cfg.vdim),
-            lcg(seed + 3, e * qo),
-        ];
-        let b = bias.then(|| {
-            [
-                lcg(seed + 4, qo),
-                lcg(seed + 5, kvo),
-                lcg(seed + 6, kvo),
-                lcg(seed + 7, e),
-            ]
-        });
-        Owned { cfg, w, b }
-    }
-
-    fn weights(&self) -> MhaWeights<'_> {
-        MhaWeights {
-            wq: &self.w[0],
-            wk: &self.w[1],
-            wv: &self.w[2],
-            wo: &self.w[3],
-            bq: self.b.as_ref().map(|b| &b[0][..]),
-            bk: self.b.as_ref().map(|b| &b[1][..]),
-            bv: self.b.as_ref().map(|b| &b[2][..]),
-            bo: self.b.as_ref().map(|b| &b[3][..]),
-        }
-    }
-
-    /// `x[rows, in]·Wᵀ + b` with the reference.
-    fn proj(&self, i: usize, x: &[f32], rows: usize, inp: usize, out: usize) -> Vec<f32> {
-        let mut y = vec![0.0f32; rows * out];
-        let beta = if let Some(b) = &self.b {
-            y.chunks_mut(out).for_each(|r| r.copy_from_slice(&b[i]));
-            1.0
-        } else {
-            0.0
-        };
-        reference::matmul(
-            1.0,
-            MatRef::row_major(x, rows, inp),
-            MatRef::row_major(&self.w[i], out, inp).t(),
-            beta,
-            MatMut::row_major(&mut y, rows, out),
-        )
-        .unwrap();
-        y
-    }
-
-    /// The layer, composed from the references.
-    #[allow(clippy::too_many_arguments)]
-    fn compose(
-        &self,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        b: usize,
-        lq: usize,
-        lk: usize,
-        opts: &AttentionOptions<'_>,
-    ) -> Vec<f32> {
-        let c = self.cfg;
-        let (hq, hkv, d) = (c.num_heads, c.num_kv_heads, c.head_dim);
-        let qp = self.proj(0, q, b * lq, c.embed_dim, hq * d);
-        let kp = self.proj(1, k, b * lk, c.kdim, hkv * d);
-        let vp = self.proj(2, v, b * lk, c.vdim, hkv * d);
-        let mut o = vec![0.0f32; b * lq * hq * d];
-        reference::attention(
-            Tensor4Ref::bshd(&qp, [b, hq, lq, d]),
-            Tensor4Ref::bshd(&kp, [b, hkv, lk, d]),
-            Tensor4Ref::bshd(&vp, [b, hkv, lk, d]),
-            Tensor4Mut::bshd(&mut o, [b, hq, lq, d]),
-            opts,
-            None,
-        )
-        .unwrap();
-        self.proj(3, &o, b * lq, hq * d, c.embed_dim)
+/// The layer's weights, borrowed from `p`.
+fn weights(p: &LayerProblem) -> MhaWeights<'_> {
+    MhaWeights {
+        wq: &p.w[0],
+        wk: &p.w[1],
+        wv: &p.w[2],
+        wo: &p.w[3],
+        bq: p.b[0].as_deref(),
+        bk: p.b[1].as_deref(),
+        bv: p.b[2].as_deref(),
+        bo: p.b[3].as_deref(),
     }
 }
 
-#[track_caller]
-fn assert_rel_close(got: &[f32], want: &[f32]) {
-    let scale = want.iter().fold(1.0f32, |m, x| m.max(x.abs()));
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= LAYER_REL_TOL * scale,
-            "element {i}: got {g}, want {w}"
-        );
-    }
+/// A layer problem with weights, biases (when `bias`) and inputs uniform in [−1, 1) from
+/// `seed`; self attention (key = value = query input) unless `cross`.
+fn random_problem(shape: LayerShape, bias: bool, cross: bool, seed: u64) -> LayerProblem {
+    let mut rng = Rng::new(seed);
+    let mut vals = |n: usize| rng.uniform_vec(n, -1.0, 1.0);
+    let w = shape.projections().map(|[inp, out]| vals(out * inp));
+    let b = shape.projections().map(|[_, out]| bias.then(|| vals(out)));
+    let [xq, xk, xv] = shape.inputs().map(|[rows, f]| vals(rows * f));
+    let x = if cross {
+        [xq, xk, xv]
+    } else {
+        [xq.clone(), xq.clone(), xq]
+    };
+    LayerProblem::new(shape, w, b, x)
 }
 
 proptest! {
@@ -147,21 +54,29 @@ proptest! {
         let e = hq * d;
         let mut cfg = MhaConfig::new(e, hq).unwrap().with_kv_heads(heads);
         let lk = if cross { cfg = cfg.with_kv_dims(kdim, vdim); lk } else { lq };
-        let o = Owned::new(cfg, bias, seed);
-        let q = lcg(seed + 10, b * lq * e);
-        let (k, v) = if cross { (lcg(seed + 11, b * lk * kdim), lcg(seed + 12, b * lk * vdim)) } else { (q.clone(), q.clone()) };
-        let lens: Vec<usize> = (0..b).map(|i| (lk + i) % (lk + 1)).collect();
-        let opts = AttentionOptions { is_causal: causal, key_padding_lens: pad.then_some(&lens[..]), ..Default::default() };
-        let mut mha = MultiHeadAttention::new(cfg, &o.weights()).unwrap();
-        let want = o.compose(&q, &k, &v, b, lq, lk, &opts);
+        let shape = LayerShape {
+            embed_dim: cfg.embed_dim, num_heads: cfg.num_heads, num_kv_heads: cfg.num_kv_heads,
+            head_dim: cfg.head_dim, kdim: cfg.kdim, vdim: cfg.vdim, batch: b, len_q: lq, len_kv: lk,
+        };
+        let mut p = random_problem(shape, bias, cross, seed);
+        p.is_causal = causal;
+        p.key_padding_lens = pad.then(|| (0..b).map(|i| (lk + i) % (lk + 1)).collect());
+        p.want_weights = true;
+        let want = p.expected();
+        let (want_w, want_wb) = want.weights.as_ref().unwrap();
+        let (want_avg, want_avgb) = want.averaged_weights.as_ref().unwrap();
+        let mut mha = MultiHeadAttention::new(cfg, &weights(&p)).unwrap();
+        let [q, k, v] = &p.x;
+        let opts = p.options();
         // Every tier this machine has (and the one HUIYAN_FORCE_ISA pins), not just the
         // dispatched one: the layer's projections and attention run on the table it is given.
         for kern in huiyan::dispatch::under_test() {
             let isa = kern.isa().name();
-            let mut out = vec![f32::NAN; b * lq * e];
-            let mut w = vec![f32::NAN; b * hq * lq * lk];
-            mha.forward_with(&kern, &q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::PerHead, Some(&mut w)).unwrap();
-            assert_rel_close(&out, &want);
+            let mut out = vec![f32::NAN; shape.output_len()];
+            let mut w = vec![f32::NAN; shape.weights_len()];
+            mha.forward_with(&kern, q, k, v, b, lq, lk, &opts, &mut out, NeedWeights::PerHead, Some(&mut w)).unwrap();
+            assert_within(&out, &want.y, &want.y_bounds, &format!("{isa}: layer output"));
+            assert_within(&w, want_w, want_wb, &format!("{isa}: weights per head"));
             // Weight rows sum to 1, or are all 0 for a fully masked query.
             for (r, row) in w.chunks(lk).enumerate() {
                 let s: f32 = row.iter().sum();
@@ -169,8 +84,9 @@ proptest! {
                 prop_assert!(row.iter().all(|&x| (0.0..=1.0 + 1e-6).contains(&x)));
             }
             // Averaged weights are the mean over heads.
-            let mut avg = vec![0.0f32; b * lq * lk];
-            mha.forward_with(&kern, &q, &k, &v, b, lq, lk, &opts, &mut out, NeedWeights::Averaged, Some(&mut avg)).unwrap();
+            let mut avg = vec![0.0f32; shape.averaged_weights_len()];
+            mha.forward_with(&kern, q, k, v, b, lq, lk, &opts, &mut out, NeedWeights::Averaged, Some(&mut avg)).unwrap();
+            assert_within(&avg, want_avg, want_avgb, &format!("{isa}: averaged weights"));
             for bi in 0..b {
                 for x in 0..lq * lk {
                     let mean = (0..hq).map(|h| w[(bi * hq + h) * lq * lk + x]).sum::<f32>() / hq as f32;
@@ -182,27 +98,20 @@ proptest! {
 
     #[test]
     fn pooling_equals_reference_attention(b in 1usize..4, l in 1usize..9, e in 1usize..17, pad in any::<bool>(), seed in 0u64..1000) {
-        let x = lcg(seed, b * l * e);
-        let query = lcg(seed + 1, e);
+        let mut rng = Rng::new(seed);
+        let x = rng.uniform_vec(b * l * e, -1.0, 1.0);
+        let query = rng.uniform_vec(e, -1.0, 1.0);
         let lens: Vec<usize> = (0..b).map(|i| (l + 2 * i) % (l + 1)).collect();
-        let lens = pad.then_some(&lens[..]);
+        let lens = pad.then_some(lens);
         let mut out = vec![f32::NAN; b * e];
-        AttentionPool::new(query.clone()).unwrap().forward(&x, b, l, lens, &mut out).unwrap();
-        // Reference: each batch entry separately, one query, K = V = its sequence.
-        for bi in 0..b {
-            let n = lens.map_or(l, |ls| ls[bi]);
-            let seq = &x[bi * l * e..(bi * l + n) * e];
-            let mut want = vec![0.0f32; e];
-            reference::attention(
-                Tensor4Ref::bhsd(&query, [1, 1, 1, e]),
-                Tensor4Ref::bhsd(seq, [1, 1, n, e]),
-                Tensor4Ref::bhsd(seq, [1, 1, n, e]),
-                Tensor4Mut::bhsd(&mut want, [1, 1, 1, e]),
-                &AttentionOptions::default(),
-                None,
-            ).unwrap();
-            assert_rel_close(&out[bi * e..(bi + 1) * e], &want);
-        }
+        AttentionPool::new(query.clone()).unwrap().forward(&x, b, l, lens.as_deref(), &mut out).unwrap();
+        // Reference: attention of the query (the same for every batch entry) over each
+        // sequence, K = V = the sequence, padding as the lengths say.
+        let shape = AttnShape { batch: b, heads_q: 1, heads_kv: 1, len_q: 1, len_kv: l, dim_qk: e, dim_v: e };
+        let mut p = AttnProblem::new(shape, &query.repeat(b), &x, &x);
+        p.key_padding_lens = lens;
+        let (want, _) = p.reference();
+        assert_within(&out, &want, &p.bounds().0, "pooling");
     }
 }
 

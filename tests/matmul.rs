@@ -9,7 +9,7 @@
 use huiyan::dispatch::{self, Kernels};
 use huiyan::{matmul, matmul_with, reference, Error, MatMut, MatRef};
 use huiyan_kernels::gemm::{gemm, gemm_workspace_len};
-use huiyan_testkit::{assert_close, strategies, tol, Layout};
+use huiyan_testkit::{assert_close, strategies, tol, Layout, Rng};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -35,19 +35,6 @@ struct Problem {
     c0: Vec<f32>,
 }
 
-/// Deterministic pseudo-random values in [-1, 1) (xorshift), for the large cases.
-fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
-
 impl Problem {
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -60,10 +47,14 @@ impl Problem {
         let (.., lena) = la.strides(m, k);
         let (.., lenb) = lb.strides(k, n);
         let (.., lenc) = lc.strides(m, n);
+        // Uniform in [−1, 1), padding gaps included.
+        let mut rng = Rng::new(seed);
+        let a = rng.uniform_vec(lena, -1.0, 1.0);
+        let b = rng.uniform_vec(lenb, -1.0, 1.0);
         let c0 = if beta == 0.0 {
             vec![f32::NAN; lenc]
         } else {
-            values(lenc, seed ^ 3)
+            rng.uniform_vec(lenc, -1.0, 1.0)
         };
         Problem {
             m,
@@ -74,8 +65,8 @@ impl Problem {
             lc,
             alpha,
             beta,
-            a: values(lena, seed ^ 1),
-            b: values(lenb, seed ^ 2),
+            a,
+            b,
             c0,
         }
     }
@@ -268,7 +259,11 @@ fn edges_tier(name: &str) {
 /// `‖C·t − (β·C₀·t + α·A·(B·t))‖` per row, in f64, against the same bound summed over the row:
 /// an O(n²) check of an O(n³) product.
 fn residual(p: &Problem, c: &[f32], seed: u64) {
-    let t: Vec<f64> = values(p.n, seed).iter().map(|&x| x as f64).collect();
+    let t: Vec<f64> = Rng::new(seed)
+        .uniform_vec(p.n, -1.0, 1.0)
+        .iter()
+        .map(|&x| x as f64)
+        .collect();
     let at = |v: &[f32], l: Layout, r: usize, cc: usize, i: usize, j: usize| {
         let (rs, cs, _) = l.strides(r, cc);
         v[i * rs + j * cs] as f64

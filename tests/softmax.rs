@@ -9,31 +9,12 @@ use huiyan::SoftmaxOptions;
 use huiyan::{Dim, Error, MatMut, MatRef, Operand};
 use huiyan_kernels::softmax::exp_lane;
 use huiyan_testkit::problems::{Bcast2, SoftmaxProblem};
-use huiyan_testkit::{assert_bits_eq, assert_within, proptest_cases, strategies, tol, ulp_error};
+use huiyan_testkit::{
+    assert_bits_eq, assert_within, proptest_cases, strategies, tol, ulp_error, Rng,
+};
 use proptest::prelude::*;
 
 const NEG_INF: f32 = f32::NEG_INFINITY;
-
-/// Deterministic xorshift64* values.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform in `[-a, a)`.
-    fn f(&mut self, a: f32) -> f32 {
-        ((self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * a
-    }
-    fn vec(&mut self, n: usize, a: f32) -> Vec<f32> {
-        (0..n).map(|_| self.f(a)).collect()
-    }
-    fn bools(&mut self, n: usize, p_true: u64) -> Vec<bool> {
-        (0..n).map(|_| self.next() % 100 < p_true).collect()
-    }
-}
 
 /// Runs `p` out of place with `k`: `(y logical, lse)`, checking the padding stayed untouched.
 fn run(k: &Kernels, p: &SoftmaxProblem) -> (Vec<f32>, Vec<f32>) {
@@ -116,23 +97,23 @@ fn bcast<T: Clone>(data: Vec<T>, rows: usize, cols: usize) -> Option<Bcast2<T>> 
 
 #[test]
 fn every_length_1_to_257() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     for k in dispatch::under_test() {
         for n in 1..=257 {
             // Plain rows, scale 1.
-            let p = problem(2, n, rng.vec(2 * n, 8.0));
+            let p = problem(2, n, rng.uniform_vec(2 * n, -8.0, 8.0));
             check(&k, &p, "plain");
             // Negative scale, per-row bias, log-softmax, padded strides.
-            let mut p = problem(2, n, rng.vec(2 * n, 8.0));
+            let mut p = problem(2, n, rng.uniform_vec(2 * n, -8.0, 8.0));
             (p.scale, p.log, p.bias) = (-0.7, true, bcast(vec![1.5, -2.0], 2, 1));
             check(&k, &p, "scaled log");
             // Mask row and bias row (the general path), −∞ entries.
-            let mut x = rng.vec(2 * n, 30.0);
+            let mut x = rng.uniform_vec(2 * n, -30.0, 30.0);
             x[n / 2] = NEG_INF;
             let mut p = problem(2, n, x);
             p.scale = 0.125;
-            p.mask = bcast(rng.bools(2 * n, 80), 2, n);
-            p.bias = bcast(rng.vec(n, 4.0), 1, n);
+            p.mask = bcast(rng.bools(2 * n, 0.8), 2, n);
+            p.bias = bcast(rng.uniform_vec(n, -4.0, 4.0), 1, n);
             check(&k, &p, "mask+bias");
         }
     }
@@ -142,10 +123,10 @@ fn every_length_1_to_257() {
 /// between chunks); in place they take the three-pass path. Both against the reference.
 #[test]
 fn long_rows_chunked_path() {
-    let mut rng = Rng(77);
+    let mut rng = Rng::new(77);
     for k in dispatch::under_test() {
         for n in [2048, 4096 + 17, 8192, 8193, 65_536 + 100] {
-            let base = rng.vec(n, 20.0);
+            let base = rng.uniform_vec(n, -20.0, 20.0);
             let mut cases: Vec<(&str, Vec<f32>, f32)> = vec![
                 ("random", base.clone(), 1.0),
                 ("rising max", (0..n).map(|j| j as f32 * 0.01).collect(), 1.0),
@@ -210,9 +191,9 @@ fn huge_logits() {
             }
         }
         // ±1e4 and ±1e30 spread over a long row (vector body and tail).
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         let x: Vec<f32> = (0..203)
-            .map(|j| [1e4, -1e4, 1e30, -1e30, rng.f(1e4)][j % 5])
+            .map(|j| [1e4, -1e4, 1e30, -1e30, rng.uniform(-1e4, 1e4)][j % 5])
             .collect();
         check(&k, &problem(1, 203, x), "huge long row");
     }
@@ -299,15 +280,15 @@ fn nan_and_pos_inf_propagate_masked_stay_zero() {
 
 #[test]
 fn broadcast_mask_and_bias_shapes() {
-    let mut rng = Rng(11);
+    let mut rng = Rng::new(11);
     let (rows, cols) = (5, 37);
     for k in dispatch::under_test() {
         for (mr, mc) in [(1, 1), (1, cols), (rows, 1), (rows, cols)] {
             for (br, bc) in [(1, 1), (1, cols), (rows, 1), (rows, cols)] {
                 for log in [false, true] {
-                    let mut p = problem(rows, cols, rng.vec(rows * cols, 5.0));
-                    p.mask = bcast(rng.bools(mr * mc, 85), mr, mc);
-                    p.bias = bcast(rng.vec(br * bc, 3.0), br, bc);
+                    let mut p = problem(rows, cols, rng.uniform_vec(rows * cols, -5.0, 5.0));
+                    p.mask = bcast(rng.bools(mr * mc, 0.85), mr, mc);
+                    p.bias = bcast(rng.uniform_vec(br * bc, -3.0, 3.0), br, bc);
                     (p.log, p.y_pad, p.scale) = (log, 1, 1.3);
                     p = with_x_pad(p, 3);
                     check(&k, &p, &format!("mask {mr}×{mc} bias {br}×{bc} log={log}"));
@@ -323,11 +304,11 @@ fn broadcast_mask_and_bias_shapes() {
 
 #[test]
 fn in_place_equals_out_of_place_and_rows_are_independent() {
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5);
     for k in dispatch::under_test() {
         for &(rows, cols) in &[(1, 1), (3, 15), (4, 64), (2, 300), (7, 129)] {
             for scale in [1.0, 0.3, -2.0] {
-                let mut p = problem(rows, cols, rng.vec(rows * cols, 10.0));
+                let mut p = problem(rows, cols, rng.uniform_vec(rows * cols, -10.0, 10.0));
                 p.scale = scale;
                 let (a, la) = run(&k, &p);
                 let (b, lb) = run_inplace(&k, &p);
@@ -349,11 +330,11 @@ fn in_place_equals_out_of_place_and_rows_are_independent() {
 /// (and `x`) starting at every float offset of a 64-byte line.
 #[test]
 fn output_alignment_does_not_change_bits() {
-    let mut rng = Rng(31);
+    let mut rng = Rng::new(31);
     for k in dispatch::under_test() {
         for cols in [1, 5, 16, 63, 64, 65, 100, 512, 700, 2100, 4100, 8200] {
             let rows = 3;
-            let x = rng.vec(rows * cols, 12.0);
+            let x = rng.uniform_vec(rows * cols, -12.0, 12.0);
             // The options as the other tests build them (plain softmax).
             let plain = problem(rows, cols, x.clone());
             let opts = plain.options();
@@ -391,12 +372,12 @@ fn output_alignment_does_not_change_bits() {
 /// in the middle caught, and the same bits wherever the output starts.
 #[test]
 fn memory_sized_outputs_take_the_chunked_path() {
-    let mut rng = Rng(53);
+    let mut rng = Rng::new(53);
     let far = (9 << 20) / 4; // floats between the starts of the output rows
     for k in dispatch::under_test() {
         for cols in [2048, 2049, 3000, 4096, 8191] {
             let rows = 3;
-            let mut x = rng.vec(rows * cols, 9.0);
+            let mut x = rng.uniform_vec(rows * cols, -9.0, 9.0);
             x[cols + 7] = f32::NAN; // row 1 degenerate
             let p = problem(rows, cols, x.clone());
             let opts = p.options();
@@ -448,7 +429,7 @@ fn memory_sized_outputs_take_the_chunked_path() {
 #[test]
 fn memory_sized_contiguous_rows() {
     use huiyan_kernels::softmax::softmax_scratch_len;
-    let mut rng = Rng(67);
+    let mut rng = Rng::new(67);
     for k in dispatch::under_test() {
         let streams = {
             let (rows, cols) = (1024, 2048);
@@ -468,7 +449,7 @@ fn memory_sized_contiguous_rows() {
             let rows = (2usize << 20).div_ceil(cols); // ≥ 8 MiB of output
                                                       // The x whose logit is −∞ (scale may be negative).
             let gone = if scale > 0.0 { NEG_INF } else { f32::INFINITY };
-            let mut x = rng.vec(rows * cols, 9.0);
+            let mut x = rng.uniform_vec(rows * cols, -9.0, 9.0);
             x[3] = f32::NAN; // row 0
             x[cols..2 * cols].fill(gone); // row 1: no entry takes part
             x[2 * cols + cols / 2] = -gone; // row 2: a +∞ logit
@@ -515,9 +496,9 @@ fn memory_sized_contiguous_rows() {
 #[test]
 fn kernel_scratch_lengths_and_offsets() {
     use huiyan_kernels::softmax::{softmax as ksoftmax, softmax_scratch, softmax_scratch_len};
-    let mut rng = Rng(71);
+    let mut rng = Rng::new(71);
     let (rows, cols) = (520, 4096);
-    let x = rng.vec(rows * cols, 8.0);
+    let x = rng.uniform_vec(rows * cols, -8.0, 8.0);
     let p = problem(rows, cols, x.clone());
     let opts = p.options();
     // The reference only where a tier streams (a 2M-element f64 pass: slow under qemu).
@@ -573,11 +554,11 @@ fn kernel_scratch_lengths_and_offsets() {
 /// the rows around it are unaffected.
 #[test]
 fn degenerate_rows_between_ordinary_rows() {
-    let mut rng = Rng(41);
+    let mut rng = Rng::new(41);
     for k in dispatch::under_test() {
         for cols in [3, 16, 64, 100, 700, 4100, 9000] {
             let rows = 6;
-            let mut x = rng.vec(rows * cols, 10.0);
+            let mut x = rng.uniform_vec(rows * cols, -10.0, 10.0);
             x[cols] = f32::NAN; // row 1: NaN first, a −∞ beside it
             if cols > 1 {
                 x[cols + 1] = NEG_INF;
@@ -603,14 +584,14 @@ fn degenerate_rows_between_ordinary_rows() {
 
 #[test]
 fn all_isas_agree_within_the_bound() {
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99);
     let tiers = dispatch::under_test();
     for &(rows, cols) in &[(3, 1), (2, 17), (2, 64), (2, 257), (1, 4099)] {
         for general in [false, true] {
-            let mut p = problem(rows, cols, rng.vec(rows * cols, 12.0));
+            let mut p = problem(rows, cols, rng.uniform_vec(rows * cols, -12.0, 12.0));
             if general {
-                p.mask = bcast(rng.bools(rows * cols, 90), rows, cols);
-                p.bias = bcast(rng.vec(cols, 2.0), 1, cols);
+                p.mask = bcast(rng.bools(rows * cols, 0.9), rows, cols);
+                p.bias = bcast(rng.uniform_vec(cols, -2.0, 2.0), 1, cols);
                 p.scale = 0.7;
             }
             let (yb, _) = p.bounds();
@@ -627,7 +608,7 @@ fn all_isas_agree_within_the_bound() {
         }
     }
     // exp: identical bits on every tier.
-    let x: Vec<f32> = (0..10_000).map(|_| rng.f(110.0)).collect();
+    let x = rng.uniform_vec(10_000, -110.0, 110.0);
     let want: Vec<f32> = x.iter().map(|&v| exp_lane(v)).collect();
     for k in &tiers {
         let mut y = vec![0.0; x.len()];
@@ -728,11 +709,11 @@ fn bad_input_is_a_typed_error_and_output_untouched() {
 #[cfg(feature = "rayon")]
 #[test]
 fn rayon_is_bit_identical_to_one_thread() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3);
     let (rows, cols) = (300, 700);
-    let mut p = problem(rows, cols, rng.vec(rows * cols, 9.0));
-    p.bias = bcast(rng.vec(rows, 1.0), rows, 1);
-    p.mask = bcast(rng.bools(cols, 90), 1, cols);
+    let mut p = problem(rows, cols, rng.uniform_vec(rows * cols, -9.0, 9.0));
+    p.bias = bcast(rng.uniform_vec(rows, -1.0, 1.0), rows, 1);
+    p.mask = bcast(rng.bools(cols, 0.9), 1, cols);
     for k in dispatch::under_test() {
         let (a, la) = run(&k, &p);
         let mut y = p.new_output();

@@ -11,23 +11,20 @@
 //! * **raw** dimensions (huge batch or lengths with tiny slices, arbitrary slice lengths):
 //!   `Ok` or `Err`, never a panic or an unbounded allocation; untouched buffers on `Err`.
 //!
-//! The reference composition and its error bound are in `mha_layer_reference.rs`.
+//! The reference composition and its error bound are `huiyan_testkit::layer` (shared with
+//! `tests/layer.rs`).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use huiyan::{
     AttentionOptions, CausalVariant, MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights,
-    Tensor4Ref,
 };
-use huiyan_testkit::assert_within;
+use huiyan_testkit::problems::Bcast4;
+use huiyan_testkit::{assert_within, LayerProblem, LayerShape};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]
 mod common;
-#[path = "mha_layer_reference.rs"]
-mod reference_composition;
-
-use reference_composition::Expected;
 
 /// Never a value the layer computes from the inputs here: an untouched buffer still holds it.
 const SENTINEL: f32 = -7.25;
@@ -202,50 +199,13 @@ fn run_raw(raw: &Raw, kernels: &[huiyan::dispatch::Kernels]) {
     }
 }
 
-/// Everything one call needs, owned.
+/// Everything one call needs, owned: the layer problem (configuration, weights, inputs,
+/// options; the oracle runs on it) and the output lengths. A [`Break`] edits any of them.
 struct Case {
-    cfg: MhaConfig,
-    w: [Vec<f32>; 4],
-    b: [Option<Vec<f32>>; 4],
-    batch: usize,
-    len_q: usize,
-    len_kv: usize,
-    x: [Vec<f32>; 3],
+    p: LayerProblem,
     out_len: usize,
     need: NeedWeights,
     wout_len: Option<usize>,
-    o: OwnedOpts,
-}
-
-#[derive(Clone, Default)]
-struct OwnedOpts {
-    scale: Option<f32>,
-    is_causal: bool,
-    causal_variant: CausalVariant,
-    pad: Option<Vec<usize>>,
-    window: Option<usize>,
-    mask: Option<(Vec<bool>, [usize; 4])>,
-    bias: Option<(Vec<f32>, [usize; 4])>,
-    alibi: Option<Vec<f32>>,
-    softcap: Option<f32>,
-    sinks: Option<Vec<f32>>,
-}
-
-impl OwnedOpts {
-    fn view(&self) -> AttentionOptions<'_> {
-        AttentionOptions {
-            scale: self.scale,
-            is_causal: self.is_causal,
-            causal_variant: self.causal_variant,
-            key_padding_lens: self.pad.as_deref(),
-            window: self.window,
-            attn_mask: self.mask.as_ref().map(|(m, d)| Tensor4Ref::bhsd(m, *d)),
-            attn_bias: self.bias.as_ref().map(|(b, d)| Tensor4Ref::bhsd(b, *d)),
-            alibi_slopes: self.alibi.as_deref(),
-            softcap: self.softcap,
-            sinks: self.sinks.as_deref(),
-        }
-    }
 }
 
 /// Values from the fuzz bytes, restricted to the chosen value set.
@@ -279,75 +239,71 @@ fn build(inp: &Input) -> Case {
     let batch = s.batch as usize % 3;
     let len_q = s.len_q as usize % 20;
     let len_kv = if cross { len_kv } else { len_q };
-    let cfg = MhaConfig {
+    let shape = LayerShape {
         embed_dim: e,
         num_heads: hq,
         num_kv_heads: hkv,
         head_dim: d,
         kdim,
         vdim,
+        batch,
+        len_q,
+        len_kv,
     };
     let dat = &inp.data;
     let part = |i: usize| &dat[dat.len() * i / 13..];
     let set = inp.values;
-    let (qo, kvo) = (hq * d, hkv * d);
-    let w = [
-        vals(part(0), qo * e, set),
-        vals(part(1), kvo * kdim, set),
-        vals(part(2), kvo * vdim, set),
-        vals(part(3), e * qo, set),
-    ];
-    let blen = [qo, kvo, kvo, e];
+    let proj = shape.projections();
+    let w: [Vec<f32>; 4] = core::array::from_fn(|i| vals(part(i), proj[i][0] * proj[i][1], set));
     let b: [Option<Vec<f32>>; 4] =
-        core::array::from_fn(|i| s.biases[i].then(|| vals(part(4 + i), blen[i], set)));
-    let xq = vals(part(8), batch * len_q * e, set);
+        core::array::from_fn(|i| s.biases[i].then(|| vals(part(4 + i), proj[i][1], set)));
+    let [[rq, _], [rk, _], _] = shape.inputs();
+    let xq = vals(part(8), rq * e, set);
     let (xk, xv) = if cross {
         (
-            vals(part(9), batch * len_kv * kdim, set),
-            vals(part(10), batch * len_kv * vdim, set),
+            vals(part(9), rk * kdim, set),
+            vals(part(10), rk * vdim, set),
         )
     } else {
         (xq.clone(), xq.clone())
     };
+    let mut p = LayerProblem::new(shape, w, b, [xq, xk, xv]);
     let op = &inp.opts;
     let full = [batch, hq, len_q, len_kv];
     let bdims = |bits: u8| -> [usize; 4] {
         core::array::from_fn(|a| if bits >> a & 1 == 1 { 1 } else { full[a] })
     };
-    let mut o = OwnedOpts {
-        scale: op.scale.map(|x| (1 + x as usize % 8) as f32 * 0.25),
-        window: op.window.map(|w| 1 + w as usize % 24),
-        softcap: op.softcap.then_some(5.0),
-        ..Default::default()
-    };
+    p.scale = op.scale.map(|x| (1 + x as usize % 8) as f32 * 0.25);
+    p.window = op.window.map(|w| 1 + w as usize % 24);
+    p.softcap = op.softcap.then_some(5.0);
     if let Some(lr) = op.causal {
-        o.is_causal = true;
-        o.causal_variant = if lr {
+        p.is_causal = true;
+        p.causal_variant = if lr {
             CausalVariant::LowerRight
         } else {
             CausalVariant::UpperLeft
         };
     }
-    o.pad = op.pad.as_ref().map(|v| {
+    p.key_padding_lens = op.pad.as_ref().map(|v| {
         (0..batch)
             .map(|i| v.get(i).map_or(len_kv, |&x| x as usize % (len_kv + 1)))
             .collect()
     });
-    o.mask = op.mask.map(|bits| {
+    p.attn_mask = op.mask.map(|bits| {
         let dims = bdims(bits);
         let n: usize = dims.iter().product();
         let src = part(11);
-        let m = (0..n)
+        let m: Vec<bool> = (0..n)
             .map(|i| src.get(i).is_none_or(|&x| x % 4 != 0))
             .collect();
-        (m, dims)
+        Bcast4::dense(dims, &m)
     });
-    o.bias = op.bias.map(|bits| {
+    p.attn_bias = op.bias.map(|bits| {
         let dims = bdims(bits);
         let n: usize = dims.iter().product();
         // −∞ (a mask by bias) wherever the value set has it, or one byte in 16.
         let src = part(12);
-        let v = vals(src, n, set)
+        let v: Vec<f32> = vals(src, n, set)
             .into_iter()
             .enumerate()
             .map(|(i, x)| {
@@ -358,39 +314,34 @@ fn build(inp: &Input) -> Case {
                 }
             })
             .collect();
-        (v, dims)
+        Bcast4::dense(dims, &v)
     });
-    o.alibi = op
+    p.alibi_slopes = op
         .alibi
         .then(|| (0..hq).map(|h| 0.5f32.powi(h as i32 + 1)).collect());
-    o.sinks = op.sinks.then(|| vals(part(7), hq, set));
+    p.sinks = op.sinks.then(|| vals(part(7), hq, set));
     let need = need_of(op.need);
+    p.want_weights = need != NeedWeights::No;
     let wout_len = match need {
         NeedWeights::No => None,
-        NeedWeights::PerHead => Some(batch * hq * len_q * len_kv),
-        NeedWeights::Averaged => Some(batch * len_q * len_kv),
+        NeedWeights::PerHead => Some(shape.weights_len()),
+        NeedWeights::Averaged => Some(shape.averaged_weights_len()),
     };
     Case {
-        cfg,
-        w,
-        b,
-        batch,
-        len_q,
-        len_kv,
-        x: [xq, xk, xv],
-        out_len: batch * len_q * e,
+        p,
+        out_len: shape.output_len(),
         need,
         wout_len,
-        o,
     }
 }
 
 /// Applies `br` to `c`. Returns whether the call is now certainly invalid (some breaks are
 /// no-ops on some shapes, e.g. "one element short" of an empty slice).
 fn apply(c: &mut Case, br: &Break) -> bool {
-    let cfg = &mut c.cfg;
-    let hq = cfg.num_heads;
-    let full = [c.batch, hq, c.len_q, c.len_kv];
+    let p = &mut c.p;
+    let cfg = &mut p.shape;
+    let (hq, batch, len_kv) = (cfg.num_heads, cfg.batch, cfg.len_kv);
+    let full = [batch, hq, cfg.len_q, len_kv];
     let shorten = |v: &mut Vec<f32>, longer: bool| {
         if longer {
             v.push(0.5);
@@ -416,10 +367,10 @@ fn apply(c: &mut Case, br: &Break) -> bool {
             true
         }
         Break::WeightLen(i, longer) => {
-            shorten(&mut c.w[i as usize % 4], longer);
+            shorten(&mut p.w[i as usize % 4], longer);
             true
         }
-        Break::BiasLen(i, longer) => match &mut c.b[i as usize % 4] {
+        Break::BiasLen(i, longer) => match &mut p.b[i as usize % 4] {
             Some(b) => {
                 shorten(b, longer);
                 true
@@ -433,7 +384,7 @@ fn apply(c: &mut Case, br: &Break) -> bool {
                 c.out_len = c.out_len.saturating_sub(1);
                 short
             } else {
-                c.x[i].pop().is_some()
+                p.x[i].pop().is_some()
             }
         }
         Break::WeightsOutShort => match c.wout_len {
@@ -451,53 +402,52 @@ fn apply(c: &mut Case, br: &Break) -> bool {
             _ => false,
         },
         Break::Window0 => {
-            c.o.window = Some(0);
+            p.window = Some(0);
             true
         }
         Break::PadTooLong => {
-            if c.batch == 0 {
+            if batch == 0 {
                 return false;
             }
-            let mut p = c.o.pad.take().unwrap_or(vec![0; c.batch]);
-            p[0] = c.len_kv + 1;
-            c.o.pad = Some(p);
+            let lens = p.key_padding_lens.get_or_insert_with(|| vec![0; batch]);
+            lens[0] = len_kv + 1;
             true
         }
         Break::PadCount => {
-            if c.batch == 0 {
+            if batch == 0 {
                 return false;
             }
-            c.o.pad = Some(vec![0; c.batch - 1]);
+            p.key_padding_lens = Some(vec![0; batch - 1]);
             true
         }
         Break::MaskDims(ax) => {
             let mut dims = full;
             dims[ax as usize % 4] += 2;
             let n = dims.iter().product();
-            c.o.mask = Some((vec![true; n], dims));
+            p.attn_mask = Some(Bcast4::dense(dims, &vec![true; n]));
             true
         }
         Break::BiasDims(ax) => {
             let mut dims = full;
             dims[ax as usize % 4] += 2;
             let n = dims.iter().product();
-            c.o.bias = Some((vec![0.0; n], dims));
+            p.attn_bias = Some(Bcast4::dense(dims, &vec![0.0; n]));
             true
         }
         Break::AlibiLen => {
-            c.o.alibi = Some(vec![0.5; hq - 1]);
+            p.alibi_slopes = Some(vec![0.5; hq - 1]);
             true
         }
         Break::SinksLen => {
-            c.o.sinks = Some(vec![0.5; hq - 1]);
+            p.sinks = Some(vec![0.5; hq - 1]);
             true
         }
         Break::Softcap(x) => {
-            c.o.softcap = Some([0.0, -1.0, f32::NAN, f32::INFINITY][x as usize % 4]);
+            p.softcap = Some([0.0, -1.0, f32::NAN, f32::INFINITY][x as usize % 4]);
             true
         }
         Break::Scale(x) => {
-            c.o.scale = Some([0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY][x as usize % 4]);
+            p.scale = Some([0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY][x as usize % 4]);
             true
         }
     }
@@ -506,25 +456,39 @@ fn apply(c: &mut Case, br: &Break) -> bool {
 fn run_case(inp: &Input, br: Option<&Break>, kernels: &[huiyan::dispatch::Kernels]) {
     let mut c = build(inp);
     let invalid = br.is_some_and(|br| apply(&mut c, br));
+    let p = &c.p;
     let ws = MhaWeights {
-        wq: &c.w[0],
-        wk: &c.w[1],
-        wv: &c.w[2],
-        wo: &c.w[3],
-        bq: c.b[0].as_deref(),
-        bk: c.b[1].as_deref(),
-        bv: c.b[2].as_deref(),
-        bo: c.b[3].as_deref(),
+        wq: &p.w[0],
+        wk: &p.w[1],
+        wv: &p.w[2],
+        wo: &p.w[3],
+        bq: p.b[0].as_deref(),
+        bk: p.b[1].as_deref(),
+        bv: p.b[2].as_deref(),
+        bo: p.b[3].as_deref(),
     };
-    let mut mha = match MultiHeadAttention::new(c.cfg, &ws) {
+    let cfg = MhaConfig {
+        embed_dim: p.shape.embed_dim,
+        num_heads: p.shape.num_heads,
+        num_kv_heads: p.shape.num_kv_heads,
+        head_dim: p.shape.head_dim,
+        kdim: p.shape.kdim,
+        vdim: p.shape.vdim,
+    };
+    let mut mha = match MultiHeadAttention::new(cfg, &ws) {
         Ok(m) => m,
         Err(e) => {
             assert!(invalid, "valid layer refused: {e:?}");
             return;
         }
     };
-    let opts = c.o.view();
-    let want = (!invalid).then(|| Expected::new(&c, &opts));
+    let opts = p.options();
+    let want = (!invalid).then(|| p.expected());
+    let want_weights = want.as_ref().and_then(|w| match c.need {
+        NeedWeights::No => None,
+        NeedWeights::PerHead => w.weights.as_ref(),
+        NeedWeights::Averaged => w.averaged_weights.as_ref(),
+    });
     // Buffers one element longer than needed: the extra element must never be written.
     for kern in kernels {
         let isa = kern.isa().name();
@@ -532,12 +496,12 @@ fn run_case(inp: &Input, br: Option<&Break>, kernels: &[huiyan::dispatch::Kernel
         let mut wout = c.wout_len.map(|n| vec![SENTINEL; n + 1]);
         let r = mha.forward_with(
             kern,
-            &c.x[0],
-            &c.x[1],
-            &c.x[2],
-            c.batch,
-            c.len_q,
-            c.len_kv,
+            &p.x[0],
+            &p.x[1],
+            &p.x[2],
+            p.shape.batch,
+            p.shape.len_q,
+            p.shape.len_kv,
             &opts,
             &mut out[..c.out_len],
             c.need,
@@ -561,10 +525,10 @@ fn run_case(inp: &Input, br: Option<&Break>, kernels: &[huiyan::dispatch::Kernel
                 assert_within(
                     &out[..c.out_len],
                     &want.y,
-                    &want.yb,
+                    &want.y_bounds,
                     &format!("{isa} layer output"),
                 );
-                if let (Some(w), Some((ww, wb))) = (&wout, &want.weights) {
+                if let (Some(w), Some((ww, wb))) = (&wout, want_weights) {
                     assert!(
                         untouched(&w[w.len() - 1..]),
                         "{isa}: wrote past the weights"

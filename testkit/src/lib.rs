@@ -1,4 +1,4 @@
-//! Test support shared by huiyan's kernel, API and fuzz tests.
+//! Test support shared by huiyan's kernel, API and fuzz tests, its benches and its examples.
 //!
 //! * [`tol`]: every tolerance, stated once and explained, and the helpers that turn a problem
 //!   into a per-element error bound (computed with `huiyan_kernels::reference` on absolute
@@ -10,6 +10,10 @@
 //! * [`strategies`]: proptest strategies for dimensions, layouts, values and whole problems,
 //!   biased toward what breaks kernels (1, tails around vector widths, huge logits, −∞, fully
 //!   masked rows).
+//! * [`Rng`]: the one seeded generator (SplitMix64) for inputs outside proptest — large or fixed
+//!   problems in tests, bench inputs, the demo's data.
+//! * [`layer`]: the multi-head attention layer composed from the references
+//!   ([`LayerProblem`]), with the composite error bound the fuzz target and the tests share.
 //!
 //! Typical kernel test:
 //!
@@ -38,13 +42,17 @@
 //! `crate::` views there, or put the test in `kernels/tests/`.
 
 pub mod fuzz_bytes;
+pub mod layer;
 pub mod layout;
 pub mod problems;
+pub mod rng;
 pub mod strategies;
 pub mod tol;
 
+pub use layer::{LayerExpected, LayerProblem, LayerShape};
 pub use layout::{Layout, Layout4, Order4};
 pub use problems::{AttnProblem, GemmProblem, SoftmaxProblem};
+pub use rng::Rng;
 
 /// Proptest cases for a test whose own count is `default`, unless the environment variable
 /// `PROPTEST_CASES` says otherwise (a slow runner — valgrind, qemu — asks for fewer; a soak
