@@ -11,15 +11,7 @@ use proptest::prelude::*;
 
 /// Deterministic values in [−s, s).
 fn values(seed: u64, n: usize, s: f32) -> Vec<f32> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            ((x >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * s
-        })
-        .collect()
+    huiyan_testkit::Rng::new(seed).uniform_vec(n, -s, s)
 }
 
 /// Runs `job` on `threads` threads, each with its own workspace, until no task is left.
