@@ -27,16 +27,13 @@ pub enum IsaId {
     X86V4,
     /// aarch64 Advanced SIMD (128-bit).
     Neon,
-    /// wasm32 `simd128`.
-    Wasm128,
 }
 
 impl IsaId {
     /// Every tier, in dispatch order (a later tier is preferred where the CPU has it).
-    pub const ALL: [IsaId; 6] = [
+    pub const ALL: [IsaId; 5] = [
         IsaId::Scalar,
         IsaId::Portable,
-        IsaId::Wasm128,
         IsaId::X86V3,
         IsaId::X86V4,
         IsaId::Neon,
@@ -57,13 +54,12 @@ impl IsaId {
             IsaId::X86V3 => "avx2,fma",
             IsaId::X86V4 => "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma",
             IsaId::Neon => "neon",
-            IsaId::Wasm128 => "simd128",
         }
     }
 
     /// Whether this build has a kernel table for the tier (its code is compiled only for its
-    /// own architecture; `Wasm128` has no tier of its own yet: wasm32 runs the portable tier
-    /// on `simd128`).
+    /// own architecture; wasm32 runs the portable tier, on `simd128` when the build enables
+    /// it).
     ///
     /// ```
     /// use huiyan_kernels::isa::IsaId;
@@ -77,7 +73,6 @@ impl IsaId {
                 cfg!(all(target_arch = "x86_64", target_feature = "sse2"))
             }
             IsaId::Neon => cfg!(target_arch = "aarch64"),
-            IsaId::Wasm128 => false,
         }
     }
 
@@ -95,7 +90,6 @@ impl IsaId {
             IsaId::X86V3 => "x86-v3",
             IsaId::X86V4 => "x86-v4",
             IsaId::Neon => "neon",
-            IsaId::Wasm128 => "wasm128",
         }
     }
 
@@ -314,7 +308,6 @@ fn compiled_with(features: &str) -> bool {
         "avx512dq" => cfg!(target_feature = "avx512dq"),
         "avx512vl" => cfg!(target_feature = "avx512vl"),
         "neon" => cfg!(target_feature = "neon"),
-        "simd128" => cfg!(target_feature = "simd128"),
         _ => false,
     })
 }
