@@ -293,7 +293,7 @@ fn call_once<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Regression, `fuzz/attention_diff` (session 2): q = k = 1e30 makes the f32 dot product
+/// Regression, `fuzz/attention_diff`: q = k = 1e30 makes the f32 dot product
 /// overflow (+∞ logit, NaN row) while the f64 reference stays finite. The answer there is not
 /// determined by the contract, so the testkit leaves such rows unchecked; every other row of
 /// the same problem is still checked against the reference on every tier.
@@ -315,7 +315,7 @@ fn fuzz_attention_diff_overflowing_logit_leaves_only_its_row_unchecked() {
     }
 }
 
-/// Regression, `fuzz/attention_diff` (session 2): a `+∞` sink gave `O = 0` on rows that see no
+/// Regression, `fuzz/attention_diff`: a `+∞` sink gave `O = 0` on rows that see no
 /// key and NaN elsewhere, and the reference disagreed with itself the same way. The contract
 /// now gives `+∞` sinks the `+∞`-logit rule (the head's rows are NaN) and `−∞` sinks the
 /// no-sink rule; tile shapes (Lq > 4) and decode shapes (Lq ≤ 4), causal bottom-right so that

@@ -529,7 +529,7 @@ fn non_finite_propagates() {
     }
 }
 
-/// Regression, `fuzz/matmul_diff` (session 2): α = 0 with ∞ and 1e30 in A and B gave NaN on
+/// Regression, `fuzz/matmul_diff`: α = 0 with ∞ and 1e30 in A and B gave NaN on
 /// every tier (0·∞, and 1e30·1e30 overflowing f32) where BLAS, and now the contract, return
 /// `β·C` without reading A or B. Also checks that `gemm_bounds` leaves the overflowing elements
 /// of an α ≠ 0 product unchecked rather than demanding the f64 reference's finite value.
