@@ -21,6 +21,8 @@ pub(crate) struct Call<'a> {
     pub(crate) d: AttnDims,
     /// Query rows per tile task (`QBLOCKS·Br` of the ISA).
     pub(crate) qchunk: usize,
+    /// `(b, kv head)` units per single-block task.
+    pub(crate) units: usize,
 }
 
 impl<'a> Call<'a> {
@@ -43,6 +45,7 @@ impl<'a> Call<'a> {
             opts,
             d,
             qchunk: 1,
+            units: 1,
         }
     }
 

@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
 use super::decode::{self, MAX_DECODE_LQ};
-use super::tile;
+use super::{short, tile};
 use crate::error::Error;
 use crate::job::Job;
 use crate::kernels::Kernels;
@@ -34,22 +34,48 @@ pub(crate) type ChunkEntry = unsafe fn(&Call<'_>, usize, *mut f32, *mut f32);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AttentionKernel {
     pub(crate) tile: TileEntry,
+    pub(crate) short: TileEntry,
     pub(crate) chunk: ChunkEntry,
     /// Tile-task workspace for `(Lk, dk, dv)`.
     pub(crate) tile_ws: fn(usize, usize, usize) -> usize,
+    /// Single-block-task workspace for `(Lk, dk, dv)`.
+    pub(crate) short_ws: fn(usize, usize, usize) -> usize,
     /// Query rows per tile task.
     pub(crate) qchunk: usize,
 }
 
 impl AttentionKernel {
-    /// Tier `T`'s entries with its microkernel's workspace size and task height.
-    pub(crate) fn of<T: Tier>(tile: TileEntry, chunk: ChunkEntry) -> Self {
+    /// Tier `T`'s entries with its microkernel's workspace sizes and task height.
+    pub(crate) fn of<T: Tier>(tile: TileEntry, short: TileEntry, chunk: ChunkEntry) -> Self {
         AttentionKernel {
             tile,
+            short,
             chunk,
             tile_ws: tile::workspace_len::<T::Ukr>,
+            short_ws: short::workspace_len::<T::Ukr>,
             qchunk: tile::QBLOCKS * tile::blocks::<T::Ukr>().0,
         }
+    }
+}
+
+/// How a call's rows are computed, decided by its shapes alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// `Lq ≤ MAX_DECODE_LQ`: a stream over the KV cache in chunks, merged ([`decode`]).
+    Decode,
+    /// `Lk ≤ short::MAX_KEYS`: every key in one block, exact softmax ([`short`]).
+    Short,
+    /// Everything else: flash tiles with the online softmax ([`tile`]).
+    Tile,
+}
+
+fn path(lq: usize, lk: usize) -> Path {
+    if lq <= MAX_DECODE_LQ {
+        Path::Decode
+    } else if lk <= short::MAX_KEYS {
+        Path::Short
+    } else {
+        Path::Tile
     }
 }
 
@@ -62,13 +88,13 @@ fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) ->
         return (0, 0);
     }
     let group = hq / hkv;
-    if lq <= MAX_DECODE_LQ {
-        (
+    match path(lq, lk) {
+        Path::Decode => (
             decode::shared_len([b, hkv, lk, group, lq, dv]),
             decode::workspace_len(lq, group, dk, dv),
-        )
-    } else {
-        (0, (kern.tile_ws)(lk, dk, dv))
+        ),
+        Path::Short => (0, (kern.short_ws)(lk, dk, dv)),
+        Path::Tile => (0, (kern.tile_ws)(lk, dk, dv)),
     }
 }
 
@@ -165,7 +191,7 @@ pub fn attention<'a>(
 pub struct AttentionJob<'a> {
     call: Call<'a>,
     kern: AttentionKernel,
-    decode: bool,
+    path: Path,
     shared: *mut f32,
     ws_len: usize,
     /// Phase-0 tasks (tile tasks, or decode chunks) and phase-1 tasks (decode merges).
@@ -189,7 +215,7 @@ impl core::fmt::Debug for AttentionJob<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AttentionJob")
             .field("dims", &self.call.d)
-            .field("decode", &self.decode)
+            .field("path", &self.path)
             .field("tasks", &(self.n0 + self.n1))
             .finish()
     }
@@ -261,22 +287,20 @@ impl<'a> AttentionJob<'a> {
         let lse_ptr = lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr());
         let mut call = Call::new(q, k, v, &o, lse_ptr, *opts, d);
         call.qchunk = kern.qchunk;
+        call.units = short::units_per_task(d.group(), d.len_q, d.len_kv, d.dim_qk, d.dim_v);
         let empty = d.batch == 0 || d.heads_q == 0 || d.len_q == 0;
-        let decode = d.len_q <= MAX_DECODE_LQ;
-        let (n0, n1) = if empty {
-            (0, 0)
-        } else if decode {
-            (
-                d.batch * d.heads_kv * decode::chunks(&call),
-                d.batch * d.heads_kv,
-            )
-        } else {
-            (d.batch * d.heads_kv * call.qchunks(), 0)
+        let path = path(d.len_q, d.len_kv);
+        let units = d.batch * d.heads_kv;
+        let (n0, n1) = match path {
+            _ if empty => (0, 0),
+            Path::Decode => (units * decode::chunks(&call), units),
+            Path::Short => (units.div_ceil(call.units), 0),
+            Path::Tile => (units * call.qchunks(), 0),
         };
         Ok(AttentionJob {
             call,
             kern,
-            decode,
+            path,
             shared: shared.as_mut_ptr(),
             ws_len,
             n0,
@@ -390,10 +414,10 @@ impl Job for AttentionJob<'_> {
             // slice; the shared buffer holds `shared_len` elements (checked in `new`); the
             // entry's ISA was proven by the token that built `kernels`.
             unsafe {
-                if self.decode {
-                    (self.kern.chunk)(&self.call, t, self.shared, ws);
-                } else {
-                    (self.kern.tile)(&self.call, t, ws);
+                match self.path {
+                    Path::Decode => (self.kern.chunk)(&self.call, t, self.shared, ws),
+                    Path::Short => (self.kern.short)(&self.call, t, ws),
+                    Path::Tile => (self.kern.tile)(&self.call, t, ws),
                 }
             }
             self.done0.fetch_add(1, Ordering::Release);

@@ -56,6 +56,7 @@ mod decode_block;
 mod job;
 mod mask;
 mod online;
+pub(crate) mod short;
 pub(crate) mod tile;
 mod weights;
 
