@@ -60,6 +60,10 @@ pub enum Operand {
     Weights,
     /// A learned pooling query vector.
     PoolQuery,
+    /// Cumulative query offsets of a variable-length call (`cu_seqlens_q`).
+    SeqOffsetsQ,
+    /// Cumulative key offsets of a variable-length call (`cu_seqlens_k`).
+    SeqOffsetsK,
 }
 
 /// A named dimension, for [`Error::ZeroDim`] and [`Error::DimMismatch`].
@@ -215,6 +219,26 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// An offset of a variable-length call is below the one before it, or past the packed
+    /// tokens.
+    BadOffset {
+        /// [`Operand::SeqOffsetsQ`] or [`Operand::SeqOffsetsK`].
+        operand: Operand,
+        /// Position in the offsets.
+        index: usize,
+        /// The offset given.
+        value: usize,
+        /// The smallest it may be (the offset before it).
+        min: usize,
+        /// The largest it may be (the packed token count).
+        max: usize,
+    },
+    /// An option with no per-sequence meaning was given to a variable-length call (a 4-d
+    /// mask or bias, key-padding lengths: the offsets already say which keys exist).
+    NotPerSequence {
+        /// The option.
+        operand: Operand,
+    },
 }
 
 impl fmt::Display for Error {
@@ -285,6 +309,21 @@ impl fmt::Display for Error {
                 divisor,
             } => {
                 write!(f, "{dim:?} = {value} is not a multiple of {divisor}")
+            }
+            Error::BadOffset {
+                operand,
+                index,
+                value,
+                min,
+                max,
+            } => {
+                write!(f, "{operand:?}[{index}] = {value} is outside {min}..={max}")
+            }
+            Error::NotPerSequence { operand } => {
+                write!(
+                    f,
+                    "{operand:?} has no per-sequence meaning in a variable-length call"
+                )
             }
             Error::TooLarge {
                 operand,

@@ -6,6 +6,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
 use super::decode::{self, MAX_DECODE_LQ};
+use super::varlen::{Plan, Seqs};
 use super::{short, tile};
 use crate::error::Error;
 use crate::job::Job;
@@ -60,7 +61,7 @@ impl AttentionKernel {
 
 /// How a call's rows are computed, decided by its shapes alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Path {
+pub(super) enum Path {
     /// `Lq ≤ MAX_DECODE_LQ`: a stream over the KV cache in chunks, merged ([`decode`]).
     Decode,
     /// `Lk ≤ short::MAX_KEYS`: every key in one block, exact softmax ([`short`]).
@@ -69,7 +70,7 @@ enum Path {
     Tile,
 }
 
-fn path(lq: usize, lk: usize) -> Path {
+pub(super) fn path(lq: usize, lk: usize) -> Path {
     if lq <= MAX_DECODE_LQ {
         Path::Decode
     } else if lk <= short::MAX_KEYS {
@@ -189,17 +190,20 @@ pub fn attention<'a>(
 /// # Ok::<(), huiyan_kernels::Error>(())
 /// ```
 pub struct AttentionJob<'a> {
-    call: Call<'a>,
-    kern: AttentionKernel,
-    path: Path,
-    shared: *mut f32,
-    ws_len: usize,
+    pub(super) call: Call<'a>,
+    pub(super) kern: AttentionKernel,
+    pub(super) path: Path,
+    /// The sequences of a variable-length call and their tasks (`call` is then the packed
+    /// call, `B = 1`, and `path` unused).
+    pub(super) seqs: Option<(Seqs<'a>, Plan)>,
+    pub(super) shared: *mut f32,
+    pub(super) ws_len: usize,
     /// Phase-0 tasks (tile tasks, or decode chunks) and phase-1 tasks (decode merges).
-    n0: usize,
-    n1: usize,
-    next: AtomicUsize,
-    done0: AtomicUsize,
-    _out: PhantomData<&'a mut [f32]>,
+    pub(super) n0: usize,
+    pub(super) n1: usize,
+    pub(super) next: AtomicUsize,
+    pub(super) done0: AtomicUsize,
+    pub(super) _out: PhantomData<&'a mut [f32]>,
 }
 
 // SAFETY: the job's raw pointers are the validated output views (disjoint from every input)
@@ -301,6 +305,7 @@ impl<'a> AttentionJob<'a> {
             call,
             kern,
             path,
+            seqs: None,
             shared: shared.as_mut_ptr(),
             ws_len,
             n0,
@@ -414,10 +419,11 @@ impl Job for AttentionJob<'_> {
             // slice; the shared buffer holds `shared_len` elements (checked in `new`); the
             // entry's ISA was proven by the token that built `kernels`.
             unsafe {
-                match self.path {
-                    Path::Decode => (self.kern.chunk)(&self.call, t, self.shared, ws),
-                    Path::Short => (self.kern.short)(&self.call, t, ws),
-                    Path::Tile => (self.kern.tile)(&self.call, t, ws),
+                match (&self.seqs, self.path) {
+                    (Some((seqs, plan)), _) => self.run_varlen(seqs, plan, t, ws),
+                    (None, Path::Decode) => (self.kern.chunk)(&self.call, t, self.shared, ws),
+                    (None, Path::Short) => (self.kern.short)(&self.call, t, ws),
+                    (None, Path::Tile) => (self.kern.tile)(&self.call, t, ws),
                 }
             }
             self.done0.fetch_add(1, Ordering::Release);
@@ -430,7 +436,12 @@ impl Job for AttentionJob<'_> {
                 core::hint::spin_loop();
             }
             // SAFETY: as above; all partials are complete (Acquire pairs with Release).
-            unsafe { decode::run_merge(&self.call, t - self.n0, self.shared) };
+            unsafe {
+                match &self.seqs {
+                    Some((seqs, plan)) => self.run_varlen(seqs, plan, t, ws),
+                    None => decode::run_merge(&self.call, t - self.n0, self.shared),
+                }
+            }
             return Ok(true);
         }
         Ok(false)

@@ -58,11 +58,13 @@ mod mask;
 mod online;
 pub(crate) mod short;
 pub(crate) mod tile;
+mod varlen;
 mod weights;
 
 pub(crate) use call::Call;
 pub use job::{attention, attention_workspace_len, AttentionJob};
 pub(crate) use job::{AttentionKernel, ChunkEntry, TileEntry};
+pub use varlen::{attention_varlen, attention_varlen_workspace_len, check_attention_varlen};
 pub use weights::{attention_weights, attention_weights_workspace_len};
 
 pub use crate::options::{AttentionOptions, CausalVariant};

@@ -253,7 +253,7 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
                         } else {
                             mi + libm::logf(li)
                         };
-                        *c.lse.add((b * d.heads_q + h) * lq + i0 + ii) = lse;
+                        *c.lse_at(b, h, i0 + ii) = lse;
                     }
                 }
             }
@@ -329,7 +329,7 @@ unsafe fn poison_head(c: &Call<'_>, b: usize, h: usize) {
         }
         if !c.lse.is_null() {
             // SAFETY: lse holds B·Hq·Lq floats (validated).
-            unsafe { *c.lse.add((b * c.d.heads_q + h) * c.d.len_q + i) = f32::NAN };
+            unsafe { *c.lse_at(b, h, i) = f32::NAN };
         }
     }
 }

@@ -384,7 +384,7 @@ unsafe fn finish(
                 mi + libm::logf(li)
             };
             // SAFETY: lse holds B·Hq·Lq floats (validated).
-            unsafe { *c.lse.add((b * c.d.heads_q + h) * c.d.len_q + i0 + ii) = lse };
+            unsafe { *c.lse_at(b, h, i0 + ii) = lse };
         }
     }
 }
