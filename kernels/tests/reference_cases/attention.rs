@@ -421,8 +421,7 @@ fn attention_empty_keys() {
 }
 
 /// `B, Hq, Lq = 0` are no-ops (attention contract). Dense BHSD strides of `[2, 2, 0, 2]` are
-/// `[0, 0, 2, 1]`; the same shape.rs bug as above rejects them with `AliasingStrides` on O,
-/// although O has no elements.
+/// `[0, 0, 2, 1]`, accepted (not `AliasingStrides` on O) because O has no elements.
 #[test]
 fn attention_lq_zero_is_a_no_op() {
     let empty: [f32; 0] = [];

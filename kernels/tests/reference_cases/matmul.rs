@@ -117,9 +117,7 @@ fn matmul_k_zero_scales_c() {
 }
 
 /// n = 0 is a no-op (BLAS). A row-major `m × 0` C has `rs = cols = 0`, which is fine: a view
-/// with no elements cannot alias. Known bug (not in the reference): `shape::no_self_alias`
-/// looks only at axes of size > 1 and rejects `rs = 0` with `AliasingStrides` although the
-/// other axis is empty. Un-ignore when shape.rs returns Ok for views with a zero dimension.
+/// with no elements cannot alias, and `shape` accepts it (not `AliasingStrides`).
 #[test]
 fn matmul_n_zero_row_major_c_is_a_no_op() {
     let a = [1.0f32; 6];
