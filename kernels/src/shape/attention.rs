@@ -291,3 +291,83 @@ fn check_attention_options(
     }
     Ok(scale)
 }
+
+/// Validates a variable-length call (`attention::attention_varlen`): the packed views as one call with `B = 1` (coverage,
+/// overlaps, heads, options — all of [`check_attention`]), a batch axis of 1, no option without
+/// a per-sequence meaning, and the offsets. Returns the packed call's dimensions.
+///
+/// ```
+/// use huiyan_kernels::{attention::AttentionOptions, shape::check_attention_varlen};
+/// use huiyan_kernels::{Error, Tensor4Mut, Tensor4Ref, Operand};
+/// let (q, mut o) = (vec![0.0f32; 7 * 2 * 4], vec![0.0f32; 7 * 2 * 4]);
+/// let t = |x| Tensor4Ref::thd(x, [7, 2, 4]);
+/// let opts = AttentionOptions::default();
+/// // Two sequences of 3 and 4 tokens.
+/// let ok = check_attention_varlen(&t(&q), &t(&q), &t(&q), &Tensor4Mut::thd(&mut o, [7, 2, 4]),
+///                                 &[0, 3, 7], &[0, 3, 7], &opts, None);
+/// assert!(ok.is_ok());
+/// // Offsets that go back: a typed error naming the offset.
+/// let bad = check_attention_varlen(&t(&q), &t(&q), &t(&q), &Tensor4Mut::thd(&mut o, [7, 2, 4]),
+///                                  &[0, 5, 3], &[0, 3, 7], &opts, None);
+/// assert!(matches!(bad, Err(Error::BadOffset { operand: Operand::SeqOffsetsQ, index: 2, .. })));
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn check_attention_varlen(
+    q: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_>,
+    v: &Tensor4Ref<'_>,
+    o: &Tensor4Mut<'_>,
+    cu_seqlens_q: &[usize],
+    cu_seqlens_k: &[usize],
+    opts: &AttentionOptions<'_>,
+    lse: Option<&[f32]>,
+) -> Result<AttnDims, Error> {
+    for (operand, given) in [
+        (Operand::Mask, opts.attn_mask.is_some()),
+        (Operand::Bias, opts.attn_bias.is_some()),
+        (Operand::KeyPadding, opts.key_padding_lens.is_some()),
+    ] {
+        if given {
+            return Err(Error::NotPerSequence { operand });
+        }
+    }
+    let d = check_attention(q, k, v, o, opts, lse)?;
+    if d.batch != 1 {
+        return Err(Error::DimMismatch {
+            dim: Dim::Batch,
+            expected: 1,
+            got: d.batch,
+        });
+    }
+    if cu_seqlens_q.is_empty() {
+        return Err(Error::ZeroDim { dim: Dim::Batch });
+    }
+    if cu_seqlens_k.len() != cu_seqlens_q.len() {
+        return Err(Error::DimMismatch {
+            dim: Dim::Batch,
+            expected: cu_seqlens_q.len() - 1,
+            got: cu_seqlens_k.len().saturating_sub(1),
+        });
+    }
+    check_offsets(Operand::SeqOffsetsQ, cu_seqlens_q, d.len_q)?;
+    check_offsets(Operand::SeqOffsetsK, cu_seqlens_k, d.len_kv)?;
+    Ok(d)
+}
+
+/// Offsets non-decreasing and at most `total`.
+fn check_offsets(operand: Operand, cu: &[usize], total: usize) -> Result<(), Error> {
+    let mut min = 0;
+    for (index, &value) in cu.iter().enumerate() {
+        if value < min || value > total {
+            return Err(Error::BadOffset {
+                operand,
+                index,
+                value,
+                min,
+                max: total,
+            });
+        }
+        min = value;
+    }
+    Ok(())
+}

@@ -12,7 +12,8 @@
 //! * a broadcast operand (mask, bias) has each axis equal to the full size or to 1.
 //!
 //! One file per operation — `gemm.rs` ([`check_gemm`]), `softmax.rs` ([`check_softmax`],
-//! [`check_exp`]), `attention.rs` ([`check_attention`], [`check_attention_weights`]) — over the
+//! [`check_exp`]), `attention.rs` ([`check_attention`], [`check_attention_varlen`],
+//! [`check_attention_weights`]) — over the
 //! checks they share in `common.rs` (views, spans, broadcast shapes, workspace).
 //!
 //! [`Error`]: crate::Error
@@ -24,7 +25,7 @@ mod common;
 mod gemm;
 mod softmax;
 
-pub use attention::{check_attention, check_attention_weights, AttnDims};
+pub use attention::{check_attention, check_attention_varlen, check_attention_weights, AttnDims};
 pub use common::{
     check_disjoint, check_mat_mut, check_mat_ref, check_t4_mut, check_t4_ref, check_workspace,
     extent, product, Span,
