@@ -5,99 +5,15 @@ use core::marker::PhantomData;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
-use super::decode::{self, MAX_DECODE_LQ};
-use super::varlen::{Plan, Seqs};
-use super::{short, tile};
+use super::decode;
+use super::plan::{path, sizes, AttentionKernel, Path, Plan, Seqs};
+use super::short;
 use crate::error::Error;
 use crate::job::Job;
 use crate::kernels::Kernels;
 use crate::options::AttentionOptions;
 use crate::shape::{check_attention, check_workspace};
-use crate::tier::Tier;
 use crate::view::{Tensor4Mut, Tensor4Ref};
-
-/// A tile-path entry: runs one `(b, kv head, query chunk)` task.
-///
-/// # Safety (of calling one)
-///
-/// As [`tile::run_task`]; the CPU has the features of the tier the entry was built for
-/// (guaranteed by the token that built the [`AttentionKernel`]).
-pub(crate) type TileEntry = unsafe fn(&Call<'_>, usize, *mut f32);
-
-/// A decode phase-0 entry: runs one `(b, kv head, kv chunk)` task.
-///
-/// # Safety (of calling one)
-///
-/// As [`decode::run_chunk`], and the tier guarantee of [`TileEntry`].
-pub(crate) type ChunkEntry = unsafe fn(&Call<'_>, usize, *mut f32, *mut f32);
-
-/// The attention entries of one tier, with the tile geometry of its microkernel.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct AttentionKernel {
-    pub(crate) tile: TileEntry,
-    pub(crate) short: TileEntry,
-    pub(crate) chunk: ChunkEntry,
-    /// Tile-task workspace for `(Lk, dk, dv)`.
-    pub(crate) tile_ws: fn(usize, usize, usize) -> usize,
-    /// Single-block-task workspace for `(Lk, dk, dv)`.
-    pub(crate) short_ws: fn(usize, usize, usize) -> usize,
-    /// Query rows per tile task.
-    pub(crate) qchunk: usize,
-}
-
-impl AttentionKernel {
-    /// Tier `T`'s entries with its microkernel's workspace sizes and task height.
-    pub(crate) fn of<T: Tier>(tile: TileEntry, short: TileEntry, chunk: ChunkEntry) -> Self {
-        AttentionKernel {
-            tile,
-            short,
-            chunk,
-            tile_ws: tile::workspace_len::<T::Ukr>,
-            short_ws: short::workspace_len::<T::Ukr>,
-            qchunk: tile::QBLOCKS * tile::blocks::<T::Ukr>().0,
-        }
-    }
-}
-
-/// How a call's rows are computed, decided by its shapes alone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Path {
-    /// `Lq ≤ MAX_DECODE_LQ`: a stream over the KV cache in chunks, merged ([`decode`]).
-    Decode,
-    /// `Lk ≤ short::MAX_KEYS`: every key in one block, exact softmax ([`short`]).
-    Short,
-    /// Everything else: flash tiles with the online softmax ([`tile`]).
-    Tile,
-}
-
-pub(super) fn path(lq: usize, lk: usize) -> Path {
-    if lq <= MAX_DECODE_LQ {
-        Path::Decode
-    } else if lk <= short::MAX_KEYS {
-        Path::Short
-    } else {
-        Path::Tile
-    }
-}
-
-/// Workspace sizes for a shape: `(shared, per task)`, in f32 elements. Saturating: an
-/// unrepresentable shape fails validation before any buffer of this size is needed.
-fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) -> (usize, usize) {
-    let (b, hq, lq, dk) = (q[0], q[1], q[2], q[3]);
-    let (hkv, lk, dv) = (k[1].max(1), k[2], v[3]);
-    if b == 0 || hq == 0 || lq == 0 {
-        return (0, 0);
-    }
-    let group = hq / hkv;
-    match path(lq, lk) {
-        Path::Decode => (
-            decode::shared_len([b, hkv, lk, group, lq, dv]),
-            decode::workspace_len(lq, group, dk, dv),
-        ),
-        Path::Short => (0, (kern.short_ws)(lk, dk, dv)),
-        Path::Tile => (0, (kern.tile_ws)(lk, dk, dv)),
-    }
-}
 
 /// Elements of workspace [`attention`] needs for these shapes (Q, K, V dims as in the
 /// [contract](super)). Independent of the values and of the options.

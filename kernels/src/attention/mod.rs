@@ -68,6 +68,7 @@ mod decode_block;
 mod job;
 mod mask;
 mod online;
+mod plan;
 pub(crate) mod short;
 pub(crate) mod tile;
 mod varlen;
@@ -75,7 +76,7 @@ mod weights;
 
 pub(crate) use call::Call;
 pub use job::{attention, attention_workspace_len, AttentionJob};
-pub(crate) use job::{AttentionKernel, ChunkEntry, TileEntry};
+pub(crate) use plan::{AttentionKernel, ChunkEntry, TileEntry};
 pub use varlen::{attention_varlen, attention_varlen_workspace_len, check_attention_varlen};
 pub use weights::{attention_weights, attention_weights_workspace_len};
 

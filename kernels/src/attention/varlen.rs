@@ -19,7 +19,8 @@ use core::marker::PhantomData;
 use core::sync::atomic::AtomicUsize;
 
 use super::call::Call;
-use super::job::{path, AttentionJob, AttentionKernel, Path};
+use super::job::AttentionJob;
+use super::plan::{path, Path, Plan, Seqs};
 use super::{decode, short};
 use crate::error::Error;
 use crate::job::Job;
@@ -28,28 +29,6 @@ use crate::options::AttentionOptions;
 pub use crate::shape::check_attention_varlen;
 use crate::shape::{check_workspace, AttnDims};
 use crate::view::{Tensor4Mut, Tensor4Ref};
-
-/// The cumulative offsets of a validated variable-length call.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Seqs<'a> {
-    pub(crate) cu_q: &'a [usize],
-    pub(crate) cu_k: &'a [usize],
-}
-
-impl Seqs<'_> {
-    /// Number of sequences.
-    pub(crate) fn len(&self) -> usize {
-        self.cu_q.len() - 1
-    }
-
-    /// `(Lq, Lk)` of sequence `s`.
-    pub(crate) fn lens(&self, s: usize) -> (usize, usize) {
-        (
-            self.cu_q[s + 1] - self.cu_q[s],
-            self.cu_k[s + 1] - self.cu_k[s],
-        )
-    }
-}
 
 impl<'a> Call<'a> {
     /// Sequence `s` of a variable-length call as a call of its own (`B = 1`, its `Lq` and
@@ -76,83 +55,6 @@ impl<'a> Call<'a> {
             },
             ..*self
         }
-    }
-}
-
-/// The tasks of a variable-length call. Every sequence takes the path a call of that sequence
-/// alone would take ([`path`]), so each gets the bits of such a call. Phase 0 is: the
-/// single-block tasks, `units` consecutive `(sequence, kv head)` units each (a task skips the
-/// units of sequences on other paths); then the tile tasks of the tile-path sequences, then the
-/// chunk tasks of the decode-path ones. Phase 1 is one merge task per `(sequence, kv head)` of
-/// the decode-path sequences.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Plan {
-    /// Single-block tasks (a fixed count: `⌈B·Hkv / units⌉`, or 0 when no sequence takes
-    /// the path).
-    short: usize,
-    tile: usize,
-    chunk: usize,
-    merge: usize,
-    /// Elements of the decode partials of every decode-path sequence.
-    pub(super) shared: usize,
-    /// The task workspace: the largest any sequence's path needs.
-    pub(super) ws: usize,
-}
-
-impl Plan {
-    /// The plan for heads `(hq, hkv)`, head dims `(dk, dv)` and the offsets as given
-    /// (differences saturate: offsets validation rejects give a meaningless, harmless plan);
-    /// `units` per single-block task.
-    fn new(
-        kern: &AttentionKernel,
-        [hq, hkv, dk, dv]: [usize; 4],
-        cu_q: &[usize],
-        cu_k: &[usize],
-        units: usize,
-    ) -> Self {
-        let hkv = hkv.max(1);
-        let group = hq / hkv;
-        let mut p = Plan::default();
-        let mut any_short = false;
-        for (wq, wk) in cu_q.windows(2).zip(cu_k.windows(2)) {
-            let (lq, lk) = (wq[1].saturating_sub(wq[0]), wk[1].saturating_sub(wk[0]));
-            if lq == 0 || hq == 0 {
-                continue;
-            }
-            let ws = match path(lq, lk) {
-                Path::Short => {
-                    any_short = true;
-                    (kern.short_ws)(lk, dk, dv)
-                }
-                Path::Tile => {
-                    p.tile += hkv * lq.div_ceil(kern.qchunk);
-                    (kern.tile_ws)(lk, dk, dv)
-                }
-                Path::Decode => {
-                    p.chunk += hkv * lk.div_ceil(decode::KV_CHUNK);
-                    p.merge += hkv;
-                    p.shared = p
-                        .shared
-                        .saturating_add(decode::shared_len([1, hkv, lk, group, lq, dv]));
-                    decode::workspace_len(lq, group, dk, dv)
-                }
-            };
-            p.ws = p.ws.max(ws);
-        }
-        if any_short {
-            p.short = (cu_q.len().saturating_sub(1) * hkv).div_ceil(units.max(1));
-        }
-        p
-    }
-
-    /// Phase-0 tasks.
-    pub(super) fn phase0(&self) -> usize {
-        self.short + self.tile + self.chunk
-    }
-
-    /// Phase-1 tasks.
-    pub(super) fn phase1(&self) -> usize {
-        self.merge
     }
 }
 

@@ -35,6 +35,23 @@ pub(crate) struct Call {
 }
 
 impl Call {
+    /// Whether the call writes `x` itself.
+    pub(crate) fn in_place(&self) -> bool {
+        core::ptr::eq(self.x, self.y)
+    }
+
+    /// What its path depends on.
+    pub(crate) fn shape(&self) -> plan::Shape {
+        plan::Shape {
+            rows: self.rows,
+            cols: self.cols,
+            rsy: self.rsy,
+            masked: self.mask.is_some() || self.bias.is_some(),
+            log: self.log,
+            in_place: self.in_place(),
+        }
+    }
+
     /// Rows `r0..r1` of the call (`r0 ≤ r1 ≤ rows`), on the same path, with scratch `w`.
     /// Pointers are computed with wrapping arithmetic: they address rows of the whole call.
     pub(crate) fn rows(&self, r0: usize, r1: usize, w: *mut f32) -> Call {
@@ -122,7 +139,7 @@ pub(crate) fn make_call(
         path: Path::PerRow,
         w: core::ptr::null_mut(),
     };
-    c.path = plan::path(kern.lanes, stream && kern.stream, &c);
+    c.path = plan::path(kern.lanes, stream && kern.stream, &c.shape());
     c
 }
 

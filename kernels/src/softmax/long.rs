@@ -2,6 +2,7 @@
 //! ([`Path::Long`](super::plan::Path)) (contract: [`super`]).
 
 use super::call::{degenerate, exp1, fill, Call, FromX};
+use super::plan::CHUNK;
 use crate::simd::exp::FLUSH;
 use crate::simd::row::{extremes, mul_inplace, sum_exp};
 use crate::simd::SimdF32;
@@ -24,8 +25,6 @@ pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
     }
 }
 
-/// Smallest chunk of a long row: 4 KiB of `x`, so a chunk of `x` and of `y` stay in L1.
-pub(crate) const CHUNK: usize = 1024;
 /// Most chunks per row (their maxima live in a stack array).
 const MAX_CHUNKS: usize = 64;
 

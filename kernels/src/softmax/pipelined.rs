@@ -14,7 +14,7 @@ use crate::simd::SimdF32;
 pub(crate) unsafe fn rows<S: SimdF32, const SCALED: bool>(s: S, c: &Call) {
     // SAFETY: forwarded; IN_PLACE is exactly whether the call is in place.
     unsafe {
-        if super::plan::in_place(c) {
+        if c.in_place() {
             pipelined_rows::<S, SCALED, true>(s, c)
         } else {
             pipelined_rows::<S, SCALED, false>(s, c)

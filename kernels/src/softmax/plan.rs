@@ -5,8 +5,6 @@
 //! which thread runs it. Figures below: bench `softmax/<rows>x<cols>` (`benches/softmax.rs`),
 //! x86-v4 on an AMD EPYC Zen 4, one thread, elements/ns, 16 MiB in and 16 MiB out unless said.
 
-use super::call::Call;
-
 /// The row paths, one file each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Path {
@@ -26,6 +24,23 @@ pub(crate) enum Path {
     Pipelined,
 }
 
+/// What the path depends on: the call's shape and options, never its values.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    /// Row stride of the output, in elements.
+    pub(crate) rsy: usize,
+    /// A mask or a bias.
+    pub(crate) masked: bool,
+    pub(crate) log: bool,
+    /// The call writes `x` itself.
+    pub(crate) in_place: bool,
+}
+
+/// Smallest chunk of a [`Path::Long`] row: 4 KiB of `x`, so a chunk of `x` and of `y` stay in L1.
+pub(crate) const CHUNK: usize = 1024;
+
 /// Rows of at most this many vectors take [`Path::Short`] (64 columns with 16 lanes): a row
 /// that fits four registers is bound by the latency of its max → exp → sum → `1/Σ` chain,
 /// which two interleaved rows hide; its output is stored once, never re-read.
@@ -38,7 +53,7 @@ pub(crate) const MEMORY_BYTES: usize = 8 << 20;
 /// Rows of this many elements or more take [`Path::Long`] at every size. Below it a row of `x`
 /// and one of `y` stay in L2, where the pipelined three passes are faster (4096 columns in
 /// L2: 5.2 against 4.4).
-pub(crate) const LONG: usize = 8 * super::long::CHUNK;
+pub(crate) const LONG: usize = 8 * CHUNK;
 
 /// With a memory-sized output, rows from this length up take [`Path::Long`]: it overlaps the
 /// reads of one chunk with the `exp` of the previous where three passes would read the whole
@@ -59,10 +74,10 @@ pub(crate) const fn scratch_len(cols: usize) -> usize {
     cols + SCRATCH_SLACK
 }
 
-/// The path of call `c` on a tier with `lanes` lanes; `stream`: the tier has non-temporal
+/// The path of a call of shape `c` on a tier with `lanes` lanes; `stream`: the tier has non-temporal
 /// stores and the rows will be run with a scratch of [`scratch_len`] elements.
-pub(crate) fn path(lanes: usize, stream: bool, c: &Call) -> Path {
-    if c.mask.is_some() || c.bias.is_some() {
+pub(crate) fn path(lanes: usize, stream: bool, c: &Shape) -> Path {
+    if c.masked {
         return Path::PerRow;
     }
     if !c.log && c.cols > 0 && c.cols <= SHORT_VECTORS * lanes {
@@ -72,7 +87,7 @@ pub(crate) fn path(lanes: usize, stream: bool, c: &Call) -> Path {
         return Path::Stream;
     }
     let long = c.cols >= LONG || (c.cols >= LONG_IN_MEMORY && memory_sized(c));
-    if !c.log && !in_place(c) && long {
+    if !c.log && !c.in_place && long {
         return Path::Long;
     }
     Path::Pipelined
@@ -83,22 +98,16 @@ pub(crate) fn path(lanes: usize, stream: bool, c: &Call) -> Path {
 /// [`STREAM_MIN`]`..=`[`STREAM_MAX`], a memory-sized output, a tier with non-temporal stores.
 /// Streaming takes the ownership reads of `y` off the memory bus: 4096 columns 3.4 → 4.2
 /// (a copy of the same bytes: 4.9), 32768 columns 3.6 → 4.9 (copy 4.8).
-pub(crate) fn stream_shape(stream_tier: bool, c: &Call) -> bool {
+pub(crate) fn stream_shape(stream_tier: bool, c: &Shape) -> bool {
     stream_tier
         && !c.log
-        && !in_place(c)
-        && c.mask.is_none()
-        && c.bias.is_none()
+        && !c.in_place
+        && !c.masked
         && (STREAM_MIN..=STREAM_MAX).contains(&c.cols)
         && memory_sized(c)
 }
 
 /// Whether the output spans [`MEMORY_BYTES`] or more.
-fn memory_sized(c: &Call) -> bool {
+fn memory_sized(c: &Shape) -> bool {
     c.rows.saturating_mul(c.rsy).saturating_mul(4) >= MEMORY_BYTES
-}
-
-/// Whether the call writes `x` itself.
-pub(crate) fn in_place(c: &Call) -> bool {
-    core::ptr::eq(c.x, c.y)
 }
