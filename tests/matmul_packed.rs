@@ -1,0 +1,702 @@
+//! The bias epilogue (`C ← α·A·B + β·C + bias`) and prepacked B (`PackedB`, `gemm_packed`,
+//! `GemmJob::packed`, `huiyan::matmul_packed`) on every tier under test
+//! (`dispatch::under_test()`): against `reference::matmul_bias` within
+//! `tol::gemm_bias_bounds`, and bit for bit against the unpacked product of the same tier
+//! (the contract: a prepacked B changes where panels come from, never the arithmetic).
+//! Named edge cases, proptest, the bad-input catalogue of the new entry points, and the
+//! packed job on several threads.
+
+use huiyan::dispatch::{self, Kernels};
+use huiyan::{matmul_bias_with, matmul_packed, Dim, Error, MatMut, MatRef, Operand, PackedB};
+use huiyan_kernels::gemm::{
+    gemm_bias, gemm_packed, gemm_packed_workspace_len, gemm_workspace_len, packed_b_len, GemmJob,
+    PackedB as KPackedB,
+};
+use huiyan_kernels::job::Job;
+use huiyan_testkit::{assert_bits_eq, assert_within, strategies, GemmProblem, Layout, Rng};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+/// Dense column-major (a transposed operand: B = Wᵀ of a PyTorch `[out, in]` weight).
+const COL: Layout = Layout {
+    col_major: true,
+    pad: 0,
+};
+
+/// C as `gemm_bias` leaves it (the whole buffer, gaps included).
+fn run_plain(k: &Kernels, p: &GemmProblem) -> Vec<f32> {
+    let mut c = p.new_c();
+    let mut ws = vec![0.0f32; gemm_workspace_len(k, p.m, p.n, p.k)];
+    let bias = p.bias.as_deref();
+    gemm_bias(
+        k,
+        p.alpha,
+        p.a(),
+        p.b(),
+        p.beta,
+        p.c_view(&mut c),
+        bias,
+        &mut ws,
+    )
+    .unwrap();
+    c
+}
+
+/// C as `gemm_packed` leaves it, B packed for `k` first.
+fn run_packed(k: &Kernels, p: &GemmProblem) -> Vec<f32> {
+    let storage = vec![f32::NAN; packed_b_len(k, p.k, p.n)];
+    let pb = KPackedB::new(k, p.b(), storage).unwrap();
+    let mut c = p.new_c();
+    let mut ws = vec![0.0f32; gemm_packed_workspace_len(k, p.m, p.n, p.k)];
+    let bias = p.bias.as_deref();
+    gemm_packed(
+        k,
+        p.alpha,
+        p.a(),
+        &pb,
+        p.beta,
+        p.c_view(&mut c),
+        bias,
+        &mut ws,
+    )
+    .unwrap();
+    c
+}
+
+/// Both entry points of tier `k` against the reference, the padding of C untouched, and the
+/// packed result equal to the plain one bit for bit.
+fn check(k: &Kernels, p: &GemmProblem) {
+    let ctx = format!(
+        "{} m={} n={} k={} A={:?} B={:?} C={:?} α={} β={} bias={}",
+        k.isa().name(),
+        p.m,
+        p.n,
+        p.k,
+        p.a_layout,
+        p.b_layout,
+        p.c_layout,
+        p.alpha,
+        p.beta,
+        p.bias.is_some()
+    );
+    let (want, bounds) = (p.reference(), p.bounds());
+    let plain = run_plain(k, p);
+    assert_within(&p.gather_c(&plain), &want, &bounds, &ctx);
+    p.assert_c_gaps_untouched(&plain);
+    let packed = run_packed(k, p);
+    assert_bits_eq(&packed, &plain, &format!("{ctx}: packed vs plain"));
+}
+
+/// A problem with values in [−1, 1), the bias (when asked) too.
+fn problem(
+    dims: (usize, usize, usize),
+    lay: [Layout; 3],
+    (alpha, beta): (f32, f32),
+    bias: bool,
+    seed: u64,
+) -> GemmProblem {
+    let (m, n, k) = dims;
+    let mut rng = Rng::new(seed);
+    let a = rng.uniform_vec(m * k, -1.0, 1.0);
+    let b = rng.uniform_vec(k * n, -1.0, 1.0);
+    let c = rng.uniform_vec(m * n, -1.0, 1.0);
+    let p = GemmProblem::new(dims, alpha, beta, &a, &b, &c, lay);
+    if bias {
+        p.with_bias(rng.uniform_vec(n, -1.0, 1.0))
+    } else {
+        p
+    }
+}
+
+/// Named edge cases for every tier: k = 1, m < MR, n < NR, tails of every tile, depths around
+/// every KC (256, 384), β ∈ {0, 1, 0.5} (β = 0 with C NaN-filled), B row-major, transposed
+/// (column-major) and padded, C row-major, column-major and padded.
+#[test]
+fn edge_cases_every_tier() {
+    let dims: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 7, 1),
+        (7, 1, 3),
+        (3, 5, 2),
+        (15, 5, 17),
+        (16, 6, 16),
+        (17, 7, 15),
+        (33, 13, 3),
+        (5, 40, 9),
+        (40, 37, 257),
+        (20, 33, 385),
+        (9, 100, 1),
+    ];
+    let layouts = [
+        Layout::ROW,
+        COL,
+        Layout {
+            col_major: false,
+            pad: 3,
+        },
+        Layout {
+            col_major: true,
+            pad: 1,
+        },
+    ];
+    for k in dispatch::under_test() {
+        let mut seed = 0;
+        for &d in dims {
+            for (li, &lc) in layouts.iter().enumerate() {
+                for ab in [(1.0, 0.0), (-0.75, 1.0), (1.5, 0.5)] {
+                    seed += 1;
+                    let (la, lb) = (layouts[(li + 1) % 4], layouts[(li + seed as usize) % 4]);
+                    let bias = seed % 4 != 0;
+                    check(&k, &problem(d, [la, lb, lc], ab, bias, seed));
+                }
+            }
+        }
+    }
+}
+
+/// proptest over shapes, layouts, α, β and the bias, on every tier.
+#[test]
+fn proptest_every_tier() {
+    let strat = strategies::gemm_problem(70, 420).prop_flat_map(|p| {
+        let n = p.n;
+        (
+            Just(p),
+            prop_oneof![
+                1 => Just(None),
+                3 => strategies::unit_values(n).prop_map(Some),
+            ],
+        )
+            .prop_map(|(p, bias)| match bias {
+                Some(b) => p.with_bias(b),
+                None => p,
+            })
+    });
+    for k in dispatch::under_test() {
+        let mut runner = TestRunner::new(Config {
+            cases: huiyan_testkit::proptest_cases(48),
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&strat, |p| {
+                check(&k, &p);
+                Ok(())
+            })
+            .unwrap();
+    }
+}
+
+/// The encoder shapes the issue names (weights as PyTorch stores them: B = Wᵀ): the packed
+/// product equals the plain one bit for bit and both match the reference.
+#[test]
+fn encoder_projections_packed_weights() {
+    for k in dispatch::under_test() {
+        let fast = !matches!(k.isa().name(), "scalar" | "portable");
+        let shapes: &[(usize, usize, usize)] = if fast {
+            &[(16, 1152, 384), (128, 384, 1536), (130, 1536, 384)]
+        } else {
+            &[(16, 384, 384), (19, 200, 600)]
+        };
+        for (s, &d) in shapes.iter().enumerate() {
+            let p = problem(
+                d,
+                [Layout::ROW, COL, Layout::ROW],
+                (1.0, 0.0),
+                true,
+                70 + s as u64,
+            );
+            check(&k, &p);
+        }
+    }
+}
+
+/// α = 0 or k = 0: `C ← β·C + bias` (`bias` when β = 0, C never read); NaN in the bias
+/// reaches only its column.
+#[test]
+fn bias_with_quick_return_and_nan() {
+    for k in dispatch::under_test() {
+        let name = k.isa().name();
+        for (alpha, kk) in [(0.0, 3), (1.0, 0)] {
+            for (beta, c0, want) in [(0.0, f32::NAN, [1.0, -2.0]), (0.5, 4.0, [3.0, 0.0])] {
+                let a = vec![f32::NAN; 2 * kk];
+                let b = vec![f32::INFINITY; kk * 2];
+                let mut c = vec![c0; 4];
+                matmul_bias_with(
+                    &k,
+                    alpha,
+                    MatRef::row_major(&a, 2, kk),
+                    MatRef::row_major(&b, kk, 2),
+                    beta,
+                    MatMut::row_major(&mut c, 2, 2),
+                    Some(&[1.0, -2.0]),
+                )
+                .unwrap();
+                assert_eq!(
+                    c,
+                    [want, want].concat(),
+                    "{name}: α={alpha} k={kk} β={beta}"
+                );
+            }
+        }
+        let mut p = problem((20, 9, 5), [Layout::ROW; 3], (1.0, 0.0), true, 3);
+        p.bias.as_mut().unwrap()[4] = f32::NAN;
+        let got = p.gather_c(&run_packed(&k, &p));
+        for (i, x) in got.iter().enumerate() {
+            assert_eq!(x.is_nan(), i % 9 == 4, "{name}: element {i} = {x}");
+        }
+    }
+}
+
+/// The std API: `matmul_packed` on a `PackedB` of each tier has the bits of `matmul_bias_with`.
+#[test]
+fn std_packed_matches_plain() {
+    for k in dispatch::under_test() {
+        let p = problem(
+            (70, 90, 50),
+            [Layout::ROW, COL, Layout::ROW],
+            (0.5, 1.0),
+            true,
+            11,
+        );
+        let pb = PackedB::with_kernels(&k, p.b()).unwrap();
+        assert_eq!((pb.k(), pb.n(), pb.isa()), (50, 90, k.isa()));
+        let mut got = p.new_c();
+        matmul_packed(
+            p.alpha,
+            p.a(),
+            &pb,
+            p.beta,
+            p.c_view(&mut got),
+            p.bias.as_deref(),
+        )
+        .unwrap();
+        let mut want = p.new_c();
+        let bias = p.bias.as_deref();
+        matmul_bias_with(&k, p.alpha, p.a(), p.b(), p.beta, p.c_view(&mut want), bias).unwrap();
+        assert_bits_eq(&got, &want, k.isa().name());
+    }
+}
+
+/// `GemmJob::packed` on 1, 2 and 3 threads has the bits of one `gemm_packed` call.
+#[test]
+fn packed_job_is_bit_identical_across_threads() {
+    for k in dispatch::under_test() {
+        for (s, &d) in [(300, 700, 200), (40, 1000, 200), (500, 97, 64)]
+            .iter()
+            .enumerate()
+        {
+            let lay = [
+                Layout::ROW,
+                [Layout::ROW, COL][s % 2],
+                [Layout::ROW, COL][s % 2],
+            ];
+            let p = problem(d, lay, (1.25, 0.5), s != 1, 20 + s as u64);
+            let want = run_packed(&k, &p);
+            let pb = KPackedB::new(&k, p.b(), vec![0.0; packed_b_len(&k, p.k, p.n)]).unwrap();
+            for threads in 1..=3 {
+                let mut c = p.new_c();
+                let job = GemmJob::packed(
+                    &k,
+                    p.alpha,
+                    p.a(),
+                    &pb,
+                    p.beta,
+                    p.c_view(&mut c),
+                    p.bias.as_deref(),
+                )
+                .unwrap();
+                assert!(job.tasks() > 1 || d.1 < 192, "{d:?}: {} tasks", job.tasks());
+                std::thread::scope(|sc| {
+                    for _ in 0..threads {
+                        sc.spawn(|| {
+                            let mut ws = vec![0.0f32; job.task_workspace_len()];
+                            while job.run_next(&mut ws).unwrap() {}
+                        });
+                    }
+                });
+                let ctx = format!("{} {d:?} {threads} threads", k.isa().name());
+                assert_bits_eq(&c, &want, &ctx);
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: a typed error, and C (and the packed storage) untouched.
+
+const SENTINEL: f32 = 7.0;
+
+/// One entry point applied to a C view and a workspace.
+type Call<'a> = Box<dyn Fn(MatMut<'_>, &mut [f32]) -> Result<(), Error> + 'a>;
+
+/// `gemm_bias`, `gemm_packed`, `GemmJob::{with_bias, packed}`, `matmul_bias_with`,
+/// `matmul_packed` and `reference::matmul_bias` on one bad call: each returns `want` and
+/// leaves C as it was.
+#[track_caller]
+fn expect_all(
+    k: &Kernels,
+    (a, b): (MatRef<'_>, MatRef<'_>),
+    (c_rows, c_cols): (usize, usize),
+    bias: Option<&[f32]>,
+    want: Error,
+) {
+    let pb = KPackedB::new(k, b, vec![0.0; packed_b_len(k, b.rows, b.cols)]).unwrap();
+    let spb = PackedB::with_kernels(k, b).unwrap();
+    let mut ws = vec![0.0f32; 1 << 16];
+    let name = k.isa().name();
+    let calls: Vec<(&str, Call<'_>)> = vec![
+        (
+            "gemm_bias",
+            Box::new(|c, ws| gemm_bias(k, 1.0, a, b, 0.0, c, bias, ws)),
+        ),
+        (
+            "gemm_packed",
+            Box::new(|c, ws| gemm_packed(k, 1.0, a, &pb, 0.0, c, bias, ws)),
+        ),
+        (
+            "GemmJob::with_bias",
+            Box::new(|c, _| GemmJob::with_bias(k, 1.0, a, b, 0.0, c, bias).map(drop)),
+        ),
+        (
+            "GemmJob::packed",
+            Box::new(|c, _| GemmJob::packed(k, 1.0, a, &pb, 0.0, c, bias).map(drop)),
+        ),
+        (
+            "matmul_bias_with",
+            Box::new(|c, _| matmul_bias_with(k, 1.0, a, b, 0.0, c, bias)),
+        ),
+        (
+            "matmul_packed",
+            Box::new(|c, _| matmul_packed(1.0, a, &spb, 0.0, c, bias)),
+        ),
+        (
+            "reference::matmul_bias",
+            Box::new(|c, _| huiyan::reference::matmul_bias(1.0, a, b, 0.0, c, bias)),
+        ),
+    ];
+    for (what, f) in calls {
+        let mut c = vec![SENTINEL; c_rows * c_cols];
+        let got = f(MatMut::row_major(&mut c, c_rows, c_cols), &mut ws);
+        assert_eq!(got, Err(want), "{name}: {what}");
+        assert!(
+            c.iter().all(|&x| x == SENTINEL),
+            "{name}: {what}: C written on error"
+        );
+    }
+}
+
+#[test]
+fn bad_bias_length() {
+    let (a, b) = (vec![1.0f32; 12], vec![1.0f32; 20]);
+    for k in dispatch::available() {
+        let (av, bv) = (MatRef::row_major(&a, 3, 4), MatRef::row_major(&b, 4, 5));
+        for len in [4, 6, 0] {
+            let bias = vec![0.5f32; len];
+            let want = Error::SliceTooShort {
+                operand: Operand::Bias,
+                needed: 5,
+                got: len,
+            };
+            expect_all(&k, (av, bv), (3, 5), Some(&bias), want);
+        }
+    }
+}
+
+#[test]
+fn bad_dims_against_packed_b() {
+    let (a, b) = (vec![1.0f32; 40], vec![1.0f32; 20]);
+    for k in dispatch::available() {
+        let mut ws = vec![0.0f32; 1 << 14];
+        let pb = KPackedB::new(
+            &k,
+            MatRef::row_major(&b, 4, 5),
+            vec![0.0; packed_b_len(&k, 4, 5)],
+        )
+        .unwrap();
+        let cases = [
+            (MatRef::row_major(&a, 3, 3), (3, 5), Dim::K, 3, 4),
+            (MatRef::row_major(&a, 3, 4), (2, 5), Dim::M, 3, 2),
+            (MatRef::row_major(&a, 3, 4), (3, 4), Dim::N, 5, 4),
+        ];
+        for (av, (cr, cc), dim, expected, got) in cases {
+            let mut c = vec![SENTINEL; cr * cc];
+            let e = gemm_packed(
+                &k,
+                1.0,
+                av,
+                &pb,
+                0.0,
+                MatMut::row_major(&mut c, cr, cc),
+                None,
+                &mut ws,
+            );
+            assert_eq!(
+                e,
+                Err(Error::DimMismatch { dim, expected, got }),
+                "{}",
+                k.isa().name()
+            );
+            assert!(c.iter().all(|&x| x == SENTINEL));
+        }
+        // A shorter than its shape.
+        let e = gemm_packed(
+            &k,
+            1.0,
+            MatRef::row_major(&a[..11], 3, 4),
+            &pb,
+            0.0,
+            MatMut::row_major(&mut [SENTINEL; 15], 3, 5),
+            None,
+            &mut ws,
+        );
+        assert!(
+            matches!(
+                e,
+                Err(Error::SliceTooShort {
+                    operand: Operand::A,
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        // Workspace too small.
+        let mut c = vec![SENTINEL; 15];
+        let need = gemm_packed_workspace_len(&k, 3, 5, 4);
+        let e = gemm_packed(
+            &k,
+            1.0,
+            MatRef::row_major(&a, 3, 4),
+            &pb,
+            0.0,
+            MatMut::row_major(&mut c, 3, 5),
+            None,
+            &mut ws[..need - 1],
+        );
+        assert_eq!(
+            e,
+            Err(Error::WorkspaceTooSmall {
+                needed: need,
+                got: need - 1
+            })
+        );
+        assert!(c.iter().all(|&x| x == SENTINEL));
+    }
+}
+
+#[test]
+fn packed_b_of_another_tier() {
+    let (a, b) = (vec![1.0f32; 12], vec![1.0f32; 20]);
+    let tiers = dispatch::available();
+    for kp in &tiers {
+        let pb = KPackedB::new(
+            kp,
+            MatRef::row_major(&b, 4, 5),
+            vec![0.0; packed_b_len(kp, 4, 5)],
+        )
+        .unwrap();
+        for k in tiers.iter().filter(|k| k.isa() != kp.isa()) {
+            let mut c = vec![SENTINEL; 15];
+            let mut ws = vec![0.0f32; 1 << 14];
+            let cv = MatMut::row_major(&mut c, 3, 5);
+            let e = gemm_packed(
+                k,
+                1.0,
+                MatRef::row_major(&a, 3, 4),
+                &pb,
+                0.0,
+                cv,
+                None,
+                &mut ws,
+            );
+            let want = Error::PackedForOtherKernels {
+                operand: Operand::PackedB,
+                packed: kp.isa(),
+                kernels: k.isa(),
+            };
+            assert_eq!(e, Err(want));
+            let cv = MatMut::row_major(&mut c, 3, 5);
+            let e = GemmJob::packed(k, 1.0, MatRef::row_major(&a, 3, 4), &pb, 0.0, cv, None);
+            assert_eq!(e.map(drop), Err(want));
+            assert!(c.iter().all(|&x| x == SENTINEL));
+            assert!(!want.to_string().is_empty());
+        }
+    }
+}
+
+#[test]
+fn packed_b_storage_and_source() {
+    let b = vec![1.0f32; 20];
+    for k in dispatch::available() {
+        let need = packed_b_len(&k, 4, 5);
+        let mut short = vec![SENTINEL; need - 1];
+        let e = KPackedB::new(&k, MatRef::row_major(&b, 4, 5), &mut short[..]);
+        let want = Error::SliceTooShort {
+            operand: Operand::PackedB,
+            needed: need,
+            got: need - 1,
+        };
+        assert_eq!(e.map(drop), Err(want));
+        assert!(
+            short.iter().all(|&x| x == SENTINEL),
+            "storage written on error"
+        );
+        let e = KPackedB::new(&k, MatRef::row_major(&b[..19], 4, 5), vec![0.0; need]);
+        assert!(matches!(
+            e,
+            Err(Error::SliceTooShort {
+                operand: Operand::B,
+                ..
+            })
+        ));
+        let e = PackedB::with_kernels(&k, MatRef::row_major(&b[..19], 4, 5));
+        assert!(matches!(
+            e,
+            Err(Error::SliceTooShort {
+                operand: Operand::B,
+                ..
+            })
+        ));
+        // Storage overlapping B (raw views over one buffer).
+        let mut buf = vec![1.0f32; need + 20];
+        let p = buf.as_mut_ptr();
+        // SAFETY: both cover `buf`; PackedB::new detects the overlap before writing.
+        let e = unsafe {
+            let bv = MatRef::from_raw_parts(p as *const f32, 20, 4, 5, 5, 1);
+            KPackedB::new(&k, bv, std::slice::from_raw_parts_mut(p.add(10), need))
+        };
+        let want = Error::Overlap {
+            output: Operand::PackedB,
+            input: Operand::B,
+        };
+        assert_eq!(e.map(drop), Err(want));
+        assert!(buf.iter().all(|&x| x == 1.0));
+        // An empty B packs into no storage and multiplies as k = 0 / n = 0.
+        let pb = KPackedB::new(&k, MatRef::row_major(&[], 0, 5), &mut [][..]).unwrap();
+        let mut c = vec![f32::NAN; 10];
+        let cv = MatMut::row_major(&mut c, 2, 5);
+        gemm_packed(
+            &k,
+            1.0,
+            MatRef::row_major(&[], 2, 0),
+            &pb,
+            0.0,
+            cv,
+            Some(&[1.0; 5]),
+            &mut [],
+        )
+        .unwrap();
+        assert_eq!(c, vec![1.0; 10]);
+    }
+}
+
+#[test]
+fn bias_or_packed_b_overlapping_c() {
+    for k in dispatch::available() {
+        let mut ws = vec![0.0f32; 1 << 14];
+        let a = vec![1.0f32; 12];
+        let b = vec![1.0f32; 20];
+        let mut buf = vec![SENTINEL; 40];
+        let p = buf.as_mut_ptr();
+        // SAFETY: C and the bias both cover `buf`; the calls detect the overlap first.
+        let e = unsafe {
+            let c = MatMut::from_raw_parts(p, 15, 3, 5, 5, 1);
+            let bias = std::slice::from_raw_parts(p.add(10), 5);
+            gemm_bias(
+                &k,
+                1.0,
+                MatRef::row_major(&a, 3, 4),
+                MatRef::row_major(&b, 4, 5),
+                0.0,
+                c,
+                Some(bias),
+                &mut ws,
+            )
+        };
+        let want = Error::Overlap {
+            output: Operand::C,
+            input: Operand::Bias,
+        };
+        assert_eq!(e, Err(want));
+        assert!(buf.iter().all(|&x| x == SENTINEL));
+        // C inside the packed storage.
+        let need = packed_b_len(&k, 4, 5);
+        let mut store = vec![0.0f32; need + 15];
+        let sp = store.as_mut_ptr();
+        // SAFETY: the PackedB owns a slice of `store` through `sp`; C covers the same memory;
+        // gemm_packed detects the overlap before writing.
+        let e = unsafe {
+            let pb = KPackedB::new(
+                &k,
+                MatRef::row_major(&b, 4, 5),
+                std::slice::from_raw_parts_mut(sp, need),
+            )
+            .unwrap();
+            let c = MatMut::from_raw_parts(sp.add(need - 5), 15, 3, 5, 5, 1);
+            gemm_packed(
+                &k,
+                1.0,
+                MatRef::row_major(&a, 3, 4),
+                &pb,
+                0.0,
+                c,
+                None,
+                &mut ws,
+            )
+        };
+        let want = Error::Overlap {
+            output: Operand::C,
+            input: Operand::PackedB,
+        };
+        assert_eq!(e, Err(want));
+    }
+}
+
+/// The write-back contract: an element gets the same bits whether its tile is full or an edge
+/// (masked or buffered) — each block of a product equals the product of that block's rows of A
+/// and columns of B, for every cut through the tiles, both C layouts and with the bias.
+#[test]
+fn edge_tiles_have_the_bits_of_full_tiles() {
+    let (m, n, kk) = (40, 30, 50);
+    let mut rng = Rng::new(5);
+    let a = rng.uniform_vec(m * kk, -1.0, 1.0);
+    let b = rng.uniform_vec(kk * n, -1.0, 1.0);
+    let c0 = rng.uniform_vec(m * n, -1.0, 1.0);
+    let bias = rng.uniform_vec(n, -1.0, 1.0);
+    for k in dispatch::under_test() {
+        for col_major in [false, true] {
+            let lay = Layout { col_major, pad: 0 };
+            let whole = GemmProblem::new(
+                (m, n, kk),
+                0.5,
+                0.5,
+                &a,
+                &b,
+                &c0,
+                [Layout::ROW, Layout::ROW, lay],
+            )
+            .with_bias(bias.clone());
+            let full = whole.gather_c(&run_plain(&k, &whole));
+            for (m1, n1) in [(1, 30), (40, 1), (17, 7), (9, 13), (33, 25), (5, 29)] {
+                let sub = |v: &[f32], cols: usize, r: usize, cc: usize| -> Vec<f32> {
+                    (0..r)
+                        .flat_map(|i| v[i * cols..i * cols + cc].to_vec())
+                        .collect()
+                };
+                let p = GemmProblem::new(
+                    (m1, n1, kk),
+                    0.5,
+                    0.5,
+                    &a[..m1 * kk],
+                    &sub(&b, n, kk, n1),
+                    &sub(&c0, n, m1, n1),
+                    [Layout::ROW, Layout::ROW, lay],
+                )
+                .with_bias(bias[..n1].to_vec());
+                let got = p.gather_c(&run_plain(&k, &p));
+                let ctx = format!("{} {m1}×{n1} of {m}×{n}, C {lay:?}", k.isa().name());
+                assert_bits_eq(&got, &sub(&full, n, m1, n1), &ctx);
+                assert_bits_eq(&p.gather_c(&run_packed(&k, &p)), &got, &ctx);
+            }
+        }
+    }
+}
