@@ -157,46 +157,27 @@ unsafe fn gemm_ukr_x86_v3<const NV: usize, const NC: usize>(
         _mm_prefetch::<_MM_HINT_T0>(cj);
         _mm_prefetch::<_MM_HINT_T0>(cj.wrapping_add(32 * NV - 4));
     }
-    let mut a = a;
+    // B row p at `b + p·rsb`, its elements `csb` apart. Two loops, so that the packed /
+    // row-major case (`csb = 1`) gets constant offsets; a column-major B (`rsb = 1`) has one
+    // base pointer walking down the columns, the column offsets loop invariants.
+    let (mut a, mut b) = (a, b);
     if csb == 1 {
-        let mut b = b;
         for _ in 0..kc {
             // SAFETY: column p of A (8·NV elements at a) and row p of B (NC elements at b) are
-            // readable for p < kc (contract); the pointers advance by one step each iteration.
+            // readable for p < kc (contract); both advance one step.
             unsafe {
-                let mut av = [_mm256_setzero_ps(); NV];
-                for (v, x) in av.iter_mut().enumerate() {
-                    *x = _mm256_loadu_ps(a.add(8 * v));
-                }
-                for (j, col) in acc.iter_mut().enumerate() {
-                    let bj = _mm256_broadcast_ss(&*b.add(j));
-                    for v in 0..NV {
-                        col[v] = _mm256_fmadd_ps(av[v], bj, col[v]);
-                    }
-                }
+                rank1::<NV, NC>(&mut acc, a, b, 1);
                 a = a.add(lda);
                 b = b.add(rsb);
             }
         }
     } else {
-        // Column-major B (rsb = 1): column j is contiguous from b + j·csb. One base pointer
-        // walks down the columns; the column offsets are loop invariants.
-        let mut bp = b;
         for _ in 0..kc {
-            // SAFETY: as above, with B's element (p, j) at bp + j·csb, bp = b + p.
+            // SAFETY: as above, with B's element (p, j) at b + j·csb, b advancing by rsb = 1.
             unsafe {
-                let mut av = [_mm256_setzero_ps(); NV];
-                for (v, x) in av.iter_mut().enumerate() {
-                    *x = _mm256_loadu_ps(a.add(8 * v));
-                }
-                for (j, col) in acc.iter_mut().enumerate() {
-                    let bj = _mm256_broadcast_ss(&*bp.add(j * csb));
-                    for v in 0..NV {
-                        col[v] = _mm256_fmadd_ps(av[v], bj, col[v]);
-                    }
-                }
+                rank1::<NV, NC>(&mut acc, a, b, csb);
                 a = a.add(lda);
-                bp = bp.add(1);
+                b = b.add(1);
             }
         }
     }
@@ -245,6 +226,35 @@ unsafe fn gemm_ukr_x86_v3<const NV: usize, const NC: usize>(
                 } else {
                     _mm256_maskstore_ps(p, mask[v], r);
                 }
+            }
+        }
+    }
+}
+
+/// `acc[j][v] += A[8·v + i, p] · B[p, j]` for one step `p`: A's column at `a` (`8·NV`
+/// elements), B's row at `b` with its `NC` elements `csb` apart.
+///
+/// # Safety
+///
+/// The CPU supports AVX2 and FMA (the enclosing `#[target_feature]` kernel, into which this
+/// is inlined); `a` readable for `8·NV` elements, `b + j·csb` for `j < NC`.
+#[inline(always)]
+unsafe fn rank1<const NV: usize, const NC: usize>(
+    acc: &mut [[__m256; NV]; NC],
+    a: *const f32,
+    b: *const f32,
+    csb: usize,
+) {
+    // SAFETY: the caller's contract: the features, and the ranges read.
+    unsafe {
+        let mut av = [_mm256_setzero_ps(); NV];
+        for (v, x) in av.iter_mut().enumerate() {
+            *x = _mm256_loadu_ps(a.add(8 * v));
+        }
+        for (j, col) in acc.iter_mut().enumerate() {
+            let bj = _mm256_broadcast_ss(&*b.add(j * csb));
+            for v in 0..NV {
+                col[v] = _mm256_fmadd_ps(av[v], bj, col[v]);
             }
         }
     }
