@@ -48,7 +48,26 @@ pub(crate) fn validated(
 ) -> Result<GemmArgs, Error> {
     let (m, n, k) = check_gemm(&a, &b, &c)?;
     let bias = check_bias(bias, n, check_mat_mut(Operand::C, &c)?)?;
+    let args = raw((m, n, k), alpha, a, beta, c, bias);
     Ok(GemmArgs {
+        b: b.ptr,
+        rsb: b.rs,
+        csb: b.cs,
+        ..args
+    })
+}
+
+/// The raw form of a validated call, with no B yet (`b` null: the caller sets B, or the
+/// prepacked panels that stand for it).
+fn raw(
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    bias: Bias,
+) -> GemmArgs {
+    GemmArgs {
         m,
         n,
         k,
@@ -57,15 +76,15 @@ pub(crate) fn validated(
         a: a.ptr,
         rsa: a.rs,
         csa: a.cs,
-        b: b.ptr,
-        rsb: b.rs,
-        csb: b.cs,
+        b: core::ptr::null(),
+        rsb: 0,
+        csb: 0,
         c: c.ptr,
         rsc: c.rs,
         csc: c.cs,
         bias,
         packed: None,
-    })
+    }
 }
 
 /// Validates `C ← α·A·B + β·C + bias` with B prepacked: `packed` was packed for `kernels`
@@ -105,27 +124,13 @@ pub(crate) fn validated_packed<S: AsRef<[f32]>>(
     check_disjoint(Operand::C, sc, Operand::PackedB, sp)?;
     let bias = check_bias(bias, n, sc)?;
     Ok(GemmArgs {
-        m,
-        n,
-        k,
-        alpha,
-        beta,
-        a: a.ptr,
-        rsa: a.rs,
-        csa: a.cs,
-        b: core::ptr::null(),
-        rsb: 0,
-        csb: 0,
-        c: c.ptr,
-        rsc: c.rs,
-        csc: c.cs,
-        bias,
         packed: Some(Prepacked {
             side: Side::B,
             ptr: panels,
             ld: packed.npad(),
             first: 0,
         }),
+        ..raw((m, n, k), alpha, a, beta, c, bias)
     })
 }
 
