@@ -3,6 +3,10 @@
 //!
 //! Groups `attention/S{S}_D{D}_{causal|noncausal}` with H = 8, B = 1, BHSD; throughput is the
 //! effective flop count `4·S²·D·H` (half for causal), so criterion's "elem/s" is FLOP/s.
+//! Encoder groups `attention/B32_H12_S{S}_D32` (non-causal, BHSD) at sentence-encoder shapes,
+//! and `varlen/B32_H12_D32_S5-64`: a batch of 32 sentences of 5..64 tokens run `packed`
+//! (`attention_varlen`, no padding) and `padded` (to 64 with `key_padding_lens`), throughput
+//! in the flops of the real tokens (`4·H·D·Σ Lₛ²`).
 //! Decode groups `decode/Lk{Lk}_D128_Hkv{Hkv}`: Lq = 1, H = 8, throughput in bytes of K and V
 //! read. `…_softcap30` groups: the same shapes with `softcap = 30`. Run:
 //! `cargo bench --bench attention` (filter: `-- S2048`; `HUIYAN_BENCH_CLOCK=cpu` on a shared
@@ -28,21 +32,21 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
     Rng::new(seed).uniform_vec(len, -0.5, 0.5)
 }
 
-/// Per head: S = scale·Q·Kᵀ (materialised), P = softmax(S) (masked for causal), O = P·V.
+/// Per head (`heads` = B·H heads of BHSD memory): S = scale·Q·Kᵀ (materialised),
+/// P = softmax(S) (masked for causal), O = P·V.
 #[allow(clippy::too_many_arguments)]
 fn naive(
     q: &[f32],
     k: &[f32],
     v: &[f32],
     o: &mut [f32],
-    s: usize,
-    d: usize,
+    (heads, s, d): (usize, usize, usize),
     mask: Option<&[bool]>,
     scores: &mut [f32],
     probs: &mut [f32],
 ) {
     let scale = 1.0 / (d as f32).sqrt();
-    for h in 0..H {
+    for h in 0..heads {
         let (qh, kh, vh) = (
             &q[h * s * d..(h + 1) * s * d],
             &k[h * s * d..(h + 1) * s * d],
@@ -131,8 +135,7 @@ fn prefill<M: Measurement>(cr: &mut Criterion<M>) {
                                 &k,
                                 &v,
                                 &mut o,
-                                s,
-                                d,
+                                (H, s, d),
                                 mask.as_deref(),
                                 &mut scores,
                                 &mut probs,
@@ -144,6 +147,113 @@ fn prefill<M: Measurement>(cr: &mut Criterion<M>) {
             }
         }
     }
+}
+
+/// Sentence-encoder shapes: B = 32, H = 12, D = 32, non-causal, against the naive path.
+fn encoder<M: Measurement>(cr: &mut Criterion<M>) {
+    let (b, h, d) = (32usize, 12usize, 32usize);
+    for s in [16usize, 32, 64, 128, 256] {
+        let dims = [b, h, s, d];
+        let n = b * h * s * d;
+        let (q, k, v) = (values(n, 1), values(n, 2), values(n, 3));
+        let mut o = vec![0.0f32; n];
+        let mut g = cr.benchmark_group(format!("attention/B{b}_H{h}_S{s}_D{d}"));
+        g.throughput(Throughput::Elements((4 * b * h * s * s * d) as u64));
+        g.sample_size(if s >= 128 { 10 } else { 20 });
+        let opts = AttentionOptions::default();
+        g.bench_function("huiyan", |bch| {
+            bch.iter(|| {
+                let t = |x| Tensor4Ref::bhsd(x, dims);
+                attention(
+                    t(black_box(&q)),
+                    t(&k),
+                    t(&v),
+                    Tensor4Mut::bhsd(&mut o, dims),
+                    &opts,
+                    None,
+                )
+                .unwrap()
+            })
+        });
+        let (mut scores, mut probs) = (vec![0.0f32; s * s], vec![0.0f32; s * s]);
+        g.bench_function("naive", |bch| {
+            bch.iter(|| {
+                naive(
+                    black_box(&q),
+                    &k,
+                    &v,
+                    &mut o,
+                    (b * h, s, d),
+                    None,
+                    &mut scores,
+                    &mut probs,
+                )
+            })
+        });
+        g.finish();
+    }
+}
+
+/// A batch of 32 sentences of 5..64 tokens: packed (`attention_varlen`) against padded to 64
+/// with `key_padding_lens`.
+fn varlen<M: Measurement>(cr: &mut Criterion<M>) {
+    let (h, d, pad) = (12usize, 32usize, 64usize);
+    let mut rng = huiyan_testkit::Rng::new(5);
+    let lens: Vec<usize> = (0..32)
+        .map(|_| 5 + (rng.next_u64() % 60) as usize)
+        .collect();
+    let mut cu = vec![0usize];
+    for &l in &lens {
+        cu.push(cu.last().unwrap() + l);
+    }
+    let total = *cu.last().unwrap();
+    let flops: usize = lens.iter().map(|&l| 4 * h * d * l * l).sum();
+    let (q, k, v) = (
+        values(32 * pad * h * d, 1),
+        values(32 * pad * h * d, 2),
+        values(32 * pad * h * d, 3),
+    );
+    let mut o = vec![0.0f32; 32 * pad * h * d];
+    let mut g = cr.benchmark_group(format!("varlen/B32_H{h}_D{d}_S5-64"));
+    g.throughput(Throughput::Elements(flops as u64));
+    g.sample_size(20);
+    let opts = AttentionOptions::default();
+    g.bench_function("packed", |bch| {
+        bch.iter(|| {
+            let n = total * h * d;
+            huiyan::attention_varlen(
+                Tensor4Ref::thd(&black_box(&q)[..n], [total, h, d]),
+                Tensor4Ref::thd(&k[..n], [total, h, d]),
+                Tensor4Ref::thd(&v[..n], [total, h, d]),
+                Tensor4Mut::thd(&mut o[..total * h * d], [total, h, d]),
+                &cu,
+                &cu,
+                &opts,
+                None,
+            )
+            .unwrap()
+        })
+    });
+    let padded = AttentionOptions {
+        key_padding_lens: Some(&lens),
+        ..Default::default()
+    };
+    let dims = [32, h, pad, d];
+    g.bench_function("padded", |bch| {
+        bch.iter(|| {
+            let t = |x| Tensor4Ref::bshd(x, dims);
+            attention(
+                t(black_box(&q)),
+                t(&k),
+                t(&v),
+                Tensor4Mut::bshd(&mut o, dims),
+                &padded,
+                None,
+            )
+            .unwrap()
+        })
+    });
+    g.finish();
 }
 
 fn decode<M: Measurement>(cr: &mut Criterion<M>) {
@@ -243,6 +353,8 @@ fn softcap<M: Measurement>(cr: &mut Criterion<M>) {
 }
 
 fn all<M: Measurement>(cr: &mut Criterion<M>) {
+    encoder(cr);
+    varlen(cr);
     prefill(cr);
     decode(cr);
     softcap(cr);

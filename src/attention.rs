@@ -74,3 +74,95 @@ pub fn attention_with(
         crate::run::run(&job)
     })
 }
+
+/// Attention over a variable-length batch: sequences packed end to end without padding, as
+/// FlashAttention's varlen interface takes them (contract:
+/// [`huiyan_kernels::attention::attention_varlen`]). Q `[total_q, Hq, dk]`, K and V
+/// `[total_k, Hkv, d]`, O `[total_q, Hq, dv]` as views with a batch axis of 1
+/// ([`Tensor4Ref::thd`]); sequence `s` owns query tokens `cu_seqlens_q[s]..cu_seqlens_q[s+1]`
+/// and key tokens `cu_seqlens_k[s]..cu_seqlens_k[s+1]`, and sees only its own keys. The cost
+/// is proportional to `Σ Lqₛ·Lkₛ`, not to a padded batch. `lse` is `[Hq, total_q]`.
+///
+/// Each sequence gets exactly the bits of the same call made for it alone (the varlen tests
+/// check it); with the `rayon` feature the work spreads over the pool, with the same bits.
+///
+/// ```
+/// use huiyan::{attention_varlen, AttentionOptions, Tensor4Mut, Tensor4Ref};
+/// // Three sentences of 3, 5 and 2 tokens, 2 heads of dimension 4, packed.
+/// let (total, h, d) = (10, 2, 4);
+/// let x: Vec<f32> = (0..total * h * d).map(|i| (i % 7) as f32 * 0.1).collect();
+/// let mut o = vec![0.0f32; total * h * d];
+/// let cu = [0usize, 3, 8, 10];
+/// let t = |s| Tensor4Ref::thd(s, [total, h, d]);
+/// attention_varlen(t(&x), t(&x), t(&x), Tensor4Mut::thd(&mut o, [total, h, d]), &cu, &cu,
+///                  &AttentionOptions::default(), None)?;
+/// # Ok::<(), huiyan::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn attention_varlen(
+    q: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_>,
+    v: Tensor4Ref<'_>,
+    o: Tensor4Mut<'_>,
+    cu_seqlens_q: &[usize],
+    cu_seqlens_k: &[usize],
+    opts: &AttentionOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    attention_varlen_with(
+        dispatch::kernels(),
+        q,
+        k,
+        v,
+        o,
+        cu_seqlens_q,
+        cu_seqlens_k,
+        opts,
+        lse,
+    )
+}
+
+/// [`attention_varlen`] with an explicit kernel table.
+///
+/// ```
+/// use huiyan::{attention_varlen_with, AttentionOptions, Tensor4Mut, Tensor4Ref};
+/// let x = [1.0f32, 2.0, 3.0, 4.0];
+/// for k in huiyan::dispatch::available() {
+///     let mut o = [0.0f32; 4];
+///     // Two sequences of one token each: each sees only itself.
+///     attention_varlen_with(&k, Tensor4Ref::thd(&x, [2, 1, 2]), Tensor4Ref::thd(&x, [2, 1, 2]),
+///                           Tensor4Ref::thd(&x, [2, 1, 2]), Tensor4Mut::thd(&mut o, [2, 1, 2]),
+///                           &[0, 1, 2], &[0, 1, 2], &AttentionOptions::default(), None)?;
+///     assert_eq!(o, x, "{}", k.isa().name());
+/// }
+/// # Ok::<(), huiyan::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn attention_varlen_with(
+    kernels: &Kernels,
+    q: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_>,
+    v: Tensor4Ref<'_>,
+    o: Tensor4Mut<'_>,
+    cu_seqlens_q: &[usize],
+    cu_seqlens_k: &[usize],
+    opts: &AttentionOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    huiyan_kernels::attention::check_attention_varlen(
+        &q,
+        &k,
+        &v,
+        &o,
+        cu_seqlens_q,
+        cu_seqlens_k,
+        opts,
+        lse.as_deref(),
+    )?;
+    let (cu_q, cu_k) = (cu_seqlens_q, cu_seqlens_k);
+    let shared_len = AttentionJob::varlen_shared_len(kernels, &q, &k, &v, cu_q, cu_k);
+    with_scratch(&SHARED, shared_len, |shared| {
+        let job = AttentionJob::new_varlen(kernels, q, k, v, o, cu_q, cu_k, opts, lse, shared)?;
+        crate::run::run(&job)
+    })
+}

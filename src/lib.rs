@@ -90,7 +90,7 @@ mod scratch;
 mod softmax;
 mod weights;
 
-pub use attention::{attention, attention_with};
+pub use attention::{attention, attention_varlen, attention_varlen_with, attention_with};
 pub use huiyan_kernels::{
     attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,
 };

@@ -58,6 +58,16 @@ proptest! {
     fn every_option_across_tiles(p in strategies::attn_problem(AttnLimits::TILES)) {
         for k in kernels() { check(&k, &p); }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(proptest_cases(16)))]
+
+    /// Keys past the single-block path: every option on the flash tile path.
+    #[test]
+    fn every_option_on_long_keys(p in strategies::attn_problem(AttnLimits::LONG_KEYS)) {
+        for k in kernels() { check(&k, &p); }
+    }
 
 }
 
@@ -66,9 +76,11 @@ proptest! {
 
     #[test]
     fn plain_and_causal_at_block_boundaries(
-        lq in prop_oneof![Just(1usize), Just(5usize), 127usize..=130, 255usize..=257, 511usize..=513],
-        lk in prop_oneof![Just(1usize), 127usize..=133, 263usize..=265],
-        d in prop_oneof![Just(1usize), Just(3), Just(16), Just(64), Just(80), Just(128), Just(256)],
+        lq in prop_oneof![Just(1usize), Just(5usize), 15usize..=17, 31usize..=33, 127usize..=130,
+                          255usize..=257, 511usize..=513],
+        lk in prop_oneof![Just(1usize), 15usize..=17, 127usize..=133, 255usize..=257, 263usize..=265],
+        d in prop_oneof![Just(1usize), Just(3), Just(16), Just(20), Just(32), Just(64), Just(80),
+                         Just(96), Just(128), Just(256)],
         causal in any::<bool>(), lower_right in any::<bool>(), seed in 0u64..1 << 20,
     ) {
         let mut p = seeded(1, 2, 1, lq, lk, d, d, seed);

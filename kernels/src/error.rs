@@ -64,6 +64,10 @@ pub enum Operand {
     PoolQuery,
     /// A prepacked matmul operand ([`PackedB`](crate::gemm::PackedB)) or its storage.
     PackedB,
+    /// Cumulative query offsets of a variable-length call (`cu_seqlens_q`).
+    SeqOffsetsQ,
+    /// Cumulative key offsets of a variable-length call (`cu_seqlens_k`).
+    SeqOffsetsK,
 }
 
 /// A named dimension, for [`Error::ZeroDim`] and [`Error::DimMismatch`].
@@ -229,6 +233,26 @@ pub enum Error {
         /// The tier of the kernels it was given to.
         kernels: IsaId,
     },
+    /// An offset of a variable-length call is below the one before it, or past the packed
+    /// tokens.
+    BadOffset {
+        /// [`Operand::SeqOffsetsQ`] or [`Operand::SeqOffsetsK`].
+        operand: Operand,
+        /// Position in the offsets.
+        index: usize,
+        /// The offset given.
+        value: usize,
+        /// The smallest it may be (the offset before it).
+        min: usize,
+        /// The largest it may be (the packed token count).
+        max: usize,
+    },
+    /// An option with no per-sequence meaning was given to a variable-length call (a 4-d
+    /// mask or bias, key-padding lengths: the offsets already say which keys exist).
+    NotPerSequence {
+        /// The option.
+        operand: Operand,
+    },
 }
 
 impl fmt::Display for Error {
@@ -299,6 +323,21 @@ impl fmt::Display for Error {
                 divisor,
             } => {
                 write!(f, "{dim:?} = {value} is not a multiple of {divisor}")
+            }
+            Error::BadOffset {
+                operand,
+                index,
+                value,
+                min,
+                max,
+            } => {
+                write!(f, "{operand:?}[{index}] = {value} is outside {min}..={max}")
+            }
+            Error::NotPerSequence { operand } => {
+                write!(
+                    f,
+                    "{operand:?} has no per-sequence meaning in a variable-length call"
+                )
             }
             Error::TooLarge {
                 operand,

@@ -210,6 +210,9 @@ pub struct AttnLimits {
     pub len: usize,
     /// Max `dk` and `dv`.
     pub dim: usize,
+    /// Keys from this many up (`Lk` is then drawn from `min_len_kv..=min_len_kv + len`,
+    /// never 0): puts the keys past a path's threshold. 0 for the default distribution.
+    pub min_len_kv: usize,
 }
 
 impl AttnLimits {
@@ -220,6 +223,7 @@ impl AttnLimits {
         group: 3,
         len: 9,
         dim: 9,
+        min_len_kv: 0,
     };
     /// Sizes that cross common tile boundaries (Lq, Lk up to 70; d up to 40).
     pub const TILES: AttnLimits = AttnLimits {
@@ -228,13 +232,28 @@ impl AttnLimits {
         group: 2,
         len: 70,
         dim: 40,
+        min_len_kv: 0,
+    };
+    /// Keys past the single-block path (`Lk` in 257..=297) with short query blocks: the flash
+    /// tile path, every option.
+    pub const LONG_KEYS: AttnLimits = AttnLimits {
+        batch: 1,
+        heads_kv: 2,
+        group: 2,
+        len: 40,
+        dim: 24,
+        min_len_kv: 257,
     };
 }
 
 /// An attention shape within `lim`: `Hq = Hkv·group`, `Lq ≠ Lk` usually, `Lq = 1` often (via
 /// [`dim`]), `dk ≠ dv` usually, `Lk = 0` occasionally.
 pub fn attn_shape(lim: AttnLimits) -> impl Strategy<Value = AttnShape> {
-    let len_kv = prop_oneof![1 => Just(0usize), 19 => dim(lim.len)];
+    let len_kv = if lim.min_len_kv == 0 {
+        prop_oneof![1 => Just(0usize), 19 => dim(lim.len)].boxed()
+    } else {
+        (lim.min_len_kv..=lim.min_len_kv + lim.len).boxed()
+    };
     (
         1..=lim.batch.max(1),
         1..=lim.heads_kv.max(1),

@@ -17,10 +17,15 @@ pub(crate) struct Call<'a> {
     pub(crate) os: [usize; 4],
     /// `[B, Hq, Lq]` logsumexp output, or null.
     pub(crate) lse: *mut f32,
+    /// Elements between the logsumexp rows of two heads (`Lq`; in a sequence of a
+    /// variable-length call, the packed query count).
+    pub(crate) lse_ld: usize,
     pub(crate) opts: AttentionOptions<'a>,
     pub(crate) d: AttnDims,
     /// Query rows per tile task (`QBLOCKS·Br` of the ISA).
     pub(crate) qchunk: usize,
+    /// `(b, kv head)` units per single-block task.
+    pub(crate) units: usize,
 }
 
 impl<'a> Call<'a> {
@@ -40,10 +45,20 @@ impl<'a> Call<'a> {
             o: o.ptr,
             os: o.strides,
             lse,
+            lse_ld: d.len_q,
             opts,
             d,
             qchunk: 1,
+            units: 1,
         }
+    }
+
+    /// The logsumexp of query `i` of head `h`, batch `b` (a pointer into `lse`, which must not
+    /// be null; wrapping arithmetic, inside `lse` for indices inside the call).
+    #[inline(always)]
+    pub(crate) fn lse_at(&self, b: usize, h: usize, i: usize) -> *mut f32 {
+        self.lse
+            .wrapping_add((b * self.d.heads_q + h) * self.lse_ld + i)
     }
 
     /// Query chunks per `(b, kv head)`.

@@ -462,7 +462,7 @@ pub(crate) unsafe fn run_merge(c: &Call<'_>, task: usize, shared: *const f32) {
                 mx + libm::logf(l)
             };
             // SAFETY: lse holds B·Hq·Lq floats.
-            unsafe { *c.lse.add((b * d.heads_q + h) * lq + i) = lse };
+            unsafe { *c.lse_at(b, h, i) = lse };
         }
     }
 }

@@ -6,7 +6,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use super::call::Call;
 use super::decode::{self, MAX_DECODE_LQ};
-use super::tile;
+use super::varlen::{Plan, Seqs};
+use super::{short, tile};
 use crate::error::Error;
 use crate::job::Job;
 use crate::kernels::Kernels;
@@ -34,22 +35,48 @@ pub(crate) type ChunkEntry = unsafe fn(&Call<'_>, usize, *mut f32, *mut f32);
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AttentionKernel {
     pub(crate) tile: TileEntry,
+    pub(crate) short: TileEntry,
     pub(crate) chunk: ChunkEntry,
     /// Tile-task workspace for `(Lk, dk, dv)`.
     pub(crate) tile_ws: fn(usize, usize, usize) -> usize,
+    /// Single-block-task workspace for `(Lk, dk, dv)`.
+    pub(crate) short_ws: fn(usize, usize, usize) -> usize,
     /// Query rows per tile task.
     pub(crate) qchunk: usize,
 }
 
 impl AttentionKernel {
-    /// Tier `T`'s entries with its microkernel's workspace size and task height.
-    pub(crate) fn of<T: Tier>(tile: TileEntry, chunk: ChunkEntry) -> Self {
+    /// Tier `T`'s entries with its microkernel's workspace sizes and task height.
+    pub(crate) fn of<T: Tier>(tile: TileEntry, short: TileEntry, chunk: ChunkEntry) -> Self {
         AttentionKernel {
             tile,
+            short,
             chunk,
             tile_ws: tile::workspace_len::<T::Ukr>,
+            short_ws: short::workspace_len::<T::Ukr>,
             qchunk: tile::QBLOCKS * tile::blocks::<T::Ukr>().0,
         }
+    }
+}
+
+/// How a call's rows are computed, decided by its shapes alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Path {
+    /// `Lq ≤ MAX_DECODE_LQ`: a stream over the KV cache in chunks, merged ([`decode`]).
+    Decode,
+    /// `Lk ≤ short::MAX_KEYS`: every key in one block, exact softmax ([`short`]).
+    Short,
+    /// Everything else: flash tiles with the online softmax ([`tile`]).
+    Tile,
+}
+
+pub(super) fn path(lq: usize, lk: usize) -> Path {
+    if lq <= MAX_DECODE_LQ {
+        Path::Decode
+    } else if lk <= short::MAX_KEYS {
+        Path::Short
+    } else {
+        Path::Tile
     }
 }
 
@@ -62,13 +89,13 @@ fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) ->
         return (0, 0);
     }
     let group = hq / hkv;
-    if lq <= MAX_DECODE_LQ {
-        (
+    match path(lq, lk) {
+        Path::Decode => (
             decode::shared_len([b, hkv, lk, group, lq, dv]),
             decode::workspace_len(lq, group, dk, dv),
-        )
-    } else {
-        (0, (kern.tile_ws)(lk, dk, dv))
+        ),
+        Path::Short => (0, (kern.short_ws)(lk, dk, dv)),
+        Path::Tile => (0, (kern.tile_ws)(lk, dk, dv)),
     }
 }
 
@@ -77,10 +104,10 @@ fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) ->
 ///
 /// ```
 /// use huiyan_kernels::{attention::attention_workspace_len, Kernels, Tensor4Ref};
-/// let x = vec![0.0f32; 2 * 8 * 256 * 64];
-/// let t = Tensor4Ref::bhsd(&x, [2, 8, 256, 64]);
+/// let x = vec![0.0f32; 2 * 8 * 512 * 64];
+/// let t = Tensor4Ref::bhsd(&x, [2, 8, 512, 64]);
 /// let n = attention_workspace_len(&Kernels::scalar(), &t, &t, &t);
-/// assert!(n >= 256 * 2 * 64); // at least the packed K and V of one head
+/// assert!(n >= 512 * 2 * 64); // at least the packed K and V of one head
 /// ```
 pub fn attention_workspace_len(
     kernels: &Kernels,
@@ -163,17 +190,20 @@ pub fn attention<'a>(
 /// # Ok::<(), huiyan_kernels::Error>(())
 /// ```
 pub struct AttentionJob<'a> {
-    call: Call<'a>,
-    kern: AttentionKernel,
-    decode: bool,
-    shared: *mut f32,
-    ws_len: usize,
+    pub(super) call: Call<'a>,
+    pub(super) kern: AttentionKernel,
+    pub(super) path: Path,
+    /// The sequences of a variable-length call and their tasks (`call` is then the packed
+    /// call, `B = 1`, and `path` unused).
+    pub(super) seqs: Option<(Seqs<'a>, Plan)>,
+    pub(super) shared: *mut f32,
+    pub(super) ws_len: usize,
     /// Phase-0 tasks (tile tasks, or decode chunks) and phase-1 tasks (decode merges).
-    n0: usize,
-    n1: usize,
-    next: AtomicUsize,
-    done0: AtomicUsize,
-    _out: PhantomData<&'a mut [f32]>,
+    pub(super) n0: usize,
+    pub(super) n1: usize,
+    pub(super) next: AtomicUsize,
+    pub(super) done0: AtomicUsize,
+    pub(super) _out: PhantomData<&'a mut [f32]>,
 }
 
 // SAFETY: the job's raw pointers are the validated output views (disjoint from every input)
@@ -189,7 +219,7 @@ impl core::fmt::Debug for AttentionJob<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("AttentionJob")
             .field("dims", &self.call.d)
-            .field("decode", &self.decode)
+            .field("path", &self.path)
             .field("tasks", &(self.n0 + self.n1))
             .finish()
     }
@@ -223,7 +253,6 @@ impl<'a> AttentionJob<'a> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
@@ -261,22 +290,21 @@ impl<'a> AttentionJob<'a> {
         let lse_ptr = lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr());
         let mut call = Call::new(q, k, v, &o, lse_ptr, *opts, d);
         call.qchunk = kern.qchunk;
+        call.units = short::units_per_task(d.group(), d.len_q, d.len_kv, d.dim_qk, d.dim_v);
         let empty = d.batch == 0 || d.heads_q == 0 || d.len_q == 0;
-        let decode = d.len_q <= MAX_DECODE_LQ;
-        let (n0, n1) = if empty {
-            (0, 0)
-        } else if decode {
-            (
-                d.batch * d.heads_kv * decode::chunks(&call),
-                d.batch * d.heads_kv,
-            )
-        } else {
-            (d.batch * d.heads_kv * call.qchunks(), 0)
+        let path = path(d.len_q, d.len_kv);
+        let units = d.batch * d.heads_kv;
+        let (n0, n1) = match path {
+            _ if empty => (0, 0),
+            Path::Decode => (units * decode::chunks(&call), units),
+            Path::Short => (units.div_ceil(call.units), 0),
+            Path::Tile => (units * call.qchunks(), 0),
         };
         Ok(AttentionJob {
             call,
             kern,
-            decode,
+            path,
+            seqs: None,
             shared: shared.as_mut_ptr(),
             ws_len,
             n0,
@@ -294,17 +322,16 @@ impl Job for AttentionJob<'_> {
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
     /// use huiyan_kernels::job::Job;
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
-    /// let dims = [2, 2, 64, 8];
-    /// let (q, kv) = (vec![0.0f32; 2 * 2 * 64 * 8], vec![0.0f32; 2 * 2 * 64 * 8]);
+    /// let dims = [2, 2, 512, 8];
+    /// let (q, kv) = (vec![0.0f32; 2 * 2 * 512 * 8], vec![0.0f32; 2 * 2 * 512 * 8]);
     /// let mut o = vec![0.0f32; q.len()];
     /// let t = |d| Tensor4Ref::bhsd(&kv, d);
     /// let opts = AttentionOptions::default();
     /// let job = AttentionJob::new(&kern, Tensor4Ref::bhsd(&q, dims), t(dims), t(dims),
     ///                             Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut [])?;
-    /// // At least one task per (batch, kv head) pair; each `run_next` runs one.
+    /// // Long keys: at least one task per (batch, kv head) pair; each `run_next` runs one.
     /// assert!(job.tasks() >= 2 * 2);
     /// let mut ws = vec![0.0f32; job.task_workspace_len()];
     /// let mut ran = 0;
@@ -322,7 +349,6 @@ impl Job for AttentionJob<'_> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
@@ -351,7 +377,6 @@ impl Job for AttentionJob<'_> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
@@ -390,10 +415,11 @@ impl Job for AttentionJob<'_> {
             // slice; the shared buffer holds `shared_len` elements (checked in `new`); the
             // entry's ISA was proven by the token that built `kernels`.
             unsafe {
-                if self.decode {
-                    (self.kern.chunk)(&self.call, t, self.shared, ws);
-                } else {
-                    (self.kern.tile)(&self.call, t, ws);
+                match (&self.seqs, self.path) {
+                    (Some((seqs, plan)), _) => self.run_varlen(seqs, plan, t, ws),
+                    (None, Path::Decode) => (self.kern.chunk)(&self.call, t, self.shared, ws),
+                    (None, Path::Short) => (self.kern.short)(&self.call, t, ws),
+                    (None, Path::Tile) => (self.kern.tile)(&self.call, t, ws),
                 }
             }
             self.done0.fetch_add(1, Ordering::Release);
@@ -406,7 +432,12 @@ impl Job for AttentionJob<'_> {
                 core::hint::spin_loop();
             }
             // SAFETY: as above; all partials are complete (Acquire pairs with Release).
-            unsafe { decode::run_merge(&self.call, t - self.n0, self.shared) };
+            unsafe {
+                match &self.seqs {
+                    Some((seqs, plan)) => self.run_varlen(seqs, plan, t, ws),
+                    None => decode::run_merge(&self.call, t - self.n0, self.shared),
+                }
+            }
             return Ok(true);
         }
         Ok(false)

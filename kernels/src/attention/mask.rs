@@ -163,6 +163,66 @@ pub(crate) fn sink_logit(sinks: Option<&[f32]>, h: usize) -> Option<f32> {
         .map(|&s| if s == f32::INFINITY { f32::NAN } else { s })
 }
 
+/// Whether `x` holds an infinity or a NaN: a running maximum of the magnitude bits, which the
+/// compiler vectorises (an early-exit `any` does not vectorise).
+#[inline(always)]
+pub(crate) fn any_nonfinite(x: &[f32]) -> bool {
+    const EXP: u32 = 0x7f80_0000;
+    let mut acc = [0u32; 16];
+    let mut chunks = x.chunks_exact(16);
+    for ch in &mut chunks {
+        for (a, v) in acc.iter_mut().zip(ch) {
+            *a = (*a).max(v.to_bits() & 0x7fff_ffff);
+        }
+    }
+    let tail = chunks.remainder().iter().map(|v| v.to_bits() & 0x7fff_ffff);
+    acc.iter().copied().chain(tail).max().unwrap_or(0) >= EXP
+}
+
+/// Sets masked scores of one panel to −∞: per row, the columns outside its structural key
+/// interval (and the padded columns past the block), touching only those; then, when per-element
+/// options are present (mask, bias, ALiBi: the softcap was applied to the whole panel before),
+/// applies them to the columns in between.
+///
+/// # Safety
+///
+/// `sbuf` holds an `mr × ncols` panel (column `j` at `j·mr`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn mask_panel(
+    iv: &Intervals,
+    eo: &ElementOpts<'_>,
+    sbuf: *mut f32,
+    mr: usize,
+    pr0: usize,
+    prows: usize,
+    j0: usize,
+    n: usize,
+    ncols: usize,
+) {
+    let any = eo.any_scalar();
+    for ii in 0..mr {
+        let (lo, hi) = if ii < prows { iv.row(pr0 + ii) } else { (0, 0) };
+        // Visible columns of this row within the block: [clo, chi).
+        let chi = hi.saturating_sub(j0).min(n);
+        let clo = lo.saturating_sub(j0).min(chi);
+        let pos = iv.pos(pr0 + ii);
+        for jj in (0..clo).chain(chi..ncols) {
+            // SAFETY: ii < mr, jj < ncols: inside the panel.
+            unsafe { *sbuf.add(jj * mr + ii) = f32::NEG_INFINITY };
+        }
+        if any {
+            for jj in clo..chi {
+                // SAFETY: as above.
+                unsafe {
+                    let p = sbuf.add(jj * mr + ii);
+                    *p = eo.apply(*p, pr0 + ii, pos, j0 + jj);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,3 +99,78 @@ pub(crate) unsafe fn rescale_panel<S: SimdF32>(
         v += S::LANES;
     }
 }
+
+/// The exact softmax of the rows of a score panel (`mr × n`, column `j` at `panel + j·mr`), in
+/// place, for rows whose keys all fit one block: per row `m = max(sink, maxⱼ sⱼ)`,
+/// `l = e^(sink − m) + Σⱼ e^(sⱼ − m)` (the sink term only with a sink), and
+/// `pⱼ = e^(sⱼ − m) · (1/l)` — normalised here, so `P·V` is the output itself. Rows with
+/// `l = 0` (no visible key, no sink) get `P = 0`. Writes each row's `m` and `l` (for the
+/// logsumexp) and uses `inv` as scratch.
+///
+/// # Safety
+///
+/// `panel` is valid for reads and writes of `mr·n` floats; `m`, `l`, `inv` for `mr` floats
+/// each; none overlap; `mr` is a multiple of `S::LANES`; the CPU supports `S`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn softmax_panel<S: SimdF32>(
+    s: S,
+    mr: usize,
+    panel: *mut f32,
+    n: usize,
+    sink: Option<f32>,
+    m: *mut f32,
+    l: *mut f32,
+    inv: *mut f32,
+) {
+    let lanes = S::LANES;
+    let floor = s.splat(-f32::MAX);
+    let sink_v = s.splat(sink.unwrap_or(f32::NEG_INFINITY));
+    let mut v = 0;
+    while v < mr {
+        // SAFETY: rows v..v+LANES < mr and columns < n lie inside the caller's ranges.
+        unsafe {
+            let mut mx = sink_v;
+            for j in 0..n {
+                mx = s.max(mx, s.load(panel.add(j * mr + v)));
+            }
+            // NaN scores: `max` may drop them, but their own exp below is NaN, which reaches
+            // l and P as the contract says. A row that sees nothing keeps m = −∞: the floor
+            // keeps exp(−∞ − base) = 0 from being NaN.
+            let base = s.clamp_below(mx, floor);
+            let mut sum = if sink.is_some() {
+                exp_flush(s, s.sub(sink_v, base))
+            } else {
+                s.splat(0.0)
+            };
+            for j in 0..n {
+                let p = panel.add(j * mr + v);
+                let e = exp_flush(s, s.sub(s.load(p), base));
+                s.store(p, e);
+                sum = s.add(sum, e);
+            }
+            s.store(m.add(v), mx);
+            s.store(l.add(v), sum);
+        }
+        v += lanes;
+    }
+    for i in 0..mr {
+        // SAFETY: i < mr: inside l and inv. One reciprocal per row, then multiplies.
+        unsafe {
+            let li = *l.add(i);
+            *inv.add(i) = if li == 0.0 { 0.0 } else { 1.0 / li };
+        }
+    }
+    let mut v = 0;
+    while v < mr {
+        // SAFETY: as above.
+        unsafe {
+            let f = s.load(inv.add(v));
+            for j in 0..n {
+                let p = panel.add(j * mr + v);
+                s.store(p, s.mul(s.load(p), f));
+            }
+        }
+        v += lanes;
+    }
+}

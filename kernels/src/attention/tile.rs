@@ -29,7 +29,7 @@
 //! requires. Blocks without masked elements, or with finite V, never take it.
 
 use super::call::{off, Call};
-use super::mask::{ElementOpts, Intervals};
+use super::mask::{any_nonfinite, mask_panel, ElementOpts, Intervals};
 use super::online::{rescale_panel, update_panel};
 use crate::gemm::microkernel::Microkernel;
 use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
@@ -291,66 +291,6 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
     }
 }
 
-/// Whether `x` holds an infinity or a NaN: a running maximum of the magnitude bits, which the
-/// compiler vectorises (an early-exit `any` does not vectorise).
-#[inline(always)]
-fn any_nonfinite(x: &[f32]) -> bool {
-    const EXP: u32 = 0x7f80_0000;
-    let mut acc = [0u32; 16];
-    let mut chunks = x.chunks_exact(16);
-    for ch in &mut chunks {
-        for (a, v) in acc.iter_mut().zip(ch) {
-            *a = (*a).max(v.to_bits() & 0x7fff_ffff);
-        }
-    }
-    let tail = chunks.remainder().iter().map(|v| v.to_bits() & 0x7fff_ffff);
-    acc.iter().copied().chain(tail).max().unwrap_or(0) >= EXP
-}
-
-/// Sets masked scores of one panel to −∞: per row, the columns outside its structural key
-/// interval (and the padded columns past the block), touching only those; then, when per-element
-/// options are present (mask, bias, ALiBi: the softcap was applied to the whole panel before),
-/// applies them to the columns in between.
-///
-/// # Safety
-///
-/// `sbuf` holds an `mr × ncols` panel (column `j` at `j·mr`).
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-unsafe fn mask_panel(
-    iv: &Intervals,
-    eo: &ElementOpts<'_>,
-    sbuf: *mut f32,
-    mr: usize,
-    pr0: usize,
-    prows: usize,
-    j0: usize,
-    n: usize,
-    ncols: usize,
-) {
-    let any = eo.any_scalar();
-    for ii in 0..mr {
-        let (lo, hi) = if ii < prows { iv.row(pr0 + ii) } else { (0, 0) };
-        // Visible columns of this row within the block: [clo, chi).
-        let chi = hi.saturating_sub(j0).min(n);
-        let clo = lo.saturating_sub(j0).min(chi);
-        let pos = iv.pos(pr0 + ii);
-        for jj in (0..clo).chain(chi..ncols) {
-            // SAFETY: ii < mr, jj < ncols: inside the panel.
-            unsafe { *sbuf.add(jj * mr + ii) = f32::NEG_INFINITY };
-        }
-        if any {
-            for jj in clo..chi {
-                // SAFETY: as above.
-                unsafe {
-                    let p = sbuf.add(jj * mr + ii);
-                    *p = eo.apply(*p, pr0 + ii, pos, j0 + jj);
-                }
-            }
-        }
-    }
-}
-
 /// `acc += P·V` for one panel, skipping masked keys (`vis == −∞`): the NaN-safe path.
 ///
 /// # Safety
@@ -444,7 +384,7 @@ unsafe fn finish(
                 mi + libm::logf(li)
             };
             // SAFETY: lse holds B·Hq·Lq floats (validated).
-            unsafe { *c.lse.add((b * c.d.heads_q + h) * c.d.len_q + i0 + ii) = lse };
+            unsafe { *c.lse_at(b, h, i0 + ii) = lse };
         }
     }
 }

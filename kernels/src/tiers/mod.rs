@@ -39,7 +39,7 @@ pub(crate) use crate::tier::Tier;
 /// the whole operation compiled with its features.
 pub(crate) mod entry {
     use super::Tier;
-    use crate::attention::{decode, tile, Call as AttnCall};
+    use crate::attention::{decode, short, tile, Call as AttnCall};
     use crate::gemm::GemmArgs;
     use crate::softmax::Call as SoftmaxCall;
 
@@ -87,6 +87,18 @@ pub(crate) mod entry {
         unsafe { tile::run_task(T::new_unchecked(), c, task, ws) }
     }
 
+    /// One single-block task (a [`TileEntry`](crate::attention::TileEntry) of the short path).
+    ///
+    /// # Safety
+    ///
+    /// As [`TileEntry`](crate::attention::TileEntry) for a call with `Lk ≤ short::MAX_KEYS`;
+    /// the CPU has `T`'s features.
+    #[inline(always)]
+    pub(crate) unsafe fn attn_short<T: Tier>(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
+        // SAFETY: as for `gemm`.
+        unsafe { short::run_task(T::new_unchecked(), c, task, ws) }
+    }
+
     /// One decode chunk task (a [`ChunkEntry`](crate::attention::ChunkEntry)).
     ///
     /// # Safety
@@ -110,6 +122,7 @@ pub(crate) struct Entries {
     pub(crate) softmax: SoftmaxEntry,
     pub(crate) exp: ExpEntry,
     pub(crate) attn_tile: TileEntry,
+    pub(crate) attn_short: TileEntry,
     pub(crate) attn_chunk: ChunkEntry,
 }
 
@@ -128,7 +141,7 @@ pub(crate) fn table<T: Tier>(_token: T, e: Entries) -> Kernels {
             lanes: T::LANES,
             stream: T::STREAM,
         },
-        attention: AttentionKernel::of::<T>(e.attn_tile, e.attn_chunk),
+        attention: AttentionKernel::of::<T>(e.attn_tile, e.attn_short, e.attn_chunk),
     }
 }
 

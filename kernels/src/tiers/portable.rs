@@ -26,6 +26,7 @@ pub(crate) fn kernels(t: Portable) -> Kernels {
             softmax: entry::softmax::<Portable>,
             exp: entry::exp::<Portable>,
             attn_tile: entry::attn_tile::<Portable>,
+            attn_short: entry::attn_short::<Portable>,
             attn_chunk: entry::attn_chunk::<Portable>,
         },
     )

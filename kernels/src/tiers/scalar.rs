@@ -26,6 +26,7 @@ pub(crate) fn kernels(t: Scalar) -> Kernels {
             softmax: entry::softmax::<Scalar>,
             exp: entry::exp::<Scalar>,
             attn_tile: entry::attn_tile::<Scalar>,
+            attn_short: entry::attn_short::<Scalar>,
             attn_chunk: entry::attn_chunk::<Scalar>,
         },
     )

@@ -59,6 +59,15 @@ unsafe fn attn_tile(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
 }
 
 /// # Safety
+/// As [`TileEntry`](crate::attention::TileEntry) for the single-block path; the CPU has
+/// [`X86V4::FEATURES`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn attn_short(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
+    // SAFETY: see the note above the entries.
+    unsafe { entry::attn_short::<X86V4>(c, task, ws) }
+}
+
+/// # Safety
 /// As [`ChunkEntry`](crate::attention::ChunkEntry); the CPU has [`X86V4::FEATURES`].
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
 unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f32) {
@@ -75,6 +84,7 @@ pub(crate) fn kernels(t: X86V4) -> Kernels {
             softmax,
             exp,
             attn_tile,
+            attn_short,
             attn_chunk,
         },
     )

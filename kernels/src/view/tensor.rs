@@ -75,6 +75,21 @@ impl<'a, T> Tensor4Ref<'a, T> {
         Self::new(data, dims, bshd_strides(dims))
     }
 
+    /// A packed variable-length layout `[total, heads, dim]` (tokens of every sequence end to
+    /// end, heads interleaved) as the logical `[1, heads, total, dim]` view the
+    /// variable-length attention takes (`attention_varlen`): BSHD with a batch of 1.
+    ///
+    /// ```
+    /// use huiyan_kernels::Tensor4Ref;
+    /// let x: Vec<f32> = (0..5 * 2 * 3).map(|i| i as f32).collect(); // 5 tokens, 2 heads, d 3
+    /// let t = Tensor4Ref::thd(&x, [5, 2, 3]);
+    /// assert_eq!(t.dims, [1, 2, 5, 3]);
+    /// assert_eq!(t.get([0, 1, 4, 2]), Some(&29.0)); // token 4, head 1, feature 2
+    /// ```
+    pub fn thd(data: &'a [T], [total, heads, dim]: [usize; 3]) -> Self {
+        Self::bshd(data, [1, heads, total, dim])
+    }
+
     /// A view over memory the caller vouches for.
     ///
     /// # Safety
@@ -131,6 +146,19 @@ impl<'a, T> Tensor4Ref<'a, T> {
             ..self
         };
         Some((lo, hi))
+    }
+
+    /// Indices `at..at + len` of the sequence axis (axis 2), the batch axis cut to its first
+    /// entry: a sequence of a packed variable-length view. Wrapping arithmetic, no checks: the
+    /// caller validated that the range lies inside the view.
+    pub(crate) fn sequence(self, at: usize, len: usize) -> Self {
+        let off = at.wrapping_mul(self.strides[2]);
+        Tensor4Ref {
+            ptr: self.ptr.wrapping_add(off),
+            len: self.len.saturating_sub(off),
+            dims: [1, self.dims[1], len, self.dims[3]],
+            ..self
+        }
     }
 
     /// Element `[b, h, s, d]`, or `None` outside the shape or the slice.
@@ -249,6 +277,18 @@ impl<'a, T> Tensor4Mut<'a, T> {
     /// ```
     pub fn bshd(data: &'a mut [T], dims: [usize; 4]) -> Self {
         Self::new(data, dims, bshd_strides(dims))
+    }
+
+    /// The mutable form of [`Tensor4Ref::thd`]: packed `[total, heads, dim]` as
+    /// `[1, heads, total, dim]`.
+    ///
+    /// ```
+    /// use huiyan_kernels::Tensor4Mut;
+    /// let mut o = vec![0.0f32; 5 * 2 * 3];
+    /// assert_eq!(Tensor4Mut::thd(&mut o, [5, 2, 3]).dims, [1, 2, 5, 3]);
+    /// ```
+    pub fn thd(data: &'a mut [T], [total, heads, dim]: [usize; 3]) -> Self {
+        Self::bshd(data, [1, heads, total, dim])
     }
 
     /// A mutable view over memory the caller vouches for.
