@@ -53,8 +53,8 @@
 //! # Layout of this module
 //!
 //! `microkernel` (the trait, the packed-panel diagram, the write-back order), `blocking`
-//! (MC/KC/NC and why), `args` (a validated call in raw form), `check` (validation of the bias
-//! and of a prepacked B), `loops` (the BLIS nest, no ISA code), `pack`, `packed` ([`PackedB`]),
+//! (MC/KC/NC and why), `args` (a validated call in raw form), `check` (a call validated by
+//! [`crate::shape`] into that form), `loops` (the BLIS nest, no ISA code), `pack`, `packed` ([`PackedB`]),
 //! `job` ([`GemmJob`]), and one file per ISA: `scalar`, `portable`, `x86_64/v3`, `x86_64/v4`,
 //! `aarch64/neon`.
 
@@ -79,7 +79,6 @@ use crate::shape::check_workspace;
 use crate::view::{MatMut, MatRef};
 pub(crate) use args::GemmArgs;
 pub(crate) use blocking::Blocking;
-pub use check::check_gemm_bias;
 use check::validated;
 pub use job::GemmJob;
 pub use packed::{gemm_packed, gemm_packed_workspace_len, packed_b_len, PackedB};

@@ -1,5 +1,5 @@
 use crate::error::Error;
-use crate::gemm::check_gemm_bias;
+use crate::shape::check_gemm_bias;
 use crate::view::{MatMut, MatRef};
 
 /// Reference `C ← α·A·B + β·C` (contract: [`crate::gemm`]), accumulating in `f64`.

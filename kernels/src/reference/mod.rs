@@ -1,7 +1,7 @@
 //! Naive, obviously correct implementations: the oracle every test, bench and fuzz target names.
 //!
 //! Each function validates its input with [`crate::shape`] (a matmul bias with
-//! [`gemm::check_gemm_bias`](crate::gemm::check_gemm_bias)) exactly as the fast kernels do (so
+//! [`shape::check_gemm_bias`](crate::shape::check_gemm_bias)) exactly as the fast kernels do (so
 //! it returns the same [`Error`](crate::Error) for the same bad input), then computes with plain
 //! loops and `f64` accumulation, rounding to `f32` once per output element. Outputs are
 //! caller-provided; nothing allocates. Speed is not a goal.
