@@ -3,16 +3,16 @@
 //! (`dispatch::under_test()`): against `reference::matmul_bias` within
 //! `tol::gemm_bias_bounds`, and bit for bit against the unpacked product of the same tier
 //! (the contract: a prepacked B changes where panels come from, never the arithmetic).
-//! Named edge cases, proptest, the write-back contract (edge tiles have the bits of full
-//! tiles), and the packed job on several threads. Bad input: `matmul_packed_bad_input.rs`.
+//! Named edge cases, cache-block boundaries ±1, proptest, the write-back contract (edge tiles
+//! have the bits of full tiles), and (feature `rayon`) the std calls' bit-identity for any
+//! thread count. Jobs on several threads: `jobs.rs`. Bad input: `bad_input/matmul_packed.rs`.
 
 use huiyan::dispatch::{self, Kernels};
 use huiyan::{matmul_bias_with, matmul_packed, MatMut, MatRef, PackedB};
 use huiyan_kernels::gemm::{
-    gemm_bias, gemm_packed, gemm_packed_workspace_len, gemm_workspace_len, packed_b_len, GemmJob,
+    gemm_bias, gemm_packed, gemm_packed_workspace_len, gemm_workspace_len, packed_b_len,
     PackedB as KPackedB,
 };
-use huiyan_kernels::job::Job;
 use huiyan_testkit::{assert_bits_eq, assert_within, strategies, GemmProblem, Layout, Rng};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -140,6 +140,33 @@ fn edge_cases_every_tier() {
     }
 }
 
+/// The cache blocks of every tier at ±1: rows around each MC (96, 128, 256), columns around
+/// each NC (768, 1024, 1536, 2048, 3072: the prepacked panels are cut there too) and depths
+/// around one and two KC (256, 384), with and without a bias, β = 0 (C NaN-filled) and β ≠ 0,
+/// B row-major and transposed.
+#[test]
+fn cache_block_boundaries_every_tier() {
+    let mut dims = Vec::new();
+    for m in [95, 96, 97, 127, 128, 129, 255, 256, 257] {
+        dims.push((m, 13, 5));
+    }
+    for n in [767, 768, 769, 1023, 1024, 1025, 1535, 1536, 1537, 2047, 2048, 2049, 3071, 3072, 3073] {
+        dims.push((7, n, 3));
+    }
+    for k in [255, 256, 257, 383, 384, 385, 511, 512, 513, 767, 768, 769] {
+        dims.push((17, 14, k));
+    }
+    dims.push((97, 769, 385));
+    for k in dispatch::under_test() {
+        for (s, &d) in dims.iter().enumerate() {
+            let lb = [Layout::ROW, COL][s % 2];
+            let ab = [(1.0, 0.0), (-0.75, 0.5)][(s / 2) % 2];
+            let p = problem(d, [Layout::ROW, lb, Layout::ROW], ab, s % 3 != 0, 100 + s as u64);
+            check(&k, &p);
+        }
+    }
+}
+
 /// proptest over shapes, layouts, α, β and the bias, on every tier.
 #[test]
 fn proptest_every_tier() {
@@ -263,50 +290,6 @@ fn std_packed_matches_plain() {
     }
 }
 
-/// `GemmJob::packed` on 1, 2 and 3 threads has the bits of one `gemm_packed` call.
-#[test]
-fn packed_job_is_bit_identical_across_threads() {
-    for k in dispatch::under_test() {
-        for (s, &d) in [(300, 700, 200), (40, 1000, 200), (500, 97, 64)]
-            .iter()
-            .enumerate()
-        {
-            let lay = [
-                Layout::ROW,
-                [Layout::ROW, COL][s % 2],
-                [Layout::ROW, COL][s % 2],
-            ];
-            let p = problem(d, lay, (1.25, 0.5), s != 1, 20 + s as u64);
-            let want = run_packed(&k, &p);
-            let pb = KPackedB::new(&k, p.b(), vec![0.0; packed_b_len(&k, p.k, p.n)]).unwrap();
-            for threads in 1..=3 {
-                let mut c = p.new_c();
-                let job = GemmJob::packed(
-                    &k,
-                    p.alpha,
-                    p.a(),
-                    &pb,
-                    p.beta,
-                    p.c_view(&mut c),
-                    p.bias.as_deref(),
-                )
-                .unwrap();
-                assert!(job.tasks() > 1 || d.1 < 192, "{d:?}: {} tasks", job.tasks());
-                std::thread::scope(|sc| {
-                    for _ in 0..threads {
-                        sc.spawn(|| {
-                            let mut ws = vec![0.0f32; job.task_workspace_len()];
-                            while job.run_next(&mut ws).unwrap() {}
-                        });
-                    }
-                });
-                let ctx = format!("{} {d:?} {threads} threads", k.isa().name());
-                assert_bits_eq(&c, &want, &ctx);
-            }
-        }
-    }
-}
-
 /// The write-back contract: an element gets the same bits whether its tile is full or an edge
 /// (masked or buffered) — each block of a product equals the product of that block's rows of A
 /// and columns of B, for every cut through the tiles, both C layouts and with the bias.
@@ -353,6 +336,45 @@ fn edge_tiles_have_the_bits_of_full_tiles() {
                 assert_bits_eq(&got, &sub(&full, n, m1, n1), &ctx);
                 assert_bits_eq(&p.gather_c(&run_packed(&k, &p)), &got, &ctx);
             }
+        }
+    }
+}
+
+/// `matmul_bias` and `matmul_packed` on rayon pools of 1, 2 and 3 threads: the same bits.
+#[cfg(feature = "rayon")]
+#[test]
+fn rayon_is_bit_identical() {
+    use huiyan::matmul_bias;
+    let pools: Vec<_> = (1..=3)
+        .map(|t| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    for (s, &d) in [(700, 300, 200), (300, 700, 200), (500, 197, 400)]
+        .iter()
+        .enumerate()
+    {
+        let lay = [Layout::ROW, [Layout::ROW, COL][s % 2], [Layout::ROW, COL][s % 2]];
+        let p = problem(d, lay, (1.25, 0.5), s != 2, 40 + s as u64);
+        let pb = PackedB::new(p.b()).unwrap();
+        let bias = p.bias.as_deref();
+        let mut runs = Vec::new();
+        for pool in &pools {
+            let mut plain = p.new_c();
+            let mut packed = p.new_c();
+            pool.install(|| {
+                matmul_bias(p.alpha, p.a(), p.b(), p.beta, p.c_view(&mut plain), bias).unwrap();
+                matmul_packed(p.alpha, p.a(), &pb, p.beta, p.c_view(&mut packed), bias).unwrap();
+            });
+            runs.push((plain, packed));
+        }
+        for (t, (plain, packed)) in runs.iter().enumerate() {
+            let ctx = format!("{d:?} on {} threads", t + 1);
+            assert_bits_eq(plain, &runs[0].0, &format!("{ctx}: matmul_bias"));
+            assert_bits_eq(packed, &runs[0].0, &format!("{ctx}: matmul_packed"));
         }
     }
 }

@@ -1,16 +1,15 @@
-//! The bad-input catalogue of the bias and prepacked-B entry points (`gemm_bias`,
+//! Matmul with a bias or a prepacked B: the entry points (`gemm_bias`,
 //! `gemm_packed`, `PackedB::new`, `GemmJob::{with_bias, packed}`, `huiyan::matmul_bias_with`,
 //! `huiyan::matmul_packed`, `reference::matmul_bias`) on every tier this CPU has: each bad call
 //! is a typed error, identical across the entry points, and leaves C (and a packed storage)
 //! untouched.
 
+use crate::SENTINEL;
 use huiyan::dispatch::{self, Kernels};
 use huiyan::{matmul_bias_with, matmul_packed, Dim, Error, MatMut, MatRef, Operand, PackedB};
 use huiyan_kernels::gemm::{
     gemm_bias, gemm_packed, gemm_packed_workspace_len, packed_b_len, GemmJob, PackedB as KPackedB,
 };
-
-const SENTINEL: f32 = 7.0;
 
 /// One entry point applied to a C view and a workspace.
 type Call<'a> = Box<dyn Fn(MatMut<'_>, &mut [f32]) -> Result<(), Error> + 'a>;
