@@ -3,9 +3,7 @@
 
 use huiyan::dispatch;
 use huiyan::{MatMut, MatRef, SoftmaxOptions, Tensor4Mut, Tensor4Ref};
-use huiyan_kernels::gemm::{
-    gemm, gemm_bias, gemm_workspace_len, packed_b_len, GemmJob, PackedB,
-};
+use huiyan_kernels::gemm::{gemm, gemm_bias, gemm_workspace_len, packed_b_len, GemmJob, PackedB};
 use huiyan_kernels::job::Job;
 use huiyan_kernels::softmax::{softmax_scratch, softmax_scratch_len, SoftmaxJob};
 use huiyan_kernels::{Error, Kernels};

@@ -150,7 +150,9 @@ fn cache_block_boundaries_every_tier() {
     for m in [95, 96, 97, 127, 128, 129, 255, 256, 257] {
         dims.push((m, 13, 5));
     }
-    for n in [767, 768, 769, 1023, 1024, 1025, 1535, 1536, 1537, 2047, 2048, 2049, 3071, 3072, 3073] {
+    for n in [
+        767, 768, 769, 1023, 1024, 1025, 1535, 1536, 1537, 2047, 2048, 2049, 3071, 3072, 3073,
+    ] {
         dims.push((7, n, 3));
     }
     for k in [255, 256, 257, 383, 384, 385, 511, 512, 513, 767, 768, 769] {
@@ -161,7 +163,13 @@ fn cache_block_boundaries_every_tier() {
         for (s, &d) in dims.iter().enumerate() {
             let lb = [Layout::ROW, COL][s % 2];
             let ab = [(1.0, 0.0), (-0.75, 0.5)][(s / 2) % 2];
-            let p = problem(d, [Layout::ROW, lb, Layout::ROW], ab, s % 3 != 0, 100 + s as u64);
+            let p = problem(
+                d,
+                [Layout::ROW, lb, Layout::ROW],
+                ab,
+                s % 3 != 0,
+                100 + s as u64,
+            );
             check(&k, &p);
         }
     }
@@ -357,7 +365,11 @@ fn rayon_is_bit_identical() {
         .iter()
         .enumerate()
     {
-        let lay = [Layout::ROW, [Layout::ROW, COL][s % 2], [Layout::ROW, COL][s % 2]];
+        let lay = [
+            Layout::ROW,
+            [Layout::ROW, COL][s % 2],
+            [Layout::ROW, COL][s % 2],
+        ];
         let p = problem(d, lay, (1.25, 0.5), s != 2, 40 + s as u64);
         let pb = PackedB::new(p.b()).unwrap();
         let bias = p.bias.as_deref();
