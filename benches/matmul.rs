@@ -1,5 +1,6 @@
 //! sgemm throughput: huiyan against `matrixmultiply` and `gemm` (feature `x86-v4`), single
-//! thread, row-major operands, `C ← A·B` (β = 0).
+//! thread, row-major operands, `C ← A·B` (β = 0). `huiyan_packed` is the same product with B
+//! packed once before the timing loop ([`huiyan::PackedB`], as a layer packs its weights).
 //!
 //! One group per shape `m×n×k`; throughput is `2·m·n·k` elements, so criterion's
 //! "elem/s" is FLOP/s. Run: `cargo bench --bench matmul` (add `-- 512x` to filter;
@@ -17,7 +18,7 @@ use criterion::{Criterion, Throughput};
 
 #[path = "common/clock.rs"]
 mod clock;
-use huiyan::{matmul, MatMut, MatRef};
+use huiyan::{matmul, matmul_packed, MatMut, MatRef, PackedB};
 use huiyan_testkit::Rng;
 
 const SHAPES: &[(usize, usize, usize)] = &[
@@ -31,6 +32,20 @@ const SHAPES: &[(usize, usize, usize)] = &[
     (512, 64, 512),
     (4096, 64, 64),
     (333, 517, 129),
+    // Encoder projections (MiniLM/BERT-small class, d = 384): activations of M tokens times a
+    // fixed weight, N × K ∈ {QKV 1152 × 384, out 384 × 384, FFN up 1536 × 384, down 384 × 1536}.
+    (16, 1152, 384),
+    (16, 384, 384),
+    (16, 1536, 384),
+    (16, 384, 1536),
+    (128, 1152, 384),
+    (128, 384, 384),
+    (128, 1536, 384),
+    (128, 384, 1536),
+    (512, 1152, 384),
+    (512, 384, 384),
+    (512, 1536, 384),
+    (512, 384, 1536),
 ];
 
 /// `len` inputs uniform in [−0.5, 0.5).
@@ -60,6 +75,20 @@ fn bench<M: Measurement>(cr: &mut Criterion<M>) {
                     MatRef::row_major(black_box(&b), k, n),
                     0.0,
                     MatMut::row_major(&mut c, m, n),
+                )
+                .unwrap()
+            })
+        });
+        let packed = PackedB::new(MatRef::row_major(&b, k, n)).unwrap();
+        g.bench_function("huiyan_packed", |bch| {
+            bch.iter(|| {
+                matmul_packed(
+                    1.0,
+                    MatRef::row_major(black_box(&a), m, k),
+                    black_box(&packed),
+                    0.0,
+                    MatMut::row_major(&mut c, m, n),
+                    None,
                 )
                 .unwrap()
             })

@@ -3,7 +3,7 @@
 
 use huiyan::dispatch;
 use huiyan::{MatMut, MatRef, SoftmaxOptions, Tensor4Mut, Tensor4Ref};
-use huiyan_kernels::gemm::{gemm, gemm_workspace_len, GemmJob};
+use huiyan_kernels::gemm::{gemm, gemm_bias, gemm_workspace_len, packed_b_len, GemmJob, PackedB};
 use huiyan_kernels::job::Job;
 use huiyan_kernels::softmax::{softmax_scratch, softmax_scratch_len, SoftmaxJob};
 use huiyan_kernels::{Error, Kernels};
@@ -37,18 +37,20 @@ fn assert_bits(a: &[f32], b: &[f32], what: &str) {
     }
 }
 
+/// An `m × n` view of `c`, row- or column-major.
+fn view(c: &mut [f32], m: usize, n: usize, col_major: bool) -> MatMut<'_> {
+    if col_major {
+        MatMut::col_major(c, m, n)
+    } else {
+        MatMut::row_major(c, m, n)
+    }
+}
+
 /// `gemm` as one call, then as a `GemmJob` on 1 and 3 threads: the same bits.
 fn gemm_both_ways(k: &Kernels, (m, n, kd): (usize, usize, usize), col_major_c: bool) {
     let a = values(1, m * kd, 1.0);
     let b = values(2, kd * n, 1.0);
     let c0 = values(3, m * n, 1.0);
-    fn view(c: &mut [f32], m: usize, n: usize, col_major: bool) -> MatMut<'_> {
-        if col_major {
-            MatMut::col_major(c, m, n)
-        } else {
-            MatMut::row_major(c, m, n)
-        }
-    }
     let (av, bv) = (MatRef::row_major(&a, m, kd), MatRef::row_major(&b, kd, n));
     let mut want = c0.clone();
     let mut ws = vec![0.0f32; gemm_workspace_len(k, m, n, kd)];
@@ -78,6 +80,62 @@ fn gemm_job_has_the_bits_of_one_call() {
         gemm_both_ways(&k, (700, 300, 200), false);
         // C column-major: the job cuts columns (rows of Cᵀ).
         gemm_both_ways(&k, (300, 700, 200), true);
+    }
+}
+
+/// `gemm_bias` as one call, then as `GemmJob::with_bias` and as `GemmJob::packed` (B packed
+/// once, shared by every task) on 1, 2 and 3 threads: the same bits. `col_major_b` lays B out
+/// as a transposed weight (`B = Wᵀ`); `bias = false` runs the plain product through both jobs.
+fn gemm_bias_and_packed_both_ways(
+    k: &Kernels,
+    (m, n, kd): (usize, usize, usize),
+    (col_major_b, col_major_c): (bool, bool),
+    bias: bool,
+) {
+    let seed = (m * 7 + n * 3 + kd) as u64;
+    let a = values(seed, m * kd, 1.0);
+    let b = values(seed + 1, kd * n, 1.0);
+    let c0 = values(seed + 2, m * n, 1.0);
+    let bias = bias.then(|| values(seed + 3, n, 1.0));
+    let bias = bias.as_deref();
+    let av = MatRef::row_major(&a, m, kd);
+    let bv = if col_major_b {
+        MatRef::col_major(&b, kd, n)
+    } else {
+        MatRef::row_major(&b, kd, n)
+    };
+    let mut want = c0.clone();
+    let mut ws = vec![0.0f32; gemm_workspace_len(k, m, n, kd)];
+    let cv = view(&mut want, m, n, col_major_c);
+    gemm_bias(k, 1.25, av, bv, 0.5, cv, bias, &mut ws).unwrap();
+    let pb = PackedB::new(k, bv, vec![0.0; packed_b_len(k, kd, n)]).unwrap();
+    let name = k.isa().name();
+    for threads in 1..=3 {
+        let mut got = c0.clone();
+        let cv = view(&mut got, m, n, col_major_c);
+        let job = GemmJob::with_bias(k, 1.25, av, bv, 0.5, cv, bias).unwrap();
+        assert!(job.tasks() > 1, "{m}x{n}x{kd}: one task only");
+        run_on(&job, threads);
+        let what = format!("{name} GemmJob::with_bias {m}x{n}x{kd} on {threads} threads");
+        assert_bits(&got, &want, &what);
+
+        let mut got = c0.clone();
+        let cv = view(&mut got, m, n, col_major_c);
+        let job = GemmJob::packed(k, 1.25, av, &pb, 0.5, cv, bias).unwrap();
+        assert!(job.tasks() > 1, "{m}x{n}x{kd} packed: one task only");
+        run_on(&job, threads);
+        let what = format!("{name} GemmJob::packed {m}x{n}x{kd} on {threads} threads");
+        assert_bits(&got, &want, &what);
+    }
+}
+
+#[test]
+fn gemm_bias_and_packed_jobs_have_the_bits_of_one_call() {
+    for k in dispatch::under_test() {
+        gemm_bias_and_packed_both_ways(&k, (700, 300, 200), (false, false), true);
+        gemm_bias_and_packed_both_ways(&k, (300, 700, 200), (true, true), true);
+        // n not a multiple of any NR, depth past one KC, no bias.
+        gemm_bias_and_packed_both_ways(&k, (500, 197, 400), (true, false), false);
     }
 }
 

@@ -6,6 +6,8 @@
 
 use core::fmt;
 
+use crate::isa::IsaId;
+
 /// Which operand (argument) of an operation an [`Error`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -60,6 +62,8 @@ pub enum Operand {
     Weights,
     /// A learned pooling query vector.
     PoolQuery,
+    /// A prepacked matmul operand ([`PackedB`](crate::gemm::PackedB)) or its storage.
+    PackedB,
     /// Cumulative query offsets of a variable-length call (`cu_seqlens_q`).
     SeqOffsetsQ,
     /// Cumulative key offsets of a variable-length call (`cu_seqlens_k`).
@@ -219,6 +223,16 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A prepacked operand was packed for another kernel table (another tier, or other block
+    /// sizes): its panel layout is not the one these kernels read.
+    PackedForOtherKernels {
+        /// The prepacked operand.
+        operand: Operand,
+        /// The tier it was packed for.
+        packed: IsaId,
+        /// The tier of the kernels it was given to.
+        kernels: IsaId,
+    },
     /// An offset of a variable-length call is below the one before it, or past the packed
     /// tokens.
     BadOffset {
@@ -333,6 +347,18 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "{operand:?} would hold {elements} elements, above the limit {limit}"
+                )
+            }
+            Error::PackedForOtherKernels {
+                operand,
+                packed,
+                kernels,
+            } => {
+                write!(
+                    f,
+                    "{operand:?} was packed for the {} kernels, not {}",
+                    packed.name(),
+                    kernels.name()
                 )
             }
         }

@@ -60,5 +60,27 @@ pub extern "C" fn huiyan_nostd_selfcheck() -> i32 {
     {
         status |= 4;
     }
+    // B packed once into stack storage (a 4 × 4 B needs at most 4·32 + 16 elements), reused with
+    // a bias.
+    let mut storage = [0.0f32; 160];
+    let mut ws = [0.0f32; 512];
+    let bias = [0.5f32; 4];
+    let product =
+        huiyan_kernels::gemm::PackedB::new(&kernels, MatRef::row_major(&a, 4, 4), &mut storage[..])
+            .and_then(|pb| {
+                huiyan_kernels::gemm::gemm_packed(
+                    &kernels,
+                    1.0,
+                    MatRef::row_major(&a, 4, 4),
+                    &pb,
+                    0.0,
+                    MatMut::row_major(&mut c, 4, 4),
+                    Some(&bias),
+                    &mut ws,
+                )
+            });
+    if product.is_err() {
+        status |= 8;
+    }
     status
 }

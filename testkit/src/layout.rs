@@ -21,6 +21,20 @@ impl Layout {
         col_major: true,
         pad: 0,
     };
+    /// The layouts named edge-case tests cycle through: dense row- and column-major, and each
+    /// padded (by 3 and by 1) so that no stride is the dense one.
+    pub const EDGES: [Layout; 4] = [
+        Layout::ROW,
+        Layout::COL,
+        Layout {
+            col_major: false,
+            pad: 3,
+        },
+        Layout {
+            col_major: true,
+            pad: 1,
+        },
+    ];
 
     /// `(rs, cs, len)` for a `rows × cols` matrix: row stride, column stride, and the slice
     /// length that exactly covers it (`1 + (rows−1)·rs + (cols−1)·cs`, or 0 when empty).

@@ -37,6 +37,9 @@ pub struct GemmProblem {
     pub c0: Vec<f32>,
     /// Layout of `C`.
     pub c_layout: Layout,
+    /// The bias row vector (`n` elements) added to every row of `C`, if any
+    /// ([`with_bias`](Self::with_bias)).
+    pub bias: Option<Vec<f32>>,
 }
 
 impl GemmProblem {
@@ -71,6 +74,16 @@ impl GemmProblem {
             b_layout,
             c0: scatter2(c0, (m, n), c_layout.strides(m, n), f32::NAN),
             c_layout,
+            bias: None,
+        }
+    }
+
+    /// The same problem with a bias row vector of `n` elements: `C ← α·A·B + β·C + bias`.
+    pub fn with_bias(self, bias: Vec<f32>) -> Self {
+        assert_eq!(bias.len(), self.n, "GemmProblem: a bias has n elements");
+        GemmProblem {
+            bias: Some(bias),
+            ..self
         }
     }
 
@@ -106,22 +119,24 @@ impl GemmProblem {
     /// The reference answer, logical row-major `m × n`.
     pub fn reference(&self) -> Vec<f32> {
         let mut c = self.new_c();
-        reference::matmul(
+        reference::matmul_bias(
             self.alpha,
             self.a(),
             self.b(),
             self.beta,
             self.c_view(&mut c),
+            self.bias.as_deref(),
         )
         .expect("GemmProblem: invalid problem");
         self.gather_c(&c)
     }
 
-    /// [`tol::gemm_bounds`] for this problem, logical row-major.
+    /// [`tol::gemm_bias_bounds`] for this problem, logical row-major.
     pub fn bounds(&self) -> Vec<f64> {
         let (rs, cs, _) = self.c_layout.strides(self.m, self.n);
         let c0 = MatRef::new(&self.c0, self.m, self.n, rs, cs);
-        tol::gemm_bounds(self.alpha, self.a(), self.b(), self.beta, Some(c0))
+        let bias = self.bias.as_deref();
+        tol::gemm_bias_bounds(self.alpha, self.a(), self.b(), self.beta, Some(c0), bias)
     }
 
     /// Panics unless every padding gap of `buf` still holds what `c0` held there.

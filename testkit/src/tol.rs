@@ -12,6 +12,7 @@
 //! | op | bound on `|got − want|` | helper |
 //! |---|---|---|
 //! | gemm | `gemm(k)·(|α|(|A||B|) + |β||C₀|) + floor` | [`gemm_bounds`] |
+//! | gemm + bias | `gemm(k+1)·(|α|(|A||B|) + |β||C₀| + |bias_j|) + floor` | [`gemm_bias_bounds`] |
 //! | softmax | `p_j·(δ_j + Σ_k p_k δ_k + (n+2)U) + 2·2⁻¹²⁶`, `δ_j = U(ln(1/p_j) + 2·EXP_ULP + 2)` | [`softmax_bounds`] |
 //! | attention | `Σ_j p_j δ_j (|v_j| + |O|) + U((4Lk+16)Σ_j p_j|v_j| + (Lk+8)|O|) + floor` | [`attention_bounds`] |
 //!
@@ -75,6 +76,25 @@ pub fn gemm_bounds(
     beta: f32,
     c0: Option<MatRef<'_>>,
 ) -> Vec<f64> {
+    gemm_bias_bounds(alpha, a, b, beta, c0, None)
+}
+
+/// [`gemm_bounds`] for `C ← α·A·B + β·C₀ + bias`, `bias` a row vector of `n` elements added to
+/// every row of C: `gemm(k + 1)·(|α|(|A||B|) + |β||C₀| + |bias_j|) + floor`.
+///
+/// The bias is one more addend with one more rounding (the kernels add it after `α·acc + β·c`,
+/// the reference adds it exactly before its one rounding), so the bound is that of a product
+/// one deeper with `|bias_j|` in the magnitude. A non-finite bias counts 0 (such elements are
+/// ±∞ or NaN in the reference and compared exactly); where the magnitude may overflow the
+/// element is [`UNCHECKED`].
+pub fn gemm_bias_bounds(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c0: Option<MatRef<'_>>,
+    bias: Option<&[f32]>,
+) -> Vec<f64> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     let abs_of = |x: &MatRef<'_>| -> Vec<f32> {
         let mut v = Vec::with_capacity(x.rows * x.cols);
@@ -103,15 +123,23 @@ pub fn gemm_bounds(
         .expect("gemm_bounds: operands do not form a valid matmul");
     }
     let (al, be) = ((alpha as f64).abs(), (beta as f64).abs());
-    let (rel, floor) = (gemm(k) * (1.0 + 2.0 * U), gemm_floor(k, alpha));
+    let depth = k + usize::from(bias.is_some());
+    let (rel, floor) = (gemm(depth) * (1.0 + 2.0 * U), gemm_floor(depth, alpha));
+    let bias_mag = |idx: usize| -> f64 {
+        match bias.and_then(|b| b.get(idx % n.max(1))) {
+            Some(&x) if x.is_finite() => (x as f64).abs(),
+            _ => 0.0,
+        }
+    };
     s.iter()
         .zip(&c_mag)
-        .map(|(&s, &c)| {
-            let (s, c) = (s as f64, c as f64);
-            if al.max(1.0) * s + be * c >= F32_OVERFLOW {
+        .enumerate()
+        .map(|(idx, (&s, &c))| {
+            let (s, c, d) = (s as f64, c as f64, bias_mag(idx));
+            if al.max(1.0) * s + be * c + d >= F32_OVERFLOW {
                 UNCHECKED
             } else {
-                rel * (al * s + be * c) + floor
+                rel * (al * s + be * c + d) + floor
             }
         })
         .collect()

@@ -7,6 +7,7 @@
 
 mod attention;
 mod matmul;
+mod matmul_packed;
 mod softmax;
 
 use huiyan::Error;

@@ -25,7 +25,7 @@ use super::call::{off, Call};
 use super::mask::{mask_panel, sink_logit, ElementOpts, Intervals};
 use super::online::softmax_panel;
 use crate::gemm::loops::tile_any;
-use crate::gemm::microkernel::{tile_buffered, Microkernel};
+use crate::gemm::microkernel::{tile_buffered, Bias, Microkernel};
 use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
 use crate::simd::tanh::softcap_row;
 use crate::tier::Tier;
@@ -228,13 +228,23 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
                                     (a, lda),
                                     (bp, mr, 1),
                                     0.0,
+                                    Bias::NONE,
                                     (cp, 1, os[2]),
                                     me,
                                     nq,
                                 );
                             } else {
                                 tile_buffered(
-                                    ukr, kv, 1.0, a, lda, bp, mr, 1, 0.0, cp, os[3], os[2], me, nq,
+                                    ukr,
+                                    kv,
+                                    1.0,
+                                    (a, lda),
+                                    (bp, mr, 1),
+                                    0.0,
+                                    Bias::NONE,
+                                    (cp, os[3], os[2]),
+                                    me,
+                                    nq,
                                 );
                             }
                         }

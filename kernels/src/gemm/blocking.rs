@@ -71,33 +71,61 @@ impl Blocking {
         k.div_ceil(blocks)
     }
 
-    /// The workspace of one orientation (`m` rows of packed A, `n` columns of packed B): the
-    /// packed A block (`MC × KC` at most) and the packed B panel (`KC × NC` at most). Callers
-    /// provide [`ALIGN_SLACK`] more elements, so the loop nest can start it on a 64-byte
-    /// boundary.
-    pub(crate) const fn workspace(&self, m: usize, n: usize, k: usize) -> Regions<2> {
+    /// The workspace of one orientation (`m` rows of A, `n` columns of B): the packed A block
+    /// (`MC × KC` at most; none when A comes prepacked, `pack_a = false`) and the packed B
+    /// panel (`KC × NC` at most). Callers provide [`ALIGN_SLACK`] more elements, so the loop
+    /// nest can start it on a 64-byte boundary.
+    pub(crate) const fn workspace(&self, m: usize, n: usize, k: usize, pack_a: bool) -> Regions<2> {
         if m == 0 || n == 0 || k == 0 {
             return Regions([0, 0]);
         }
         let kc = self.kc_for(k);
         let mc = if m < self.mc { m } else { self.mc };
         let nc = if n < self.nc { n } else { self.nc };
-        Regions([
-            round_up(mc, self.mr).saturating_mul(kc),
-            round_up(nc, self.nr).saturating_mul(kc),
-        ])
+        let a = if pack_a {
+            round_up(mc, self.mr).saturating_mul(kc)
+        } else {
+            0
+        };
+        Regions([a, round_up(nc, self.nr).saturating_mul(kc)])
     }
 
     /// Workspace elements for `m × n × k`, whichever orientation the nest picks (0 when a
     /// dimension is 0: nothing is packed).
     pub(crate) const fn workspace_len(&self, m: usize, n: usize, k: usize) -> usize {
-        let x = self.workspace(m, n, k).len();
-        let y = self.workspace(n, m, k).len();
-        let most = if x > y { x } else { y };
-        if most == 0 {
-            0
-        } else {
-            most.saturating_add(ALIGN_SLACK)
+        let x = self.workspace(m, n, k, true).len();
+        let y = self.workspace(n, m, k, true).len();
+        with_slack(if x > y { x } else { y })
+    }
+
+    /// Workspace elements for `m × n × k` with B prepacked: the nest runs `Cᵀ = Bᵀ·Aᵀ` and
+    /// packs only (the ragged part of) Aᵀ, never B.
+    pub(crate) const fn packed_workspace_len(&self, m: usize, n: usize, k: usize) -> usize {
+        with_slack(self.workspace(n, m, k, false).len())
+    }
+
+    /// Elements of a prepacked `k × n` B ([`PackedB`](super::PackedB)): `⌈k / kc⌉` blocks of
+    /// `round_up(n, MR)·kc` (the last block shallower), `k·round_up(n, MR)` in all, plus
+    /// [`ALIGN_SLACK`]; 0 when `k` or `n` is 0. `None` when it overflows `usize`.
+    pub(crate) const fn packed_b_len(&self, k: usize, n: usize) -> Option<usize> {
+        if k == 0 || n == 0 {
+            return Some(0);
         }
+        match n.checked_add(self.mr - 1) {
+            Some(x) => match (x / self.mr * self.mr).checked_mul(k) {
+                Some(y) => y.checked_add(ALIGN_SLACK),
+                None => None,
+            },
+            None => None,
+        }
+    }
+}
+
+/// `len` plus [`ALIGN_SLACK`], or 0 when nothing is packed.
+const fn with_slack(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len.saturating_add(ALIGN_SLACK)
     }
 }

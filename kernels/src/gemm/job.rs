@@ -2,7 +2,9 @@
 
 use core::marker::PhantomData;
 
-use super::{validated, GemmArgs, GemmKernel};
+use super::check::{validated, validated_packed};
+use super::packed::PackedB;
+use super::{GemmArgs, GemmKernel};
 use crate::error::Error;
 use crate::job::{blocks, Claims, Job};
 use crate::kernels::Kernels;
@@ -13,7 +15,8 @@ use crate::view::{MatMut, MatRef};
 /// so every task is whole tiles but the last).
 const GRAIN: usize = 96;
 /// Fewest rows of C per task: each task packs all of B again, which costs about one copy of
-/// B per task against `rows·k·n` multiply-adds; from 192 rows that is under 1 %.
+/// B per task against `rows·k·n` multiply-adds; from 192 rows that is under 1 %. (A product
+/// with B prepacked packs nothing per task but its share of A: `GRAIN` is enough there.)
 const MIN_ROWS: usize = 2 * GRAIN;
 /// Fewest multiply-adds per task: below this a thread hop costs more than the task.
 const MIN_FMAS: usize = 1 << 21;
@@ -26,6 +29,10 @@ const MIN_FMAS: usize = 1 << 21;
 /// block, with its own packing workspace. The cut depends only on the shapes, and every
 /// element of C is summed in the same order in any block, so the result has the bits of
 /// [`gemm`](super::gemm) whatever the thread count.
+///
+/// With B prepacked ([`GemmJob::packed`]) the blocks are whole columns of C (a range of the
+/// prepacked panels each), so no task packs B and every task shares the one [`PackedB`]: the
+/// way to run a layer's projections on several threads.
 ///
 /// ```
 /// use huiyan_kernels::gemm::GemmJob;
@@ -55,15 +62,18 @@ pub struct GemmJob<'a> {
     /// The whole product, transposed if need be so that tasks are blocks of rows.
     args: GemmArgs,
     kern: GemmKernel,
+    /// Whether B is prepacked (then `args` is `Cᵀ = Bᵀ·Aᵀ`, the panels on its A side).
+    packed: bool,
     rows_per_task: usize,
     claims: Claims,
     _out: PhantomData<&'a mut [f32]>,
 }
 
-// SAFETY: the raw pointers are those of a validated call (C injective and disjoint from A and
-// B, borrowed for 'a by `new`). Each task index is claimed once (`Claims`), and task t writes
-// only rows t·R..(t+1)·R of C, which no other task writes: sharing the job between threads is
-// as sound as handing each thread a disjoint block of C.
+// SAFETY: the raw pointers are those of a validated call (C injective and disjoint from A, B,
+// the prepacked panels and the bias, all borrowed for 'a by the constructors). Each task index
+// is claimed once (`Claims`), and task t writes only rows t·R..(t+1)·R of `args`' C (rows or
+// columns of the caller's C), elements no other task writes: sharing the job between threads
+// is as sound as handing each thread a disjoint block of C.
 unsafe impl Sync for GemmJob<'_> {}
 // SAFETY: as above; the job owns no thread-bound state.
 unsafe impl Send for GemmJob<'_> {}
@@ -89,7 +99,37 @@ impl<'a> GemmJob<'a> {
         beta: f32,
         c: MatMut<'a>,
     ) -> Result<Self, Error> {
-        let args = validated(alpha, a, b, beta, c)?;
+        Self::with_bias(kernels, alpha, a, b, beta, c, None)
+    }
+
+    /// [`GemmJob::new`] for `C ← α·A·B + β·C + bias` ([`gemm_bias`](super::gemm_bias)).
+    ///
+    /// ```
+    /// use huiyan_kernels::gemm::GemmJob;
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::{Kernels, MatMut, MatRef};
+    /// let (a, b, bias) = ([1.0f32; 6], [1.0f32; 6], [0.5f32, -0.5]);
+    /// let mut c = [0.0f32; 6];
+    /// let job = GemmJob::with_bias(&Kernels::scalar(), 1.0, MatRef::row_major(&a, 3, 2),
+    ///                              MatRef::row_major(&b, 2, 2).t(), 0.0,
+    ///                              MatMut::row_major(&mut c, 3, 2), Some(&bias))?;
+    /// let mut ws = vec![0.0f32; job.task_workspace_len()];
+    /// while job.run_next(&mut ws)? {}
+    /// drop(job);
+    /// assert_eq!(c, [2.5, 1.5, 2.5, 1.5, 2.5, 1.5]);
+    /// # Ok::<(), huiyan_kernels::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_bias(
+        kernels: &Kernels,
+        alpha: f32,
+        a: MatRef<'a>,
+        b: MatRef<'a>,
+        beta: f32,
+        c: MatMut<'a>,
+        bias: Option<&'a [f32]>,
+    ) -> Result<Self, Error> {
+        let args = validated(alpha, a, b, beta, c, bias)?;
         // Blocks along C's larger stride occupy disjoint memory ranges.
         let args = if args.rsc >= args.csc {
             args
@@ -99,14 +139,68 @@ impl<'a> GemmJob<'a> {
         let (m, n, k) = (args.m, args.n, args.k);
         let fmas = m.saturating_mul(n).saturating_mul(k);
         let tasks = (fmas / MIN_FMAS).min(m / MIN_ROWS).max(1);
+        Ok(Self::cut(kernels, args, tasks, false))
+    }
+
+    /// [`GemmJob::with_bias`] with B prepacked ([`gemm_packed`](super::gemm_packed)); the
+    /// tasks are blocks of whole columns of C, and all of them read `b`'s panels.
+    ///
+    /// ```
+    /// use huiyan_kernels::gemm::{packed_b_len, GemmJob, PackedB};
+    /// use huiyan_kernels::job::Job;
+    /// use huiyan_kernels::{Kernels, MatMut, MatRef};
+    /// let kern = Kernels::best_compile_time();
+    /// let (m, n, k) = (64, 768, 384);
+    /// let (a, b) = (vec![1.0f32; m * k], vec![0.5f32; k * n]);
+    /// let pb = PackedB::new(&kern, MatRef::row_major(&b, k, n), vec![0.0; packed_b_len(&kern, k, n)])?;
+    /// let mut c = vec![0.0f32; m * n];
+    /// let job = GemmJob::packed(&kern, 1.0, MatRef::row_major(&a, m, k), &pb, 0.0,
+    ///                           MatMut::row_major(&mut c, m, n), None)?;
+    /// assert!(job.tasks() > 1);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..2 {
+    ///         s.spawn(|| {
+    ///             let mut ws = vec![0.0f32; job.task_workspace_len()];
+    ///             while job.run_next(&mut ws).unwrap() {}
+    ///         });
+    ///     }
+    /// });
+    /// drop(job);
+    /// assert!(c.iter().all(|&x| x == 192.0));
+    /// # Ok::<(), huiyan_kernels::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn packed<S: AsRef<[f32]>>(
+        kernels: &Kernels,
+        alpha: f32,
+        a: MatRef<'a>,
+        b: &'a PackedB<S>,
+        beta: f32,
+        c: MatMut<'a>,
+        bias: Option<&'a [f32]>,
+    ) -> Result<Self, Error> {
+        let args = validated_packed(kernels, alpha, a, b, beta, c, bias)?;
+        // Rows of Cᵀ = Bᵀ·Aᵀ are columns of C and ranges of B's panels (GRAIN is a multiple
+        // of every MR, so each task starts at a panel).
+        let args = args.transposed();
+        let (m, n, k) = (args.m, args.n, args.k);
+        let fmas = m.saturating_mul(n).saturating_mul(k);
+        let tasks = (fmas / MIN_FMAS).min(m / GRAIN).max(1);
+        Ok(Self::cut(kernels, args, tasks, true))
+    }
+
+    /// The job of `args` in `tasks` blocks of whole rows (multiples of `GRAIN`).
+    fn cut(kernels: &Kernels, args: GemmArgs, tasks: usize, packed: bool) -> Self {
+        let m = args.m;
         let rows_per_task = m.div_ceil(tasks).div_ceil(GRAIN) * GRAIN;
-        Ok(GemmJob {
+        GemmJob {
             args,
             kern: kernels.gemm,
+            packed,
             rows_per_task,
             claims: Claims::new(blocks(m, rows_per_task)),
             _out: PhantomData,
-        })
+        }
     }
 }
 
@@ -117,9 +211,14 @@ impl Job for GemmJob<'_> {
 
     fn task_workspace_len(&self) -> usize {
         let (m, n, k) = (self.args.m, self.args.n, self.args.k);
-        self.kern
-            .blocking
-            .workspace_len(self.rows_per_task.min(m), n, k)
+        let bl = self.kern.blocking;
+        let rows = self.rows_per_task.min(m);
+        if self.packed {
+            // `args` is transposed: the product of C's columns is `m × rows × k`.
+            bl.packed_workspace_len(n, rows, k)
+        } else {
+            bl.workspace_len(rows, n, k)
+        }
     }
 
     fn run_next(&self, workspace: &mut [f32]) -> Result<bool, Error> {
@@ -129,10 +228,11 @@ impl Job for GemmJob<'_> {
         };
         let r0 = t * self.rows_per_task;
         let r1 = (r0 + self.rows_per_task).min(self.args.m);
-        // SAFETY: rows r0..r1 ≤ m of a validated product (its sub-views stay inside A and C);
-        // task t is this thread's alone, so no other thread writes these rows of C; the
-        // workspace is large enough (checked above) and the caller's exclusive slice; the
-        // entry's ISA was proven by the token that built `kernels`.
+        // SAFETY: rows r0..r1 ≤ m of a validated product (its sub-views stay inside A, C and
+        // the bias; with a prepacked A, r0 is a multiple of GRAIN, so of its MR); task t is
+        // this thread's alone, so no other thread writes these rows of C; the workspace is
+        // large enough (checked above) and the caller's exclusive slice; the entry's ISA was
+        // proven by the token that built `kernels`.
         unsafe { (self.kern.run)(&self.args.rows(r0, r1), workspace.as_mut_ptr()) };
         Ok(true)
     }

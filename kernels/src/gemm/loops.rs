@@ -11,73 +11,17 @@
 //!
 //! The kernel's vector direction runs down the columns of C, so when C is row-major
 //! (`csc = 1`) the nest computes `Cᵀ = Bᵀ·Aᵀ` instead, which is the same arithmetic on the
-//! same elements with the operands' strides swapped ([`GemmArgs::oriented`]).
+//! same elements with the operands' strides swapped ([`GemmArgs::oriented`]). A prepacked B
+//! ([`PackedB`](super::PackedB)) is always taken that way round: it is the A side of `Cᵀ`,
+//! and LOOP 3 indexes its blocks instead of packing them.
+//!
+//! The bias joins in the write-back of the first rank-`kc` update, beside `β·C`: the first
+//! update writes `(α·acc + β·c) + bias`, the later ones `α·acc + c`.
 
+use super::args::{GemmArgs, Side};
 use super::blocking::Blocking;
-use super::microkernel::{tile_buffered, Microkernel};
+use super::microkernel::{tile_buffered, Bias, Microkernel};
 use super::pack::{pack_a_pf, pack_b_cols, pack_b_pf};
-
-/// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct GemmArgs {
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub alpha: f32,
-    pub beta: f32,
-    pub a: *const f32,
-    pub rsa: usize,
-    pub csa: usize,
-    pub b: *const f32,
-    pub rsb: usize,
-    pub csb: usize,
-    pub c: *mut f32,
-    pub rsc: usize,
-    pub csc: usize,
-}
-
-impl GemmArgs {
-    /// The same product, transposed when that gives C a unit row stride.
-    #[inline(always)]
-    pub(crate) fn oriented(self) -> GemmArgs {
-        if self.rsc != 1 && (self.csc == 1 || self.n == 1) {
-            self.transposed()
-        } else {
-            self
-        }
-    }
-
-    /// `Cᵀ ← α·Bᵀ·Aᵀ + β·Cᵀ`: the same elements of C, each by the same arithmetic.
-    #[inline(always)]
-    pub(crate) fn transposed(self) -> GemmArgs {
-        GemmArgs {
-            m: self.n,
-            n: self.m,
-            a: self.b,
-            rsa: self.csb,
-            csa: self.rsb,
-            b: self.a,
-            rsb: self.csa,
-            csb: self.rsa,
-            rsc: self.csc,
-            csc: self.rsc,
-            ..self
-        }
-    }
-
-    /// Rows `r0..r1` of C (and of A): a product of `r1 − r0` rows. The pointers are computed
-    /// with wrapping arithmetic; they address elements of the whole product when
-    /// `r0 ≤ r1 ≤ m`.
-    #[inline(always)]
-    pub(crate) fn rows(self, r0: usize, r1: usize) -> GemmArgs {
-        GemmArgs {
-            m: r1 - r0,
-            a: self.a.wrapping_add(r0 * self.rsa),
-            c: self.c.wrapping_add(r0 * self.rsc),
-            ..self
-        }
-    }
-}
 
 /// One tile of any size `mr ≤ MR`, `nr ≤ NR` and any C strides: full tiles with `rsc = 1` go
 /// straight to the kernel, edges with `rsc = 1` to [`Microkernel::tile_edge`], the rest through
@@ -85,8 +29,9 @@ impl GemmArgs {
 ///
 /// # Safety
 ///
-/// The panels satisfy [`Microkernel::tile_strided`]'s contract for `kc`; `c + i·rsc + j·csc` is valid
-/// (readable unless β = 0, writable, distinct) for `i < mr`, `j < nr`.
+/// The panels satisfy [`Microkernel::tile_bias`]'s contract for `kc`; `c + i·rsc + j·csc` is
+/// valid (readable unless β = 0, writable, distinct) and the bias's `(i, j)` readable (unless
+/// none) for `i < mr`, `j < nr`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) unsafe fn tile_any<K: Microkernel>(
@@ -96,6 +41,7 @@ pub(crate) unsafe fn tile_any<K: Microkernel>(
     (a, lda): (*const f32, usize),
     (b, rsb, csb): (*const f32, usize, usize),
     beta: f32,
+    bias: Bias,
     (c, rsc, csc): (*mut f32, usize, usize),
     mr: usize,
     nr: usize,
@@ -104,34 +50,39 @@ pub(crate) unsafe fn tile_any<K: Microkernel>(
     unsafe {
         if rsc == 1 {
             if mr == K::MR && nr == K::NR {
-                uk.tile_strided(kc, alpha, a, lda, b, rsb, csb, beta, c, csc);
+                uk.tile_bias(kc, alpha, a, lda, b, rsb, csb, beta, bias, c, csc);
             } else {
-                uk.tile_edge(kc, alpha, a, lda, b, rsb, csb, beta, c, csc, mr, nr);
+                uk.tile_edge(kc, alpha, a, lda, b, rsb, csb, beta, bias, c, csc, mr, nr);
             }
         } else {
-            tile_buffered(
-                uk, kc, alpha, a, lda, b, rsb, csb, beta, c, rsc, csc, mr, nr,
-            );
+            let (a, b, c) = ((a, lda), (b, rsb, csb), (c, rsc, csc));
+            tile_buffered(uk, kc, alpha, a, b, beta, bias, c, mr, nr);
         }
     }
 }
 
-/// `C ← β·C` (`C ← 0` when β = 0): the whole product when `k = 0` or `α = 0`.
+/// `C ← β·C + bias` (`C ← bias`, or 0, when β = 0): the whole product when `k = 0` or
+/// `α = 0`.
 ///
 /// # Safety
 ///
-/// C's `m × n` elements are valid for writes (and reads unless β = 0) and distinct.
+/// C's `m × n` elements are valid for writes (and reads unless β = 0) and distinct; the bias's
+/// are readable (unless none).
 #[inline(always)]
 unsafe fn scale_c(args: &GemmArgs) {
     for j in 0..args.n {
         for i in 0..args.m {
-            // SAFETY: (i, j) is inside C's validated shape (caller).
-            let cij = unsafe { &mut *args.c.add(i * args.rsc + j * args.csc) };
-            *cij = if args.beta == 0.0 {
-                0.0
-            } else {
-                args.beta * *cij
-            };
+            // SAFETY: (i, j) is inside C's and the bias's validated shapes (caller).
+            unsafe {
+                let cij = &mut *args.c.add(i * args.rsc + j * args.csc);
+                let bias = args.bias.get(i, j);
+                *cij = match (args.beta == 0.0, bias) {
+                    (true, None) => 0.0,
+                    (true, Some(b)) => b,
+                    (false, None) => args.beta * *cij,
+                    (false, Some(b)) => args.beta * *cij + b,
+                };
+            }
         }
     }
 }
@@ -143,32 +94,45 @@ fn align64(ws: *mut f32) -> *mut f32 {
     ws.wrapping_add(off)
 }
 
-/// Operands reused by at most this many rows (B) or columns (A) of C are read in place
-/// instead of packed.
+/// A is read in place (its micropanels straight from A, `rsa = 1`) only when C has at most
+/// this many columns in the nest's orientation (the tokens of a row-major product); otherwise
+/// it is packed, however small.
 ///
-/// Packing an element costs about as much as one vector FMA (a transposing copy costs more);
-/// an element of B is used by `m / lanes` vector FMAs and one of A by `n / lanes`. Up to 256
-/// the copy is 5–30 % of the work and the operands are small enough to stay in L2 unpacked
-/// (measured: 256³ gains 8 % in place); beyond it the packed layout's cache and TLB behaviour
-/// wins (power-of-two strides would map an unpacked A block onto a few L2 sets).
+/// An in-place A micropanel walks A's column stride step by step: large and power-of-two
+/// strides land on a few cache sets, and every page crossing leaves the hardware prefetcher
+/// behind. Packing is one copy of A at memory speed, repaid by `n` uses of each element.
+/// Measured on AMD EPYC (Zen 3, 2 vCPU, x86-v3, thread CPU time, 2026-12-07), in place
+/// against packed: +8–10 % at n = 16 (`matmul/16x384x384`, `matmul/16x384x1536`), −4 to −7 %
+/// from n = 24 (24×1536×384, 32×384×384, 48×384×384), −9 % to −30 % at `matmul/256x256x256`,
+/// `matmul/512x64x512`, `matmul/128x1536x384`, `matmul/128x384x1536`.
+const DIRECT_A_MAX_N: usize = 16;
+
+/// B is read in place when at most this many rows of C use it (in the nest's orientation).
+///
+/// Packing an element costs about as much as one vector FMA; an element of B is used by
+/// `m / lanes` vector FMAs, so up to 256 rows the copy is 5–30 % of the work and B (whose
+/// micropanels the kernel reads row- or column-wise, [`Microkernel::DIRECT_B`]) is read in
+/// place.
 const DIRECT_MAX: usize = 256;
 
-/// Operands of at most this many elements (256 KiB, a quarter of the L2) are read in place
+/// B operands of at most this many elements (256 KiB, a quarter of the L2) are read in place
 /// whatever their reuse: they stay in L2 unpacked, so packing them only adds a pass.
 const DIRECT_ELEMS: usize = 64 * 1024;
 
-/// The whole product `C ← α·A·B + β·C` on one thread.
+/// The whole product `C ← α·A·B + β·C + bias` on one thread.
 ///
-/// A is read in place when its columns are contiguous (`rsa = 1`) and `n ≤ DIRECT_MAX` or A
-/// has at most `DIRECT_ELEMS` elements; B likewise when the kernel can read its layout and
-/// `m ≤ DIRECT_MAX` or B is small. Only their ragged last micropanels are
-/// then packed (zero-padded), so the kernel never reads past the operand.
+/// A is read in place when its columns are contiguous (`rsa = 1`) and `n ≤ DIRECT_A_MAX_N`;
+/// B when the kernel can read its layout and `m ≤ DIRECT_MAX` or B has at most
+/// `DIRECT_ELEMS` elements. Only their ragged last micropanels are then packed (zero-padded),
+/// so the kernel never reads past the operand. A prepacked operand is indexed, never packed.
 ///
 /// # Safety
 ///
-/// `args` is validated ([`crate::shape::check_gemm`]): A, B and C cover their shapes, C is
-/// injective and disjoint from A and B. `ws` is writable for
-/// `Blocking::of::<K>().workspace_len(m, n, k)` elements and disjoint from A, B, C.
+/// `args` is validated ([`crate::shape::check_gemm`], and the bias and packed checks of
+/// [`super::check`]): A, B, C and the bias cover their shapes, C is injective and disjoint
+/// from the inputs, a prepacked operand holds the panels of [`super::PackedB`] for this
+/// microkernel's blocking and `k`. `ws` is writable for `Blocking::workspace_len(m, n, k)`
+/// elements (`Blocking::packed_workspace_len` with a prepacked B) and disjoint from the rest.
 #[inline(always)]
 pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut f32) {
     let bl = Blocking::of::<K>();
@@ -179,19 +143,20 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
     }
     if k == 0 || g.alpha == 0.0 {
         // BLAS quick return: α = 0 never reads A or B, so NaN or ∞ there cannot reach C.
-        // SAFETY: C is valid (caller).
+        // SAFETY: C and the bias are valid (caller).
         unsafe { scale_c(&g) };
         return;
     }
     let (mr_k, nr_k) = (K::MR, K::NR);
-    let small = |rows: usize, cols: usize| rows.saturating_mul(cols) <= DIRECT_ELEMS;
-    let direct_a = g.rsa == 1 && (n <= DIRECT_MAX || small(m, k));
-    let direct_b = (m <= DIRECT_MAX || small(k, n)) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
+    // After `oriented`, a prepacked operand is on the A side.
+    let pre_a = g.packed.filter(|p| p.side == Side::A);
+    let direct_a = pre_a.is_none() && g.rsa == 1 && n <= DIRECT_A_MAX_N;
+    let small_b = k.saturating_mul(n) <= DIRECT_ELEMS;
+    let direct_b = (m <= DIRECT_MAX || small_b) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
-    // SAFETY: the caller provides `Blocking::workspace_len`: this orientation's layout plus
-    // ALIGN_SLACK, so the layout fits from the first 64-byte boundary (at most ALIGN_SLACK
-    // elements in).
-    let [ap, bp] = unsafe { bl.workspace(m, n, k).carve(align64(ws)) };
+    // SAFETY: the caller provides this orientation's layout plus ALIGN_SLACK, so the layout
+    // fits from the first 64-byte boundary (at most ALIGN_SLACK elements in).
+    let [ap, bp] = unsafe { bl.workspace(m, n, k, pre_a.is_none()).carve(align64(ws)) };
 
     // LOOP 5: NC-wide panels of B and C.
     let mut jc = 0;
@@ -199,11 +164,15 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
         let nc = if n - jc < bl.nc { n - jc } else { bl.nc };
         let b_tail = if direct_b { nc % nr_k } else { nc };
         let b_cols = K::DIRECT_B && g.rsb == 1 && g.csb != 1;
-        // LOOP 4: rank-kc updates.
+        // LOOP 4: rank-kc updates; β and the bias join the first.
         let mut pc = 0;
         while pc < k {
             let kc = if k - pc < kc_blk { k - pc } else { kc_blk };
-            let beta = if pc == 0 { g.beta } else { 1.0 };
+            let (beta, bias) = if pc == 0 {
+                (g.beta, g.bias)
+            } else {
+                (1.0, Bias::NONE)
+            };
             // Packed: the whole panel; in place: only the ragged last micropanel. A column-major
             // B (rsb = 1) is packed column by column when the kernel reads that layout: plain
             // copies of contiguous columns instead of a transposition.
@@ -244,13 +213,23 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
             while ic < m {
                 let mc = if m - ic < bl.mc { m - ic } else { bl.mc };
                 let a_tail = if direct_a { mc % mr_k } else { mc };
-                // SAFETY: rows ic+mc−a_tail..ic+mc, columns pc..pc+kc are inside A; ap has room.
-                unsafe {
-                    let a0 = g.a.add((ic + mc - a_tail) * g.rsa + pc * g.csa);
-                    pack_a_pf(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc, K::prefetch);
+                if pre_a.is_none() {
+                    // SAFETY: rows ic+mc−a_tail..ic+mc, columns pc..pc+kc are inside A; ap has
+                    // room for round_up(mc, MR)·kc elements.
+                    unsafe {
+                        let a0 = g.a.add((ic + mc - a_tail) * g.rsa + pc * g.csa);
+                        pack_a_pf(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc, K::prefetch);
+                    }
                 }
                 let a_at = |ir: usize| {
-                    if direct_a && ir + mr_k <= mc {
+                    if let Some(p) = pre_a {
+                        // SAFETY: the prepacked micropanel of rows first+ic+ir.. (a multiple of
+                        // MR: `first` and MC are) at depth pc, inside the packed operand.
+                        (
+                            unsafe { p.ptr.add(pc * p.ld + (p.first + ic + ir) * kc) },
+                            mr_k,
+                        )
+                    } else if direct_a && ir + mr_k <= mc {
                         // SAFETY: a whole micropanel inside A (validated extent).
                         (unsafe { g.a.add((ic + ir) + pc * g.csa) }, g.csa)
                     } else if direct_a {
@@ -261,10 +240,11 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
                     }
                 };
                 // SAFETY: the selectors give micropanels covering mc × kc and kc × nc; the C
-                // block at (ic, jc) is mc × nc inside C.
+                // block at (ic, jc) is mc × nc inside C, and its bias terms inside the bias.
                 unsafe {
-                    let c = g.c.add(ic * g.rsc + jc * g.csc);
-                    macro_block(uk, mc, nc, kc, g.alpha, a_at, b_at, beta, (c, g.rsc, g.csc));
+                    let c = (g.c.add(ic * g.rsc + jc * g.csc), g.rsc, g.csc);
+                    let bias = bias.at(ic, jc);
+                    macro_block(uk, (mc, nc, kc), g.alpha, a_at, b_at, beta, bias, c);
                 }
                 ic += mc;
             }
@@ -274,24 +254,24 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
     }
 }
 
-/// LOOPS 2 and 1: `C[0..m, 0..n] ← α·Ã·B̃ + β·C` over micropanels that `a_at(ir)` and
+/// LOOPS 2 and 1: `C[0..m, 0..n] ← α·Ã·B̃ + β·C + bias` over micropanels that `a_at(ir)` and
 /// `b_at(jr)` locate (packed, or in place).
 ///
 /// # Safety
 ///
 /// For every `ir < m` step `MR` and `jr < n` step `NR`, the selected micropanels satisfy
-/// [`Microkernel::tile_strided`] for `kc`; `c + i·rsc + j·csc` is valid for `i < m`, `j < n`.
+/// [`Microkernel::tile_bias`] for `kc`; `c + i·rsc + j·csc` is valid and the bias's `(i, j)`
+/// readable (unless none) for `i < m`, `j < n`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 unsafe fn macro_block<K: Microkernel>(
     uk: K,
-    m: usize,
-    n: usize,
-    kc: usize,
+    (m, n, kc): (usize, usize, usize),
     alpha: f32,
     a_at: impl Fn(usize) -> (*const f32, usize),
     b_at: impl Fn(usize) -> (*const f32, usize, usize),
     beta: f32,
+    bias: Bias,
     (c, rsc, csc): (*mut f32, usize, usize),
 ) {
     // LOOP 2: NR-wide micropanels of B.
@@ -303,11 +283,12 @@ unsafe fn macro_block<K: Microkernel>(
         let mut ir = 0;
         while ir < m {
             let mr = if m - ir < K::MR { m - ir } else { K::MR };
-            // SAFETY: the micropanels are the caller's; the tile's C elements are inside the
-            // m × n block (caller).
+            // SAFETY: the micropanels are the caller's; the tile's C elements and bias terms
+            // are inside the m × n block (caller).
             unsafe {
-                let ct = c.add(ir * rsc + jr * csc);
-                tile_any(uk, kc, alpha, a_at(ir), b, beta, (ct, rsc, csc), mr, nr)
+                let ct = (c.add(ir * rsc + jr * csc), rsc, csc);
+                let bt = bias.at(ir, jr);
+                tile_any(uk, kc, alpha, a_at(ir), b, beta, bt, ct, mr, nr)
             };
             ir += K::MR;
         }

@@ -42,11 +42,25 @@
 //! # Arithmetic (the same in every kernel, so tile position never changes the bits)
 //!
 //! For each `(i, j)` of the tile, `acc = Σₚ a(i,p)·b(p,j)` accumulated in order `p = 0, 1, …`
-//! into one accumulator (fused multiply-add where the ISA has it), then
+//! into one accumulator (fused multiply-add where the ISA has it), then the write-back
 //!
-//! * `β = 0`: `c(i,j) ← α·acc` (C is never read);
-//! * `β ≠ 0`: `c(i,j) ← α·acc + β·c(i,j)`, with the two products and the sum each rounded
-//!   (no fusion), so that a scalar write-back of a buffered tile gives the same bits.
+//! ```text
+//!   r ← α·acc                 (rounded)
+//!   r ← r + β·c(i,j)          only when β ≠ 0 (β·c rounded, then the sum: no fusion)
+//!   r ← r + bias(i,j)         only with a bias (rounded)
+//!   c(i,j) ← r
+//! ```
+//!
+//! in that order and with each step rounded to f32, so that a scalar write-back of a buffered
+//! tile ([`write_back`]) gives the same bits as a kernel's vector one. β = 0 never reads C.
+//!
+//! # Bias
+//!
+//! A [`Bias`] locates the bias term of each tile element: `(i, j)` adds `bias(i,j)` at
+//! `ptr + i·rs + j·cs` with `rs ∈ {0, 1}`. A row vector broadcast over the rows of C is
+//! `rs = 0, cs = 1`, and the same vector seen from the transposed product (`Cᵀ`, what the
+//! loop nest computes for a row-major C) is `rs = 1, cs = 0`: one load per vector of the
+//! tile's column, or one broadcast per column.
 
 /// An `MR × NR` f32 microkernel (see the [module docs](self) for the panel layout).
 ///
@@ -102,13 +116,9 @@ pub(crate) trait Microkernel: Copy {
     ///
     /// # Safety
     ///
-    /// * `a + p·lda + i` is readable for `p < kc`, `i < MR`; `b + p·rsb + j·csb` is readable
-    ///   for `p < kc`, `j < NR`, and `csb = 1` (or `rsb = 1` when `DIRECT_B`). When `kc = 0`
-    ///   nothing is read.
-    /// * `c + i + j·csc` is readable (unless `beta == 0`) and writable for `i < MR`,
-    ///   `j < NR`, those addresses are distinct (`csc ≥ MR`), and no other live reference
-    ///   covers them or overlaps the panels.
+    /// As [`tile_bias`](Microkernel::tile_bias) with [`Bias::NONE`].
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     unsafe fn tile_strided(
         self,
         kc: usize,
@@ -121,6 +131,38 @@ pub(crate) trait Microkernel: Copy {
         beta: f32,
         c: *mut f32,
         csc: usize,
+    ) {
+        // SAFETY: the caller's contract, with no bias to read.
+        unsafe { self.tile_bias(kc, alpha, a, lda, b, rsb, csb, beta, Bias::NONE, c, csc) }
+    }
+
+    /// `C[0..MR, 0..NR] ← α·Ã·B̃ + β·C + bias` for one full tile, B element `(p, j)` at
+    /// `b + p·rsb + j·csb`, in the order of the [module docs](self).
+    ///
+    /// # Safety
+    ///
+    /// * `a + p·lda + i` is readable for `p < kc`, `i < MR`; `b + p·rsb + j·csb` is readable
+    ///   for `p < kc`, `j < NR`, and `csb = 1` (or `rsb = 1` when `DIRECT_B`). When `kc = 0`
+    ///   nothing is read.
+    /// * Unless `bias` is [`Bias::NONE`], `bias.rs ∈ {0, 1}` and its element `(i, j)` is
+    ///   readable for `i < MR`, `j < NR`.
+    /// * `c + i + j·csc` is readable (unless `beta == 0`) and writable for `i < MR`,
+    ///   `j < NR`, those addresses are distinct (`csc ≥ MR`), and no other live reference
+    ///   covers them or overlaps the panels or the bias.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn tile_bias(
+        self,
+        kc: usize,
+        alpha: f32,
+        a: *const f32,
+        lda: usize,
+        b: *const f32,
+        rsb: usize,
+        csb: usize,
+        beta: f32,
+        bias: Bias,
+        c: *mut f32,
+        csc: usize,
     );
 
     /// A hint that `p` will be read soon (packing uses it on its source). Must not fault for
@@ -130,16 +172,18 @@ pub(crate) trait Microkernel: Copy {
         let _ = p;
     }
 
-    /// An edge tile: only `C[0..mr, 0..nr]` is read and written (`1 ≤ mr ≤ MR`,
-    /// `1 ≤ nr ≤ NR`), with the same bits a full tile would give those elements.
+    /// An edge tile: only `C[0..mr, 0..nr]` (and the bias there) is read and written
+    /// (`1 ≤ mr ≤ MR`, `1 ≤ nr ≤ NR`), with the same bits a full tile would give those
+    /// elements.
     ///
     /// The default computes a full tile into a buffer and writes the part back with
     /// [`write_back`]; kernels override it with masked stores.
     ///
     /// # Safety
     ///
-    /// As [`tile_strided`](Microkernel::tile_strided) for the panels (all `MR` rows and `NR` columns readable),
-    /// and for C restricted to `i < mr`, `j < nr` (no constraint on `csc` beyond distinctness).
+    /// As [`tile_bias`](Microkernel::tile_bias) for the panels (all `MR` rows and `NR` columns
+    /// readable), and for C and the bias restricted to `i < mr`, `j < nr` (no constraint on
+    /// `csc` beyond distinctness).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     unsafe fn tile_edge(
@@ -152,16 +196,90 @@ pub(crate) trait Microkernel: Copy {
         rsb: usize,
         csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
         mr: usize,
         nr: usize,
     ) {
-        // SAFETY: forwarded; the buffered path writes only i < mr, j < nr with unit row stride.
+        // SAFETY: forwarded; the buffered path reads and writes only i < mr, j < nr, with unit
+        // row stride.
         unsafe {
             tile_buffered(
-                self, kc, alpha, a, lda, b, rsb, csb, beta, c, 1, csc, mr, nr,
+                self,
+                kc,
+                alpha,
+                (a, lda),
+                (b, rsb, csb),
+                beta,
+                bias,
+                (c, 1, csc),
+                mr,
+                nr,
             )
+        }
+    }
+}
+
+/// The bias term of a tile (see the [module docs](self)): element `(i, j)` at
+/// `ptr + i·rs + j·cs`, `rs ∈ {0, 1}`; a null `ptr` is no bias.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Bias {
+    pub(crate) ptr: *const f32,
+    pub(crate) rs: usize,
+    pub(crate) cs: usize,
+}
+
+impl Bias {
+    /// No bias: nothing is read or added.
+    pub(crate) const NONE: Bias = Bias {
+        ptr: core::ptr::null(),
+        rs: 0,
+        cs: 0,
+    };
+
+    /// Whether there is a bias to add.
+    #[inline(always)]
+    pub(crate) fn is_some(self) -> bool {
+        !self.ptr.is_null()
+    }
+
+    /// The bias of the tile whose element `(0, 0)` is this one's `(i, j)` (wrapping pointer
+    /// arithmetic; [`NONE`](Bias::NONE) stays none).
+    #[inline(always)]
+    pub(crate) fn at(self, i: usize, j: usize) -> Bias {
+        if self.is_some() {
+            Bias {
+                ptr: self.ptr.wrapping_add(i * self.rs + j * self.cs),
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
+    /// The same terms seen from the transposed product.
+    #[inline(always)]
+    pub(crate) fn transposed(self) -> Bias {
+        Bias {
+            rs: self.cs,
+            cs: self.rs,
+            ..self
+        }
+    }
+
+    /// Element `(i, j)`, or `None` without a bias.
+    ///
+    /// # Safety
+    ///
+    /// With a bias, its element `(i, j)` is readable.
+    #[inline(always)]
+    pub(crate) unsafe fn get(self, i: usize, j: usize) -> Option<f32> {
+        if self.is_some() {
+            // SAFETY: the caller's contract.
+            Some(unsafe { *self.ptr.add(i * self.rs + j * self.cs) })
+        } else {
+            None
         }
     }
 }
@@ -173,27 +291,25 @@ const TILE_MAX: usize = 512;
 struct TileBuf([f32; TILE_MAX]);
 
 /// Any tile size and any C strides: the full tile is computed into a buffer (`α·acc`,
-/// β = 0) and `C[0..mr, 0..nr]` written back with [`write_back`], the kernels' own rounding.
+/// β = 0, no bias) and `C[0..mr, 0..nr]` written back with [`write_back`], the kernels' own
+/// rounding.
 ///
 /// # Safety
 ///
-/// The panels as in [`Microkernel::tile_strided`]; `c + i·rsc + j·csc` valid (readable unless β = 0,
-/// writable, distinct) for `i < mr ≤ MR`, `j < nr ≤ NR`.
+/// The panels as in [`Microkernel::tile_bias`]; `c + i·rsc + j·csc` valid (readable unless
+/// β = 0, writable, distinct) and the bias's `(i, j)` readable for `i < mr ≤ MR`,
+/// `j < nr ≤ NR`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) unsafe fn tile_buffered<K: Microkernel>(
     uk: K,
     kc: usize,
     alpha: f32,
-    a: *const f32,
-    lda: usize,
-    b: *const f32,
-    rsb: usize,
-    csb: usize,
+    (a, lda): (*const f32, usize),
+    (b, rsb, csb): (*const f32, usize, usize),
     beta: f32,
-    c: *mut f32,
-    rsc: usize,
-    csc: usize,
+    bias: Bias,
+    (c, rsc, csc): (*mut f32, usize, usize),
     mr: usize,
     nr: usize,
 ) {
@@ -206,18 +322,25 @@ pub(crate) unsafe fn tile_buffered<K: Microkernel>(
     for j in 0..nr {
         for i in 0..mr {
             // SAFETY: i < mr ≤ MR, j < nr ≤ NR index the (now initialised) buffer; C's element
-            // is valid (caller).
-            unsafe { write_back(*t.add(i + j * K::MR), beta, &mut *c.add(i * rsc + j * csc)) };
+            // and the bias's are valid (caller).
+            unsafe {
+                let cij = &mut *c.add(i * rsc + j * csc);
+                write_back(*t.add(i + j * K::MR), beta, bias.get(i, j), cij)
+            };
         }
     }
 }
 
-/// The scalar write-back of one element, in exactly the rounding the kernels use.
+/// The scalar write-back of one element, in exactly the rounding the kernels use (the
+/// [module docs](self)).
 #[inline(always)]
-pub(crate) fn write_back(alpha_acc: f32, beta: f32, c: &mut f32) {
-    if beta == 0.0 {
-        *c = alpha_acc;
-    } else {
-        *c = alpha_acc + beta * *c;
+pub(crate) fn write_back(alpha_acc: f32, beta: f32, bias: Option<f32>, c: &mut f32) {
+    let mut r = alpha_acc;
+    if beta != 0.0 {
+        r += beta * *c;
     }
+    if let Some(b) = bias {
+        r += b;
+    }
+    *c = r;
 }

@@ -15,6 +15,14 @@
 //!   addresses; both are checked ([`Error::Overlap`],
 //!   [`Error::AliasingStrides`]).
 //! * NaN and ±∞ in `A`, `B` (and `C` when β ≠ 0) propagate as IEEE arithmetic says.
+//! * **Bias** ([`gemm_bias`], [`gemm_packed`]): `C ← α·A·B + β·C + bias`, `bias` a row vector
+//!   of `n` elements added to every row of C. It is added in the microkernel's write-back of
+//!   the first rank-`KC` update, after `β·C`: `c ← (α·acc + β·c) + bias`, each step rounded
+//!   (no fusion) in that order, so with `k ≤ KC` the result is `fl(fl(α·A·B + β·C) + bias)`
+//!   on full and edge tiles alike; with α = 0 or `k = 0` it is `β·C + bias` (`bias` when
+//!   β = 0). It must not overlap C.
+//! * **Prepacked B** ([`PackedB`], [`gemm_packed`]): B packed once for a kernel table and
+//!   reused; the products have the bits of the unpacked ones.
 //! * Each element of `C` is accumulated over `k` in a fixed order that depends only on the ISA
 //!   tier and `k`, never on the thread count or on where the element sits in `C`.
 //!
@@ -44,17 +52,22 @@
 //!
 //! # Layout of this module
 //!
-//! `microkernel` (the trait and the packed-panel diagram), `blocking` (MC/KC/NC and why),
-//! `loops` (the BLIS nest, no ISA code), `pack`, and one file per ISA: `scalar`, `portable`,
-//! `x86_64/v3`, `x86_64/v4`, `aarch64/neon`.
+//! `microkernel` (the trait, the packed-panel diagram, the write-back order), `blocking`
+//! (MC/KC/NC and why), `args` (a validated call in raw form), `check` (a call validated by
+//! [`crate::shape`] into that form), `loops` (the BLIS nest, no ISA code), `pack`, `packed` ([`PackedB`]),
+//! `job` ([`GemmJob`]), and one file per ISA: `scalar`, `portable`, `x86_64/v3`, `x86_64/v4`,
+//! `aarch64/neon`.
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) mod aarch64;
+mod args;
 pub(crate) mod blocking;
+mod check;
 mod job;
 pub(crate) mod loops;
 pub(crate) mod microkernel;
 pub(crate) mod pack;
+mod packed;
 pub(crate) mod portable;
 pub(crate) mod scalar;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -62,11 +75,13 @@ pub(crate) mod x86_64;
 
 use crate::error::Error;
 use crate::kernels::Kernels;
-use crate::shape::{check_gemm, check_workspace};
+use crate::shape::check_workspace;
 use crate::view::{MatMut, MatRef};
+pub(crate) use args::GemmArgs;
 pub(crate) use blocking::Blocking;
+use check::validated;
 pub use job::GemmJob;
-pub(crate) use loops::GemmArgs;
+pub use packed::{gemm_packed, gemm_packed_workspace_len, packed_b_len, PackedB};
 
 /// A monomorphised whole-operation entry: runs the loop nest for one ISA.
 ///
@@ -123,44 +138,53 @@ pub fn gemm(
     c: MatMut<'_>,
     workspace: &mut [f32],
 ) -> Result<(), Error> {
-    let args = validated(alpha, a, b, beta, c)?;
-    let gk = &kernels.gemm;
-    check_workspace(
-        gk.blocking.workspace_len(args.m, args.n, args.k),
-        workspace.len(),
-    )?;
-    // SAFETY: check_gemm validated the three views (coverage, C injective and disjoint from A
-    // and B); the workspace is a `&mut` slice of the required length, so it is writable and
-    // cannot overlap the views (A and B are shared borrows, C an exclusive one, or raw views
-    // whose contract forbids other writers); `kernels` could only be built from a token
-    // proving its ISA.
-    unsafe { (gk.run)(&args, workspace.as_mut_ptr()) };
-    Ok(())
+    gemm_bias(kernels, alpha, a, b, beta, c, None, workspace)
 }
 
-/// The raw form of a call that passed [`check_gemm`].
-fn validated(
+/// `C ← α·A·B + β·C + bias` on the calling thread, `bias` (when given) a row vector of `n`
+/// elements added to every row of C in the microkernel's write-back (contract and rounding
+/// order: [this module](self)). [`gemm`] is this without a bias.
+///
+/// Validates as [`gemm`] does, and the bias: exactly `n` elements ([`Error::SliceTooShort`]
+/// naming [`Operand::Bias`](crate::Operand::Bias) otherwise), not overlapping `c`.
+///
+/// ```
+/// use huiyan_kernels::{gemm, Error, Kernels, MatMut, MatRef, Operand};
+/// let k = Kernels::best_compile_time();
+/// let a = [1.0, 2.0, 3.0, 4.0];    // 2 × 2
+/// let b = [1.0, 0.0, 0.0, 1.0];    // identity
+/// let mut c = [f32::NAN; 4];        // β = 0: never read
+/// let mut ws = vec![0.0; gemm::gemm_workspace_len(&k, 2, 2, 2)];
+/// gemm::gemm_bias(&k, 1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2), 0.0,
+///                 MatMut::row_major(&mut c, 2, 2), Some(&[10.0, 20.0]), &mut ws)?;
+/// assert_eq!(c, [11.0, 22.0, 13.0, 24.0]);
+/// let err = gemm::gemm_bias(&k, 1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2),
+///                           0.0, MatMut::row_major(&mut c, 2, 2), Some(&[1.0; 3]), &mut ws);
+/// assert_eq!(err, Err(Error::SliceTooShort { operand: Operand::Bias, needed: 2, got: 3 }));
+/// # Ok::<(), Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_bias(
+    kernels: &Kernels,
     alpha: f32,
     a: MatRef<'_>,
     b: MatRef<'_>,
     beta: f32,
     c: MatMut<'_>,
-) -> Result<GemmArgs, Error> {
-    let (m, n, k) = check_gemm(&a, &b, &c)?;
-    Ok(GemmArgs {
-        m,
-        n,
-        k,
-        alpha,
-        beta,
-        a: a.ptr,
-        rsa: a.rs,
-        csa: a.cs,
-        b: b.ptr,
-        rsb: b.rs,
-        csb: b.cs,
-        c: c.ptr,
-        rsc: c.rs,
-        csc: c.cs,
-    })
+    bias: Option<&[f32]>,
+    workspace: &mut [f32],
+) -> Result<(), Error> {
+    let args = validated(alpha, a, b, beta, c, bias)?;
+    let gk = &kernels.gemm;
+    check_workspace(
+        gk.blocking.workspace_len(args.m, args.n, args.k),
+        workspace.len(),
+    )?;
+    // SAFETY: `validated` checked the three views (coverage, C injective and disjoint from A
+    // and B) and the bias (n elements, disjoint from C); the workspace is a `&mut` slice of
+    // the required length, so it is writable and cannot overlap the views (A, B and the bias
+    // are shared borrows, C an exclusive one, or raw views whose contract forbids other
+    // writers); `kernels` could only be built from a token proving its ISA.
+    unsafe { (gk.run)(&args, workspace.as_mut_ptr()) };
+    Ok(())
 }

@@ -151,6 +151,51 @@ pub(crate) unsafe fn pack_b_pf(
     unsafe { pack_a_pf(nr_tile, dst, b, csb, rsb, nc, kc, pf) }
 }
 
+/// Packs the whole `k × n` B at `b` (strides `rsb`, `csb`) into the layout of a
+/// [`PackedB`](super::PackedB): for each rank-`kc` block at depth `pc` (`k` cut by
+/// `kc_blk`, the last block shallower), `⌈n/MR⌉` micropanels of `MR` columns of B × `kc`,
+/// starting at `dst + pc·round_up(n, MR)`; micropanel `q` holds columns `q·MR ..`, row `p` of
+/// it at `+ q·MR·kc + p·MR`; columns past `n` are zero. These are the packed A blocks of
+/// `Cᵀ = Bᵀ·Aᵀ`.
+///
+/// # Safety
+///
+/// `b + p·rsb + j·csb` is readable for `p < k`, `j < n`; `dst` is writable for
+/// `k·round_up(n, MR)` elements and overlaps nothing that is read; `kc_blk ≥ 1`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn pack_b_whole(
+    mr_tile: usize,
+    kc_blk: usize,
+    dst: *mut f32,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    k: usize,
+    n: usize,
+) {
+    let npad = n.div_ceil(mr_tile) * mr_tile;
+    let mut pc = 0;
+    while pc < k {
+        let kc = if k - pc < kc_blk { k - pc } else { kc_blk };
+        // SAFETY: rows pc..pc+kc of B are readable (caller); the block's ⌈n/MR⌉·MR·kc
+        // elements from dst + pc·npad end at (pc + kc)·npad ≤ k·npad. Bᵀ is packed as an A
+        // (strides swapped).
+        unsafe {
+            pack_a(
+                mr_tile,
+                dst.add(pc * npad),
+                b.add(pc * rsb),
+                csb,
+                rsb,
+                n,
+                kc,
+            )
+        };
+        pc += kc;
+    }
+}
+
 /// Packs the `kc × nc` block of a column-major B (`rsb = 1`, columns `csb` apart) into
 /// `⌈nc/NR⌉` micropanels of `NR` columns kept column-major: column `j` of panel `q` at
 /// `dst + q·NR·kc + j·kc`; columns past `nc` are zero. The kernel reads it with `rsb = 1`,

@@ -7,7 +7,7 @@
 
 use wide::f32x8;
 
-use super::microkernel::Microkernel;
+use super::microkernel::{Bias, Microkernel};
 use crate::isa::Portable;
 
 /// `gemm_ukr_portable_8x6`: six `f32x8` accumulators.
@@ -27,7 +27,7 @@ impl Microkernel for UkrPortable8x6 {
     const DIRECT_B: bool = false;
 
     #[inline(always)]
-    unsafe fn tile_strided(
+    unsafe fn tile_bias(
         self,
         kc: usize,
         alpha: f32,
@@ -37,6 +37,7 @@ impl Microkernel for UkrPortable8x6 {
         rsb: usize,
         _csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
     ) {
@@ -58,15 +59,24 @@ impl Microkernel for UkrPortable8x6 {
         let vb = f32x8::splat(beta);
         for (j, &x) in acc.iter().enumerate() {
             // SAFETY: column j of the tile, MR elements from c + j·csc, is valid and distinct
-            // (trait contract); it is read only when β ≠ 0.
+            // (trait contract); it is read only when β ≠ 0. The bias's column j (MR elements
+            // from ptr + j·cs when rs = 1, one element when rs = 0) is readable when there is
+            // one (trait contract).
             unsafe {
                 let col = c.add(j * csc) as *mut [f32; MR];
-                let out = if beta == 0.0 {
-                    va * x
-                } else {
-                    va * x + vb * f32x8::new(core::ptr::read_unaligned(col))
-                };
-                core::ptr::write_unaligned(col, out.to_array());
+                let mut r = va * x;
+                if beta != 0.0 {
+                    r += vb * f32x8::new(core::ptr::read_unaligned(col));
+                }
+                if bias.is_some() {
+                    let q = bias.ptr.add(j * bias.cs);
+                    r += if bias.rs == 0 {
+                        f32x8::splat(*q)
+                    } else {
+                        f32x8::new(core::ptr::read_unaligned(q as *const [f32; MR]))
+                    };
+                }
+                core::ptr::write_unaligned(col, r.to_array());
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The scalar tier: a 4 × 4 microkernel in plain Rust (no FMA: `core` has no `mul_add`, and a
 //! software one would be slow), correct on every target.
 
-use super::microkernel::Microkernel;
+use super::microkernel::{write_back, Bias, Microkernel};
 use crate::isa::Scalar;
 
 /// `gemm_ukr_scalar_4x4`: 16 scalar accumulators.
@@ -20,7 +20,7 @@ impl Microkernel for UkrScalar4x4 {
     const DIRECT_B: bool = false;
 
     #[inline(always)]
-    unsafe fn tile_strided(
+    unsafe fn tile_bias(
         self,
         kc: usize,
         alpha: f32,
@@ -30,6 +30,7 @@ impl Microkernel for UkrScalar4x4 {
         rsb: usize,
         _csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
     ) {
@@ -51,9 +52,9 @@ impl Microkernel for UkrScalar4x4 {
         }
         for (j, col) in acc.iter().enumerate() {
             for (i, &x) in col.iter().enumerate() {
-                // SAFETY: c + i + j·csc is a valid, distinct element of the tile (contract).
-                let cij = unsafe { &mut *c.add(i + j * csc) };
-                super::microkernel::write_back(alpha * x, beta, cij);
+                // SAFETY: c + i + j·csc is a valid, distinct element of the tile, and the bias's
+                // (i, j) is readable when there is one (contract).
+                unsafe { write_back(alpha * x, beta, bias.get(i, j), &mut *c.add(i + j * csc)) };
             }
         }
     }

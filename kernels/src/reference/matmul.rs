@@ -1,5 +1,5 @@
 use crate::error::Error;
-use crate::shape::check_gemm;
+use crate::shape::check_gemm_bias;
 use crate::view::{MatMut, MatRef};
 
 /// Reference `C ← α·A·B + β·C` (contract: [`crate::gemm`]), accumulating in `f64`.
@@ -20,7 +20,30 @@ pub fn matmul(
     beta: f32,
     c: MatMut<'_>,
 ) -> Result<(), Error> {
-    let (m, n, k) = check_gemm(&a, &b, &c)?;
+    matmul_bias(alpha, a, b, beta, c, None)
+}
+
+/// Reference `C ← α·A·B + β·C + bias` (contract: [`crate::gemm`]; `bias` a row vector of `n`
+/// elements added to every row), in `f64` with one rounding to `f32` at the end.
+///
+/// ```
+/// use huiyan_kernels::{reference, MatMut, MatRef};
+/// let a = [1.0, 2.0, 3.0, 4.0];
+/// let b = [1.0, 0.0, 0.0, 1.0];
+/// let mut c = [1.0f32; 4];
+/// reference::matmul_bias(1.0, MatRef::row_major(&a, 2, 2), MatRef::row_major(&b, 2, 2),
+///                        0.5, MatMut::row_major(&mut c, 2, 2), Some(&[10.0, 20.0])).unwrap();
+/// assert_eq!(c, [11.5, 22.5, 13.5, 24.5]);
+/// ```
+pub fn matmul_bias(
+    alpha: f32,
+    a: MatRef<'_>,
+    b: MatRef<'_>,
+    beta: f32,
+    c: MatMut<'_>,
+    bias: Option<&[f32]>,
+) -> Result<(), Error> {
+    let (m, n, k) = check_gemm_bias(&a, &b, &c, bias)?;
     // α = 0 never reads A or B (contract): the sum is skipped, not multiplied by 0.
     let k = if alpha == 0.0 { 0 } else { k };
     for i in 0..m {
@@ -45,7 +68,8 @@ pub fn matmul(
             } else {
                 beta as f64 * *cij as f64
             };
-            *cij = (alpha as f64 * acc + prev) as f32;
+            let add = bias.map_or(0.0, |b| b[j] as f64);
+            *cij = (alpha as f64 * acc + prev + add) as f32;
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Naive, obviously correct implementations: the oracle every test, bench and fuzz target names.
 //!
-//! Each function validates its input with [`crate::shape`] exactly as the fast kernels do (so
+//! Each function validates its input with [`crate::shape`] (a matmul bias with
+//! [`shape::check_gemm_bias`](crate::shape::check_gemm_bias)) exactly as the fast kernels do (so
 //! it returns the same [`Error`](crate::Error) for the same bad input), then computes with plain
 //! loops and `f64` accumulation, rounding to `f32` once per output element. Outputs are
 //! caller-provided; nothing allocates. Speed is not a goal.
@@ -10,7 +11,7 @@ mod matmul;
 mod softmax;
 
 pub use attention::attention;
-pub use matmul::matmul;
+pub use matmul::{matmul, matmul_bias};
 pub use softmax::softmax;
 
 /// Offset of element `idx` in a strided view (validated callers only: cannot overflow).

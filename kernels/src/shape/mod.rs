@@ -11,7 +11,8 @@
 //! * an output's address range must not intersect any input's ([`Error::Overlap`]);
 //! * a broadcast operand (mask, bias) has each axis equal to the full size or to 1.
 //!
-//! One file per operation — `gemm.rs` ([`check_gemm`]), `softmax.rs` ([`check_softmax`],
+//! One file per operation — `gemm.rs` ([`check_gemm`], [`check_gemm_bias`], and the checks of a
+//! call with a prepacked B), `softmax.rs` ([`check_softmax`],
 //! [`check_exp`]), `attention.rs` ([`check_attention`], [`check_attention_varlen`],
 //! [`check_attention_weights`]) — over the
 //! checks they share in `common.rs` (views, spans, broadcast shapes, workspace).
@@ -30,5 +31,6 @@ pub use common::{
     check_disjoint, check_mat_mut, check_mat_ref, check_t4_mut, check_t4_ref, check_workspace,
     extent, product, Span,
 };
-pub use gemm::check_gemm;
+pub(crate) use gemm::check_gemm_packed;
+pub use gemm::{check_gemm, check_gemm_bias};
 pub use softmax::{check_exp, check_softmax};

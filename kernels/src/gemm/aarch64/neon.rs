@@ -1,12 +1,12 @@
 //! aarch64 NEON: the 8 × 8 microkernel `gemm_ukr_neon_8x8`.
 //!
 //! 16 q-register accumulators (two 4-lane vectors down each of 8 columns); per step two loads
-//! of the A micropanel, two of the B row, and 16 `fmla`s by lane. Arithmetic as in
-//! [`microkernel`](crate::gemm::microkernel); write-back is `α·acc (+ β·c)` without fusion.
+//! of the A micropanel, two of the B row, and 16 `fmla`s by lane. Arithmetic and write-back
+//! order as in [`microkernel`](crate::gemm::microkernel).
 
 use core::arch::aarch64::*;
 
-use crate::gemm::microkernel::Microkernel;
+use crate::gemm::microkernel::{Bias, Microkernel};
 use crate::isa::Neon;
 
 const MR: usize = 8;
@@ -27,7 +27,7 @@ impl Microkernel for UkrNeon {
     const DIRECT_B: bool = false;
 
     #[inline(always)]
-    unsafe fn tile_strided(
+    unsafe fn tile_bias(
         self,
         kc: usize,
         alpha: f32,
@@ -37,19 +37,21 @@ impl Microkernel for UkrNeon {
         rsb: usize,
         _csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
     ) {
         // SAFETY: `self` holds a Neon token; the pointer ranges are the trait contract's.
-        unsafe { gemm_ukr_neon_8x8(kc, alpha, a, lda, b, rsb, beta, c, csc) }
+        unsafe { gemm_ukr_neon_8x8(kc, alpha, a, lda, b, rsb, beta, bias, c, csc) }
     }
 }
 
-/// One 8 × 8 tile: see [`Microkernel::tile`].
+/// One 8 × 8 tile: see [`Microkernel::tile_bias`].
 ///
 /// # Safety
 ///
-/// The CPU supports NEON; pointer ranges as in [`Microkernel::tile`] with `MR = NR = 8`.
+/// The CPU supports NEON; pointer ranges as in [`Microkernel::tile_bias`] with
+/// `MR = NR = 8`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "neon")]
@@ -61,6 +63,7 @@ unsafe fn gemm_ukr_neon_8x8(
     b: *const f32,
     ldb: usize,
     beta: f32,
+    bias: Bias,
     c: *mut f32,
     csc: usize,
 ) {
@@ -99,13 +102,25 @@ unsafe fn gemm_ukr_neon_8x8(
     let vb = vdupq_n_f32(beta);
     for j in 0..NR {
         // SAFETY: column j of the C tile (8 elements at c + j·csc) is valid, distinct from the
-        // other columns (csc ≥ 8) and read only when β ≠ 0 (contract).
+        // other columns (csc ≥ 8) and read only when β ≠ 0; the bias's column j (8 elements
+        // from ptr + j·cs when rs = 1, one when rs = 0) is readable when there is one
+        // (contract).
         unsafe {
             let cj = c.add(j * csc);
             let (mut r0, mut r1) = (vmulq_f32(va, lo[j]), vmulq_f32(va, hi[j]));
             if beta != 0.0 {
                 r0 = vaddq_f32(r0, vmulq_f32(vb, vld1q_f32(cj)));
                 r1 = vaddq_f32(r1, vmulq_f32(vb, vld1q_f32(cj.add(4))));
+            }
+            if bias.is_some() {
+                let q = bias.ptr.add(j * bias.cs);
+                let (b0, b1) = if bias.rs == 0 {
+                    (vld1q_dup_f32(q), vld1q_dup_f32(q))
+                } else {
+                    (vld1q_f32(q), vld1q_f32(q.add(4)))
+                };
+                r0 = vaddq_f32(r0, b0);
+                r1 = vaddq_f32(r1, b1);
             }
             vst1q_f32(cj, r0);
             vst1q_f32(cj.add(4), r1);

@@ -2,16 +2,15 @@
 //!
 //! 24 zmm accumulators (two 16-lane vectors down each of 12 columns); per step two zmm loads of
 //! the A micropanel and 12 broadcasts of B feed 24 FMAs, so the FMA pipes, not the load ports,
-//! set the pace. Arithmetic as in [`microkernel`](crate::gemm::microkernel); write-back is
-//! `α·acc (+ β·c)` without fusion.
+//! set the pace. Arithmetic and write-back order as in [`microkernel`](crate::gemm::microkernel).
 //!
 //! Edge tiles run the same code instantiated for fewer vectors (`NV = 1` when at most 16 rows
-//! are live) and fewer columns (`NC < 12`), with masked loads and stores of C: no wasted
-//! columns, no buffer, and the same bits as the full tile.
+//! are live) and fewer columns (`NC < 12`), with masked loads and stores of C and of a bias
+//! along the rows: no wasted columns, no buffer, and the same bits as the full tile.
 
 use core::arch::x86_64::*;
 
-use crate::gemm::microkernel::Microkernel;
+use crate::gemm::microkernel::{Bias, Microkernel};
 use crate::isa::X86V4;
 
 const MR: usize = 32;
@@ -48,7 +47,7 @@ impl Microkernel for UkrX86V4 {
     }
 
     #[inline(always)]
-    unsafe fn tile_strided(
+    unsafe fn tile_bias(
         self,
         kc: usize,
         alpha: f32,
@@ -58,12 +57,14 @@ impl Microkernel for UkrX86V4 {
         rsb: usize,
         csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
     ) {
+        let b = (b, rsb, csb);
         // SAFETY: `self` holds an X86V4 token (AVX-512F is present); the pointer ranges are the
         // trait contract's, forwarded unchanged; all 32 rows are live.
-        unsafe { gemm_ukr_x86_v4::<2, NR>(kc, alpha, a, lda, (b, rsb, csb), beta, c, csc, !0) }
+        unsafe { gemm_ukr_x86_v4::<2, NR>(kc, alpha, a, lda, b, beta, bias, c, csc, !0) }
     }
 
     #[inline(always)]
@@ -77,6 +78,7 @@ impl Microkernel for UkrX86V4 {
         rsb: usize,
         csb: usize,
         beta: f32,
+        bias: Bias,
         c: *mut f32,
         csc: usize,
         mr: usize,
@@ -85,14 +87,14 @@ impl Microkernel for UkrX86V4 {
         // Lane i of the 32-row tile is live iff i < mr.
         let rows = if mr >= 32 { !0u32 } else { (1u32 << mr) - 1 };
         let b = (b, rsb, csb);
-        // SAFETY: as `tile`; the instance chosen reads NV·16 ≤ 32 rows of A and NC ≤ 12
-        // columns of B (all readable) and touches C only in rows < mr (mask) and columns
-        // < nr = NC.
+        // SAFETY: as `tile_bias`; the instance chosen reads NV·16 ≤ 32 rows of A and NC ≤ 12
+        // columns of B (all readable) and touches C and the bias only in rows < mr (mask) and
+        // columns < nr = NC.
         unsafe {
             if mr > 16 {
-                edge_cols::<2>(kc, alpha, a, lda, b, beta, c, csc, rows, nr)
+                edge_cols::<2>(kc, alpha, a, lda, b, beta, bias, c, csc, rows, nr)
             } else {
-                edge_cols::<1>(kc, alpha, a, lda, b, beta, c, csc, rows, nr)
+                edge_cols::<1>(kc, alpha, a, lda, b, beta, bias, c, csc, rows, nr)
             }
         }
     }
@@ -113,6 +115,7 @@ unsafe fn edge_cols<const NV: usize>(
     lda: usize,
     b: (*const f32, usize, usize),
     beta: f32,
+    bias: Bias,
     c: *mut f32,
     csc: usize,
     rows: u32,
@@ -121,23 +124,24 @@ unsafe fn edge_cols<const NV: usize>(
     // SAFETY: forwarded; each arm's NC equals nr.
     unsafe {
         match nr {
-            1 => gemm_ukr_x86_v4::<NV, 1>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            2 => gemm_ukr_x86_v4::<NV, 2>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            3 => gemm_ukr_x86_v4::<NV, 3>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            4 => gemm_ukr_x86_v4::<NV, 4>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            5 => gemm_ukr_x86_v4::<NV, 5>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            6 => gemm_ukr_x86_v4::<NV, 6>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            7 => gemm_ukr_x86_v4::<NV, 7>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            8 => gemm_ukr_x86_v4::<NV, 8>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            9 => gemm_ukr_x86_v4::<NV, 9>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            10 => gemm_ukr_x86_v4::<NV, 10>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            11 => gemm_ukr_x86_v4::<NV, 11>(kc, alpha, a, lda, b, beta, c, csc, rows),
-            _ => gemm_ukr_x86_v4::<NV, 12>(kc, alpha, a, lda, b, beta, c, csc, rows),
+            1 => gemm_ukr_x86_v4::<NV, 1>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            2 => gemm_ukr_x86_v4::<NV, 2>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            3 => gemm_ukr_x86_v4::<NV, 3>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            4 => gemm_ukr_x86_v4::<NV, 4>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            5 => gemm_ukr_x86_v4::<NV, 5>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            6 => gemm_ukr_x86_v4::<NV, 6>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            7 => gemm_ukr_x86_v4::<NV, 7>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            8 => gemm_ukr_x86_v4::<NV, 8>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            9 => gemm_ukr_x86_v4::<NV, 9>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            10 => gemm_ukr_x86_v4::<NV, 10>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            11 => gemm_ukr_x86_v4::<NV, 11>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
+            _ => gemm_ukr_x86_v4::<NV, 12>(kc, alpha, a, lda, b, beta, bias, c, csc, rows),
         }
     }
 }
 
-/// `C[0..16·NV, 0..NC] ← α·Ã·B̃ + β·C` restricted to the rows set in `rows` (bit i: row i).
+/// `C[0..16·NV, 0..NC] ← α·Ã·B̃ + β·C + bias` restricted to the rows set in `rows` (bit i:
+/// row i).
 ///
 /// B is read at `b + p·rsb + j·csb`; the loop is specialised for `csb = 1` (packed panels,
 /// row-major B) and `rsb = 1` (column-major B read in place).
@@ -146,8 +150,8 @@ unsafe fn edge_cols<const NV: usize>(
 ///
 /// The CPU supports AVX-512F. `a + p·lda + i` readable for `p < kc`, `i < 16·NV`;
 /// `b + p·rsb + j·csb` readable for `p < kc`, `j < NC`, with `csb = 1` or `rsb = 1`;
-/// `c + i + j·csc` valid (readable unless β = 0, writable, distinct) for the rows in `rows`
-/// and `j < NC`.
+/// `c + i + j·csc` valid (readable unless β = 0, writable, distinct) and the bias's `(i, j)`
+/// readable (unless none) for the rows in `rows` and `j < NC`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
@@ -158,6 +162,7 @@ unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
     lda: usize,
     (b, rsb, csb): (*const f32, usize, usize),
     beta: f32,
+    bias: Bias,
     c: *mut f32,
     csc: usize,
     rows: u32,
@@ -219,20 +224,32 @@ unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
         for (v, &x) in col.iter().enumerate() {
             let mask = (rows >> (16 * v)) as u16;
             // SAFETY: rows set in `mask` of column j (c + j·csc + 16·v ..) are valid and
-            // distinct (contract); C is read only when β ≠ 0; masked-off lanes are neither
-            // read nor written (AVX-512 masked memory operations do not fault on them).
+            // distinct (contract); C is read only when β ≠ 0 and the bias only when there is
+            // one, each only at those rows; masked-off lanes are neither read nor written
+            // (AVX-512 masked memory operations do not fault on them).
             unsafe {
                 let p = c.add(j * csc + 16 * v);
+                let full = mask == 0xFFFF;
                 let mut r = _mm512_mul_ps(va, x);
-                if mask == 0xFFFF {
-                    if beta != 0.0 {
-                        r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_loadu_ps(p)));
-                    }
+                if beta != 0.0 {
+                    let cv = if full {
+                        _mm512_loadu_ps(p)
+                    } else {
+                        _mm512_maskz_loadu_ps(mask, p)
+                    };
+                    r = _mm512_add_ps(r, _mm512_mul_ps(vb, cv));
+                }
+                if bias.is_some() {
+                    let bv = if bias.rs == 0 {
+                        _mm512_set1_ps(*bias.ptr.add(j * bias.cs))
+                    } else {
+                        _mm512_maskz_loadu_ps(mask, bias.ptr.add(j * bias.cs + 16 * v))
+                    };
+                    r = _mm512_add_ps(r, bv);
+                }
+                if full {
                     _mm512_storeu_ps(p, r);
                 } else {
-                    if beta != 0.0 {
-                        r = _mm512_add_ps(r, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, p)));
-                    }
                     _mm512_mask_storeu_ps(p, mask, r);
                 }
             }
