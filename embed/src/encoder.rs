@@ -13,6 +13,7 @@
 //! Threads: each call is a huiyan job (with the `rayon` feature, spread over the pool, same
 //! bits for any thread count); the gathers and the pooling here are sequential.
 
+use huiyan::dispatch::Kernels;
 use huiyan::{Activation, AttentionOptions, LayerNormOptions, MatMut, MatRef, Tensor4Mut, Tensor4Ref};
 
 use crate::config::BertConfig;
@@ -56,6 +57,7 @@ impl Linear {
     /// rows of `out` are filled with it and the product is added (β = 1); without, β = 0.
     pub(crate) fn apply(
         &self,
+        k: &Kernels,
         x: &[f32],
         rows: usize,
         bias: bool,
@@ -70,7 +72,8 @@ impl Linear {
         } else {
             0.0
         };
-        huiyan::matmul(
+        huiyan::matmul_with(
+            k,
             1.0,
             MatRef::row_major(&x[..rows * self.n_in], rows, self.n_in),
             MatRef::row_major(&self.w, self.n_in, self.n_out),
@@ -120,6 +123,8 @@ pub(crate) struct Layer {
 /// The whole encoder: embeddings and layers.
 pub(crate) struct Encoder {
     pub(crate) cfg: BertConfig,
+    /// The kernel table every call uses (the dispatched one unless a caller picks a tier).
+    pub(crate) k: Kernels,
     word: Vec<f32>,
     pos: Vec<f32>,
     /// Row 0 of the token-type embeddings (a single-segment input has every type id 0).
@@ -155,6 +160,7 @@ impl Encoder {
         let types = f.read_f32("embeddings.token_type_embeddings.weight", &[cfg.type_vocab, h])?;
         let mut enc = Encoder {
             cfg,
+            k: *huiyan::dispatch::kernels(),
             word: f.read_f32("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
             pos: f.read_f32("embeddings.position_embeddings.weight", &[cfg.max_positions, h])?,
             type0: types[..h].to_vec(),
@@ -201,7 +207,8 @@ impl Encoder {
             }
         }
         let t = ids.len();
-        huiyan::layer_norm_inplace(
+        huiyan::layer_norm_inplace_with(
+            &self.k,
             MatMut::row_major(&mut w.h[..t * h], t, h),
             &LayerNormOptions {
                 gamma: &self.emb_ln.g,
@@ -234,9 +241,10 @@ impl Encoder {
         let (h, nh, d) = (self.cfg.hidden, self.cfg.heads, self.cfg.head_dim());
         let layer = &self.layers[l];
         // 1.–2. fused QKV projection, attention over each sentence alone.
-        layer.qkv.apply(&w.h, t, true, &mut w.big)?;
+        layer.qkv.apply(&self.k, &w.h, t, true, &mut w.big)?;
         let [q, k, v] = self.qkv_views(&w.big, t);
-        huiyan::attention_varlen(
+        huiyan::attention_varlen_with(
+            &self.k,
             q,
             k,
             v,
@@ -247,22 +255,25 @@ impl Encoder {
             None,
         )?;
         // 3. a = LN(ctx·Wo + bo + h).
-        layer.attn_out.apply(&w.ctx, t, false, &mut w.a)?;
-        huiyan::layer_norm_inplace(
+        layer.attn_out.apply(&self.k, &w.ctx, t, false, &mut w.a)?;
+        huiyan::layer_norm_inplace_with(
+            &self.k,
             MatMut::row_major(&mut w.a[..t * h], t, h),
             &layer.ln1.opts(&layer.attn_out.b, MatRef::row_major(&w.h[..t * h], t, h), self.cfg.eps),
         )?;
         // 4. f = gelu(a·W1 + b1).
         let i = layer.ffn_in.n_out;
-        layer.ffn_in.apply(&w.a, t, false, &mut w.big)?;
-        huiyan::bias_act(
+        layer.ffn_in.apply(&self.k, &w.a, t, false, &mut w.big)?;
+        huiyan::bias_act_with(
+            &self.k,
             MatMut::row_major(&mut w.big[..t * i], t, i),
             Some(&layer.ffn_in.b),
             Activation::Gelu,
         )?;
         // 5. h = LN(f·W2 + b2 + a).
-        layer.ffn_out.apply(&w.big, t, false, &mut w.h)?;
-        huiyan::layer_norm_inplace(
+        layer.ffn_out.apply(&self.k, &w.big, t, false, &mut w.h)?;
+        huiyan::layer_norm_inplace_with(
+            &self.k,
             MatMut::row_major(&mut w.h[..t * h], t, h),
             &layer.ln2.opts(&layer.ffn_out.b, MatRef::row_major(&w.a[..t * h], t, h), self.cfg.eps),
         )?;

@@ -152,6 +152,18 @@ impl Embedder {
         &self.enc.cfg
     }
 
+    /// Runs every later call on the kernels of `k` (one of `huiyan::dispatch::available()`)
+    /// instead of the dispatched table: how the tests check the encoder on every tier.
+    pub fn with_kernels(mut self, k: huiyan::dispatch::Kernels) -> Self {
+        self.enc.k = k;
+        self
+    }
+
+    /// The kernel table the encoder runs on.
+    pub fn kernels(&self) -> huiyan::dispatch::Kernels {
+        self.enc.k
+    }
+
     /// Floats per embedding.
     pub fn dim(&self) -> usize {
         self.enc.cfg.hidden
@@ -183,11 +195,14 @@ impl Embedder {
 
     /// The word pieces of `sentence` as strings (`[CLS]`, `[UNK]`, `##ing`, ...).
     pub fn tokens(&self, sentence: &str) -> Result<Vec<String>, EmbedError> {
-        let ids = self.tokenize(sentence)?;
-        Ok(ids
-            .iter()
+        Ok(self.tokens_of(&self.tokenize(sentence)?))
+    }
+
+    /// The word pieces of `ids` as strings.
+    pub fn tokens_of(&self, ids: &[u32]) -> Vec<String> {
+        ids.iter()
             .map(|&id| self.tok.id_to_token(id).unwrap_or_else(|| format!("<{id}>")))
-            .collect())
+            .collect()
     }
 
     /// Embeds every sentence: `[sentences.len(), dim]`, each row of unit length (see the
@@ -287,7 +302,7 @@ impl Embedder {
         let mut input = Vec::new();
         self.run_until(&packed, &cu, &mut work, layer, &mut input)?;
         let mut qkv = vec![0.0f32; t * 3 * hd];
-        self.enc.layers[layer].qkv.apply(&input, t, true, &mut qkv)?;
+        self.enc.layers[layer].qkv.apply(&self.enc.k, &input, t, true, &mut qkv)?;
         let [q, k, _] = self.enc.qkv_views(&qkv, t);
         let (q, k) = (head_of(q, head, d), head_of(k, head, d));
         let mut p = vec![0.0f32; t * t];
