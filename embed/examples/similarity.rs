@@ -105,6 +105,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         SENTENCES[1]
     );
     let cols: Vec<&String> = all[la..].iter().collect();
+    // Shades relative to the largest weight shown (each row also attends to its own sentence).
+    let top = (0..la)
+        .flat_map(|i| p[i * n + la..(i + 1) * n].iter().copied())
+        .fold(f32::MIN_POSITIVE, f32::max);
+    println!("(shades relative to the largest weight shown, {top:.2})");
     print!("{:>8}", "");
     for t in &cols {
         print!(" {:>7}", t);
@@ -114,11 +119,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         print!("{t:>8}");
         let row = &p[i * n + la..(i + 1) * n];
         for &w in row {
-            let s = shade(w);
+            let s = shade(w / top);
             print!("    {s}{s}{s}");
         }
         let best = (0..row.len()).max_by(|&x, &y| row[x].total_cmp(&row[y])).unwrap_or(0);
-        println!("   → {} ({:.2} of the row's weight on the second sentence: {:.2})", cols[best], row[best], row.iter().sum::<f32>());
+        println!(
+            "   → {} ({:.2}; {:.2} of the row on the second sentence)",
+            cols[best],
+            row[best],
+            row.iter().sum::<f32>()
+        );
     }
     Ok(())
 }

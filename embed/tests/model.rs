@@ -73,7 +73,7 @@ fn every_layer_within_its_bound_on_every_tier() {
                 ratio = ratio.max((f64::from(*g) - w).abs() / b);
             }
             assert!(ratio <= 1.0, "{} layer {l}: error / bound = {ratio}", k.isa().name());
-            eprintln!("{} layer {l}: worst error / bound = {ratio:.3}", k.isa().name());
+            eprintln!("{} layer {l}: worst error / bound = {ratio:.2e}", k.isa().name());
         }
     }
 }

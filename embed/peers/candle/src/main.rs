@@ -18,7 +18,7 @@ use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn embed(model: &BertModel, tok: &Tokenizer, s: &[&str]) -> Res<Tensor> {
-    let enc = tok.encode_batch(s.to_vec(), true)?;
+    let enc = tok.encode_batch(s.to_vec(), true).map_err(|e| e.to_string())?;
     let dev = Device::Cpu;
     let ids: Vec<Tensor> = enc.iter().map(|e| Tensor::new(e.get_ids(), &dev)).collect::<Result<_, _>>()?;
     let mask: Vec<Tensor> = enc
@@ -52,6 +52,8 @@ fn main() -> Res<()> {
     }
     // candle's CPU matmuls take their thread count from here (read on first use).
     std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    // Tokenization as the other peers do it: on the calling thread.
+    std::env::set_var("TOKENIZERS_PARALLELISM", "false");
     let dir = std::path::PathBuf::from(dir);
     let cfg: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json"))?)?;
     // SAFETY (candle's contract for mmaped weights): the file is not modified while mapped.
