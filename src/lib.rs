@@ -93,12 +93,12 @@ mod softmax;
 mod weights;
 
 pub use attention::{attention, attention_varlen, attention_varlen_with, attention_with};
+pub use huiyan_kernels::norm::{Activation, LayerNormOptions};
 pub use huiyan_kernels::{
     attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,
 };
 pub use huiyan_kernels::{reference, Dim, Error, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
 pub use layer::{MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights, MAX_WEIGHTS_ELEMENTS};
-pub use huiyan_kernels::norm::{Activation, LayerNormOptions};
 pub use matmul::*;
 pub use norm::{bias_act, bias_act_with, layer_norm_inplace, layer_norm_inplace_with};
 pub use pool::AttentionPool;

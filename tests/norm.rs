@@ -57,14 +57,23 @@ impl Ln {
     fn check(&self) {
         let (rows, cols) = (self.rows, self.cols);
         let mut want = vec![0.0f32; rows * cols];
-        reference::layer_norm(self.x(), MatMut::row_major(&mut want, rows, cols), &self.opts())
-            .unwrap();
+        reference::layer_norm(
+            self.x(),
+            MatMut::row_major(&mut want, rows, cols),
+            &self.opts(),
+        )
+        .unwrap();
         let bounds = tol::layer_norm_bounds(self.x(), &self.opts());
         for kern in dispatch::under_test() {
             let name = kern.isa().name();
             let mut y = vec![f32::NAN; rows * cols];
-            k::layer_norm(&kern, self.x(), MatMut::row_major(&mut y, rows, cols), &self.opts())
-                .unwrap();
+            k::layer_norm(
+                &kern,
+                self.x(),
+                MatMut::row_major(&mut y, rows, cols),
+                &self.opts(),
+            )
+            .unwrap();
             let ctx = format!("{name} layer_norm {rows}x{cols}");
             assert_within(&y, &want, &bounds, &ctx);
             let mut inplace = self.x.clone();
@@ -82,9 +91,11 @@ impl Ln {
 #[test]
 fn layer_norm_named_shapes() {
     // One column (σ = 0: y = β), tails around every vector width, BERT widths.
-    for (i, &cols) in [1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 384, 768, 1000]
-        .iter()
-        .enumerate()
+    for (i, &cols) in [
+        1usize, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 384, 768, 1000,
+    ]
+    .iter()
+    .enumerate()
     {
         for (res, bias) in [(false, false), (true, false), (false, true), (true, true)] {
             Ln::new(i as u64, 3, cols, res, bias, 3.0).check();
@@ -156,7 +167,13 @@ fn bias_gelu_specials() {
     let x = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, 1e-40];
     for kern in dispatch::under_test() {
         let mut y = x;
-        huiyan::bias_act_with(&kern, MatMut::row_major(&mut y, 1, 6), None, Activation::Gelu).unwrap();
+        huiyan::bias_act_with(
+            &kern,
+            MatMut::row_major(&mut y, 1, 6),
+            None,
+            Activation::Gelu,
+        )
+        .unwrap();
         assert!(y[0].is_nan());
         assert_eq!(&y[1..5], &[f32::INFINITY, 0.0, 0.0, 0.0]);
         assert_eq!(y[5], k::gelu_lane(1e-40));
@@ -169,16 +186,31 @@ fn jobs_give_the_same_bits_for_any_split() {
     let p = Ln::new(11, 700, 384, true, true, 2.0);
     let kern = dispatch::kernels();
     let mut one = vec![0.0f32; 700 * 384];
-    k::layer_norm(kern, p.x(), MatMut::row_major(&mut one, 700, 384), &p.opts()).unwrap();
+    k::layer_norm(
+        kern,
+        p.x(),
+        MatMut::row_major(&mut one, 700, 384),
+        &p.opts(),
+    )
+    .unwrap();
     let mut many = p.x.clone();
     huiyan::layer_norm_inplace(MatMut::row_major(&mut many, 700, 384), &p.opts()).unwrap();
     assert_bits_eq(&many, &one, "layer_norm job vs one call");
     let mut a = p.x.clone();
     let mut b = p.x.clone();
-    k::bias_act(kern, MatMut::row_major(&mut a, 700, 384), p.bias.as_deref(), Activation::Gelu)
-        .unwrap();
-    huiyan::bias_act(MatMut::row_major(&mut b, 700, 384), p.bias.as_deref(), Activation::Gelu)
-        .unwrap();
+    k::bias_act(
+        kern,
+        MatMut::row_major(&mut a, 700, 384),
+        p.bias.as_deref(),
+        Activation::Gelu,
+    )
+    .unwrap();
+    huiyan::bias_act(
+        MatMut::row_major(&mut b, 700, 384),
+        p.bias.as_deref(),
+        Activation::Gelu,
+    )
+    .unwrap();
     assert_bits_eq(&b, &a, "bias_act job vs one call");
 }
 
@@ -187,33 +219,127 @@ fn jobs_give_the_same_bits_for_any_split() {
 fn bad_input_catalogue() {
     let x = [1.0f32; 12];
     let (g3, b3, g2) = ([1.0f32; 3], [0.0f32; 3], [1.0f32; 2]);
-    let base = LayerNormOptions { gamma: &g3, beta: &b3, bias: None, residual: None, eps: 1e-5 };
+    let base = LayerNormOptions {
+        gamma: &g3,
+        beta: &b3,
+        bias: None,
+        residual: None,
+        eps: 1e-5,
+    };
     let xm = MatRef::row_major(&x, 4, 3);
     let run = |opts: &LayerNormOptions<'_>, xv: MatRef<'_>| {
         let mut y = [7.0f32; 12];
-        let e = k::layer_norm(dispatch::kernels(), xv, MatMut::row_major(&mut y, xv.rows, xv.cols), opts);
+        let e = k::layer_norm(
+            dispatch::kernels(),
+            xv,
+            MatMut::row_major(&mut y, xv.rows, xv.cols),
+            opts,
+        );
         assert_eq!(y, [7.0; 12], "output touched on {e:?}");
         e
     };
     let cases: Vec<(&str, Result<(), Error>, Error)> = vec![
-        ("gamma short", run(&LayerNormOptions { gamma: &g2, ..base }, xm),
-         Error::DimMismatch { dim: Dim::Cols, expected: 3, got: 2 }),
-        ("beta short", run(&LayerNormOptions { beta: &g2, ..base }, xm),
-         Error::DimMismatch { dim: Dim::Cols, expected: 3, got: 2 }),
-        ("bias short", run(&LayerNormOptions { bias: Some(&g2), ..base }, xm),
-         Error::DimMismatch { dim: Dim::Cols, expected: 3, got: 2 }),
-        ("eps zero", run(&LayerNormOptions { eps: 0.0, ..base }, xm), Error::InvalidEpsilon { eps: 0.0 }),
-        ("eps NaN", run(&LayerNormOptions { eps: f32::INFINITY, ..base }, xm),
-         Error::InvalidEpsilon { eps: f32::INFINITY }),
-        ("residual rows", run(&LayerNormOptions { residual: Some(MatRef::row_major(&x, 3, 3)), ..base }, xm),
-         Error::DimMismatch { dim: Dim::Rows, expected: 4, got: 3 }),
-        ("residual strided", run(&LayerNormOptions { residual: Some(MatRef::new(&x, 4, 3, 3, 2)), ..base }, xm),
-         Error::SliceTooShort { operand: Operand::Residual, needed: 14, got: 12 }),
-        ("x column stride", run(&base, MatRef::new(&x, 2, 3, 6, 2)),
-         Error::NonUnitStride { operand: Operand::X, stride: 2 }),
-        ("zero columns", run(&base, MatRef::row_major(&x, 4, 0)), Error::ZeroDim { dim: Dim::Cols }),
-        ("x too short", run(&base, MatRef::row_major(&x[..11], 4, 3)),
-         Error::SliceTooShort { operand: Operand::X, needed: 12, got: 11 }),
+        (
+            "gamma short",
+            run(&LayerNormOptions { gamma: &g2, ..base }, xm),
+            Error::DimMismatch {
+                dim: Dim::Cols,
+                expected: 3,
+                got: 2,
+            },
+        ),
+        (
+            "beta short",
+            run(&LayerNormOptions { beta: &g2, ..base }, xm),
+            Error::DimMismatch {
+                dim: Dim::Cols,
+                expected: 3,
+                got: 2,
+            },
+        ),
+        (
+            "bias short",
+            run(
+                &LayerNormOptions {
+                    bias: Some(&g2),
+                    ..base
+                },
+                xm,
+            ),
+            Error::DimMismatch {
+                dim: Dim::Cols,
+                expected: 3,
+                got: 2,
+            },
+        ),
+        (
+            "eps zero",
+            run(&LayerNormOptions { eps: 0.0, ..base }, xm),
+            Error::InvalidEpsilon { eps: 0.0 },
+        ),
+        (
+            "eps NaN",
+            run(
+                &LayerNormOptions {
+                    eps: f32::INFINITY,
+                    ..base
+                },
+                xm,
+            ),
+            Error::InvalidEpsilon { eps: f32::INFINITY },
+        ),
+        (
+            "residual rows",
+            run(
+                &LayerNormOptions {
+                    residual: Some(MatRef::row_major(&x, 3, 3)),
+                    ..base
+                },
+                xm,
+            ),
+            Error::DimMismatch {
+                dim: Dim::Rows,
+                expected: 4,
+                got: 3,
+            },
+        ),
+        (
+            "residual strided",
+            run(
+                &LayerNormOptions {
+                    residual: Some(MatRef::new(&x, 4, 3, 3, 2)),
+                    ..base
+                },
+                xm,
+            ),
+            Error::SliceTooShort {
+                operand: Operand::Residual,
+                needed: 14,
+                got: 12,
+            },
+        ),
+        (
+            "x column stride",
+            run(&base, MatRef::new(&x, 2, 3, 6, 2)),
+            Error::NonUnitStride {
+                operand: Operand::X,
+                stride: 2,
+            },
+        ),
+        (
+            "zero columns",
+            run(&base, MatRef::row_major(&x, 4, 0)),
+            Error::ZeroDim { dim: Dim::Cols },
+        ),
+        (
+            "x too short",
+            run(&base, MatRef::row_major(&x[..11], 4, 3)),
+            Error::SliceTooShort {
+                operand: Operand::X,
+                needed: 12,
+                got: 11,
+            },
+        ),
     ];
     for (what, got, want) in cases {
         assert_eq!(got, Err(want), "{what}");
@@ -229,13 +355,41 @@ fn bad_input_catalogue() {
             MatRef::from_raw_parts(p as *const f32, 12, 4, 3, 3, 1),
         )
     };
-    let e = huiyan::layer_norm_inplace(xv, &LayerNormOptions { residual: Some(rv), ..base });
-    assert_eq!(e, Err(Error::Overlap { output: Operand::X, input: Operand::Residual }));
+    let e = huiyan::layer_norm_inplace(
+        xv,
+        &LayerNormOptions {
+            residual: Some(rv),
+            ..base
+        },
+    );
+    assert_eq!(
+        e,
+        Err(Error::Overlap {
+            output: Operand::X,
+            input: Operand::Residual
+        })
+    );
     // The epilogue: bias length, aliasing rows.
     let mut y = [1.0f32; 12];
     let e = huiyan::bias_act(MatMut::row_major(&mut y, 4, 3), Some(&g2), Activation::Gelu);
-    assert_eq!(e, Err(Error::DimMismatch { dim: Dim::Cols, expected: 3, got: 2 }));
+    assert_eq!(
+        e,
+        Err(Error::DimMismatch {
+            dim: Dim::Cols,
+            expected: 3,
+            got: 2
+        })
+    );
     let e = huiyan::bias_act(MatMut::new(&mut y, 4, 3, 0, 1), None, Activation::Gelu);
-    assert!(matches!(e, Err(Error::AliasingStrides { operand: Operand::X, .. })), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Err(Error::AliasingStrides {
+                operand: Operand::X,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
     assert_eq!(y, [1.0; 12]);
 }

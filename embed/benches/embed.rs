@@ -23,23 +23,37 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use huiyan_embed::Embedder;
 
 fn model_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HUIYAN_MINILM_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("HUIYAN_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/huiyan")
+    let dir = std::env::var_os("HUIYAN_MINILM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let cache = std::env::var_os("HUIYAN_MODEL_CACHE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                        .join(".cache/huiyan")
+                });
+            cache.join("all-MiniLM-L6-v2")
         });
-        cache.join("all-MiniLM-L6-v2")
-    });
     dir.join("model.safetensors").is_file().then_some(dir)
 }
 
 fn peer(what: &str, mut cmd: Command) {
     match cmd.output() {
         Ok(o) if o.status.success() => {
-            for line in String::from_utf8_lossy(&o.stdout).lines().filter(|l| l.starts_with('{')) {
+            for line in String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.starts_with('{'))
+            {
                 println!("{what}: {line}");
             }
         }
-        Ok(o) => println!("{what}: skipped ({})", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("failed")),
+        Ok(o) => println!(
+            "{what}: skipped ({})",
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .last()
+                .unwrap_or("failed")
+        ),
         Err(e) => println!("{what}: skipped ({e})"),
     }
 }
@@ -65,10 +79,16 @@ fn bench(c: &mut Criterion) {
         }
         for n in counts {
             let run = || {
-                g.bench_function(format!("huiyan/{n}t"), |b| b.iter(|| e.embed(&s).expect("embeds")));
+                g.bench_function(format!("huiyan/{n}t"), |b| {
+                    b.iter(|| e.embed(&s).expect("embeds"))
+                });
             };
             #[cfg(feature = "rayon")]
-            rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("pool").install(run);
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .expect("pool")
+                .install(run);
             #[cfg(not(feature = "rayon"))]
             run();
         }
@@ -80,9 +100,9 @@ fn bench(c: &mut Criterion) {
             .arg("--bench")
             .arg(&file);
         peer("ort", ort);
-        let candle = std::env::var_os("HUIYAN_CANDLE_PEER").map(PathBuf::from).unwrap_or_else(|| {
-            here.join("../target/candle/release/huiyan-embed-candle-peer")
-        });
+        let candle = std::env::var_os("HUIYAN_CANDLE_PEER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| here.join("../target/candle/release/huiyan-embed-candle-peer"));
         let mut cmd = Command::new(candle);
         cmd.arg("--model").arg(&dir).arg("--bench").arg(&file);
         peer("candle", cmd);

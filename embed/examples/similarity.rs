@@ -33,9 +33,11 @@ fn shade(w: f32) -> char {
 
 fn model_dir(arg: Option<String>) -> PathBuf {
     arg.map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("HUIYAN_MODEL_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/huiyan")
-        });
+        let cache = std::env::var_os("HUIYAN_MODEL_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/huiyan")
+            });
         cache.join("all-MiniLM-L6-v2")
     })
 }
@@ -48,7 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--model" => model = args.next(),
             "--layer" => layer = args.next().and_then(|v| v.parse().ok()).unwrap_or(layer),
             "--head" => head = args.next().and_then(|v| v.parse().ok()).unwrap_or(head),
-            _ => return Err(format!("usage: similarity [--model DIR] [--layer L] [--head H]; got {a}").into()),
+            _ => {
+                return Err(format!(
+                    "usage: similarity [--model DIR] [--layer L] [--head H]; got {a}"
+                )
+                .into())
+            }
         }
     }
     let dir = model_dir(model);
@@ -122,7 +129,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let s = shade(w / top);
             print!("    {s}{s}{s}");
         }
-        let best = (0..row.len()).max_by(|&x, &y| row[x].total_cmp(&row[y])).unwrap_or(0);
+        let best = (0..row.len())
+            .max_by(|&x, &y| row[x].total_cmp(&row[y]))
+            .unwrap_or(0);
         println!(
             "   → {} ({:.2}; {:.2} of the row on the second sentence)",
             cols[best],

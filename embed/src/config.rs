@@ -45,7 +45,10 @@ impl BertConfig {
             None => v
                 .get("architectures")
                 .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("Bert")))),
+                .is_some_and(|a| {
+                    a.iter()
+                        .any(|s| s.as_str().is_some_and(|s| s.starts_with("Bert")))
+                }),
         };
         if !is_bert {
             let found = v
@@ -75,7 +78,9 @@ impl BertConfig {
                 message: message.into(),
             };
             let n = v.get(key).ok_or_else(|| bad("missing"))?;
-            let n = n.as_u64().ok_or_else(|| bad("not a non-negative integer"))?;
+            let n = n
+                .as_u64()
+                .ok_or_else(|| bad("not a non-negative integer"))?;
             match usize::try_from(n) {
                 Ok(n) if n > 0 && n <= 1 << 24 => Ok(n),
                 _ => Err(bad("outside 1..=2^24")),

@@ -14,7 +14,9 @@
 //! bits for any thread count); the gathers and the pooling here are sequential.
 
 use huiyan::dispatch::Kernels;
-use huiyan::{Activation, AttentionOptions, LayerNormOptions, MatMut, MatRef, Tensor4Mut, Tensor4Ref};
+use huiyan::{
+    Activation, AttentionOptions, LayerNormOptions, MatMut, MatRef, Tensor4Mut, Tensor4Ref,
+};
 
 use crate::config::BertConfig;
 use crate::error::EmbedError;
@@ -157,12 +159,18 @@ impl Encoder {
     /// Reads and prepacks every weight the config implies, checking each name, dtype and shape.
     pub(crate) fn load(f: &mut TensorFile, cfg: BertConfig) -> Result<Self, EmbedError> {
         let (h, i) = (cfg.hidden, cfg.intermediate);
-        let types = f.read_f32("embeddings.token_type_embeddings.weight", &[cfg.type_vocab, h])?;
+        let types = f.read_f32(
+            "embeddings.token_type_embeddings.weight",
+            &[cfg.type_vocab, h],
+        )?;
         let mut enc = Encoder {
             cfg,
             k: *huiyan::dispatch::kernels(),
             word: f.read_f32("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
-            pos: f.read_f32("embeddings.position_embeddings.weight", &[cfg.max_positions, h])?,
+            pos: f.read_f32(
+                "embeddings.position_embeddings.weight",
+                &[cfg.max_positions, h],
+            )?,
             type0: types[..h].to_vec(),
             emb_ln: Norm::load(f, "embeddings.LayerNorm", h)?,
             layers: Vec::with_capacity(cfg.layers),
@@ -173,7 +181,11 @@ impl Encoder {
             enc.layers.push(Layer {
                 qkv: Linear::load(
                     f,
-                    &[&format!("{s}query"), &format!("{s}key"), &format!("{s}value")],
+                    &[
+                        &format!("{s}query"),
+                        &format!("{s}key"),
+                        &format!("{s}value"),
+                    ],
                     h,
                     h,
                 )?,
@@ -259,7 +271,11 @@ impl Encoder {
         huiyan::layer_norm_inplace_with(
             &self.k,
             MatMut::row_major(&mut w.a[..t * h], t, h),
-            &layer.ln1.opts(&layer.attn_out.b, MatRef::row_major(&w.h[..t * h], t, h), self.cfg.eps),
+            &layer.ln1.opts(
+                &layer.attn_out.b,
+                MatRef::row_major(&w.h[..t * h], t, h),
+                self.cfg.eps,
+            ),
         )?;
         // 4. f = gelu(a·W1 + b1).
         let i = layer.ffn_in.n_out;
@@ -275,7 +291,11 @@ impl Encoder {
         huiyan::layer_norm_inplace_with(
             &self.k,
             MatMut::row_major(&mut w.h[..t * h], t, h),
-            &layer.ln2.opts(&layer.ffn_out.b, MatRef::row_major(&w.a[..t * h], t, h), self.cfg.eps),
+            &layer.ln2.opts(
+                &layer.ffn_out.b,
+                MatRef::row_major(&w.a[..t * h], t, h),
+                self.cfg.eps,
+            ),
         )?;
         Ok(())
     }

@@ -42,8 +42,8 @@ use std::path::{Path, PathBuf};
 use tokenizers::{Tokenizer, TruncationParams};
 
 pub use config::BertConfig;
-pub use error::EmbedError;
 use encoder::{Encoder, Work};
+pub use error::EmbedError;
 use weights::TensorFile;
 
 /// Word pieces per sentence, special tokens included: sentence-transformers'
@@ -201,7 +201,11 @@ impl Embedder {
     /// The word pieces of `ids` as strings.
     pub fn tokens_of(&self, ids: &[u32]) -> Vec<String> {
         ids.iter()
-            .map(|&id| self.tok.id_to_token(id).unwrap_or_else(|| format!("<{id}>")))
+            .map(|&id| {
+                self.tok
+                    .id_to_token(id)
+                    .unwrap_or_else(|| format!("<{id}>"))
+            })
             .collect()
     }
 
@@ -291,7 +295,11 @@ impl Embedder {
                 } else {
                     huiyan::Dim::HeadsQ
                 },
-                expected: if layer >= cfg.layers { cfg.layers } else { cfg.heads },
+                expected: if layer >= cfg.layers {
+                    cfg.layers
+                } else {
+                    cfg.heads
+                },
                 got: if layer >= cfg.layers { layer } else { head },
             }));
         }
@@ -302,7 +310,9 @@ impl Embedder {
         let mut input = Vec::new();
         self.run_until(&packed, &cu, &mut work, layer, &mut input)?;
         let mut qkv = vec![0.0f32; t * 3 * hd];
-        self.enc.layers[layer].qkv.apply(&self.enc.k, &input, t, true, &mut qkv)?;
+        self.enc.layers[layer]
+            .qkv
+            .apply(&self.enc.k, &input, t, true, &mut qkv)?;
         let [q, k, _] = self.enc.qkv_views(&qkv, t);
         let (q, k) = (head_of(q, head, d), head_of(k, head, d));
         let mut p = vec![0.0f32; t * t];

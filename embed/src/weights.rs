@@ -37,8 +37,11 @@ impl TensorFile {
         let mut file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let mut n = [0u8; 8];
-        file.read_exact(&mut n)
-            .map_err(|_| header(format!("{len} bytes: shorter than the 8-byte header length")))?;
+        file.read_exact(&mut n).map_err(|_| {
+            header(format!(
+                "{len} bytes: shorter than the 8-byte header length"
+            ))
+        })?;
         let n = u64::from_le_bytes(n);
         if n > MAX_HEADER || 8 + n > len {
             return Err(header(format!(
@@ -47,8 +50,7 @@ impl TensorFile {
         }
         let mut text = vec![0u8; n as usize];
         file.read_exact(&mut text).map_err(io)?;
-        let meta: Metadata =
-            serde_json::from_slice(&text).map_err(|e| header(e.to_string()))?;
+        let meta: Metadata = serde_json::from_slice(&text).map_err(|e| header(e.to_string()))?;
         Ok(TensorFile {
             path: path.into(),
             file,

@@ -18,7 +18,13 @@ fn tiny_model_loads_and_matches_the_f64_encoder_on_every_tier() {
     let dir = scratch_dir("tiny_ok");
     let w = write_tiny(&dir, 1);
     let r = reference(TINY, &w);
-    let sentences = ["The weather is sunny today.", "", "   ", "cats running fast!", "天气 🙂 HELLO, world"];
+    let sentences = [
+        "The weather is sunny today.",
+        "",
+        "   ",
+        "cats running fast!",
+        "天气 🙂 HELLO, world",
+    ];
     for k in huiyan::dispatch::under_test() {
         let e = Embedder::load(&dir).unwrap().with_kernels(k);
         let got = e.embed(&sentences).unwrap();
@@ -34,12 +40,18 @@ fn tiny_model_loads_and_matches_the_f64_encoder_on_every_tier() {
     }
     let e = Embedder::load(&dir).unwrap();
     assert_eq!(e.tokenize("").unwrap(), vec![2, 3]);
-    assert_eq!(e.tokens("Dogs, 天!").unwrap(), ["[CLS]", "dog", "##s", ",", "天", "!", "[SEP]"]);
+    assert_eq!(
+        e.tokens("Dogs, 天!").unwrap(),
+        ["[CLS]", "dog", "##s", ",", "天", "!", "[SEP]"]
+    );
     assert!(e.embed(&[]).unwrap().is_empty());
 }
 
 /// Rewrites one file of a fresh tiny folder, then loads it.
-fn with_edit(name: &str, edit: impl FnOnce(&std::path::Path, &mut BTreeMap<String, Vec<f32>>)) -> EmbedError {
+fn with_edit(
+    name: &str,
+    edit: impl FnOnce(&std::path::Path, &mut BTreeMap<String, Vec<f32>>),
+) -> EmbedError {
     let dir = scratch_dir(name);
     let mut w = write_tiny(&dir, 2);
     edit(&dir, &mut w);
@@ -49,34 +61,68 @@ fn with_edit(name: &str, edit: impl FnOnce(&std::path::Path, &mut BTreeMap<Strin
 #[test]
 fn error_catalogue() {
     // A file missing.
-    let e = with_edit("no_config", |d, _| std::fs::remove_file(d.join("config.json")).unwrap());
-    assert!(matches!(&e, EmbedError::Io { file, .. } if file.ends_with("config.json")), "{e}");
-    let e = with_edit("no_tokenizer", |d, _| std::fs::remove_file(d.join("tokenizer.json")).unwrap());
-    assert!(matches!(&e, EmbedError::Io { file, .. } if file.ends_with("tokenizer.json")), "{e}");
+    let e = with_edit("no_config", |d, _| {
+        std::fs::remove_file(d.join("config.json")).unwrap()
+    });
+    assert!(
+        matches!(&e, EmbedError::Io { file, .. } if file.ends_with("config.json")),
+        "{e}"
+    );
+    let e = with_edit("no_tokenizer", |d, _| {
+        std::fs::remove_file(d.join("tokenizer.json")).unwrap()
+    });
+    assert!(
+        matches!(&e, EmbedError::Io { file, .. } if file.ends_with("tokenizer.json")),
+        "{e}"
+    );
     // Not JSON; not BERT; another activation; a size missing.
-    let e = with_edit("bad_json", |d, _| std::fs::write(d.join("config.json"), "{").unwrap());
+    let e = with_edit("bad_json", |d, _| {
+        std::fs::write(d.join("config.json"), "{").unwrap()
+    });
     assert!(matches!(e, EmbedError::Json { .. }), "{e}");
     let e = with_edit("gpt", |d, _| {
-        std::fs::write(d.join("config.json"), r#"{"model_type": "gpt2", "architectures": ["GPT2Model"]}"#).unwrap()
+        std::fs::write(
+            d.join("config.json"),
+            r#"{"model_type": "gpt2", "architectures": ["GPT2Model"]}"#,
+        )
+        .unwrap()
     });
-    assert!(matches!(&e, EmbedError::UnknownArchitecture { found, .. } if found.contains("gpt2")), "{e}");
+    assert!(
+        matches!(&e, EmbedError::UnknownArchitecture { found, .. } if found.contains("gpt2")),
+        "{e}"
+    );
     let e = with_edit("relu", |d, _| {
         let c = config_json(&TINY).replace("\"gelu\"", "\"relu\"");
         std::fs::write(d.join("config.json"), c).unwrap()
     });
-    assert!(matches!(&e, EmbedError::Unsupported { what, .. } if what.contains("relu")), "{e}");
+    assert!(
+        matches!(&e, EmbedError::Unsupported { what, .. } if what.contains("relu")),
+        "{e}"
+    );
     let e = with_edit("no_hidden", |d, _| {
         let c = config_json(&TINY).replace("\"hidden_size\"", "\"hidden_sizes\"");
         std::fs::write(d.join("config.json"), c).unwrap()
     });
-    assert!(matches!(e, EmbedError::Config { key: "hidden_size", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            EmbedError::Config {
+                key: "hidden_size",
+                ..
+            }
+        ),
+        "{e}"
+    );
     // Truncated file: the last tensor's bytes cut off.
     let e = with_edit("truncated", |d, _| {
         let p = d.join("model.safetensors");
         let b = std::fs::read(&p).unwrap();
         std::fs::write(&p, &b[..b.len() - 10]).unwrap();
     });
-    assert!(matches!(&e, EmbedError::Truncated { got, needed, .. } if got < needed), "{e}");
+    assert!(
+        matches!(&e, EmbedError::Truncated { got, needed, .. } if got < needed),
+        "{e}"
+    );
     let e = with_edit("header_cut", |d, _| {
         let p = d.join("model.safetensors");
         let b = std::fs::read(&p).unwrap();
@@ -84,7 +130,9 @@ fn error_catalogue() {
     });
     assert!(matches!(e, EmbedError::Header { .. }), "{e}");
     // A tensor missing; a wrong shape.
-    let rewrite = |d: &std::path::Path, w: &BTreeMap<String, Vec<f32>>, shapes: &BTreeMap<String, Vec<usize>>| {
+    let rewrite = |d: &std::path::Path,
+                   w: &BTreeMap<String, Vec<f32>>,
+                   shapes: &BTreeMap<String, Vec<usize>>| {
         std::fs::write(d.join("model.safetensors"), safetensors_bytes(w, shapes)).unwrap()
     };
     let name = "encoder.layer.1.intermediate.dense.weight";
@@ -92,7 +140,10 @@ fn error_catalogue() {
         w.remove(name);
         rewrite(d, w, &tensor_shapes(&TINY));
     });
-    assert!(matches!(&e, EmbedError::MissingTensor { tensor, .. } if tensor == name), "{e}");
+    assert!(
+        matches!(&e, EmbedError::MissingTensor { tensor, .. } if tensor == name),
+        "{e}"
+    );
     let e = with_edit("shape", |d, w| {
         let mut shapes = tensor_shapes(&TINY);
         shapes.insert(name.into(), vec![TINY.hidden, TINY.intermediate]);
@@ -111,16 +162,25 @@ fn error_catalogue() {
         let header = String::from_utf8(b[8..8 + n].to_vec()).unwrap();
         let key = "\"embeddings.LayerNorm.bias\":{\"dtype\":\"F32\",\"shape\":[16]";
         assert!(header.contains(key), "{header}");
-        let h2 = header.replace(key, "\"embeddings.LayerNorm.bias\":{\"dtype\":\"F16\",\"shape\":[32]");
+        let h2 = header.replace(
+            key,
+            "\"embeddings.LayerNorm.bias\":{\"dtype\":\"F16\",\"shape\":[32]",
+        );
         b.splice(8..8 + n, h2.into_bytes());
         std::fs::write(&p, b).unwrap();
     });
-    assert!(matches!(&e, EmbedError::Dtype { tensor, found, .. } if tensor == "embeddings.LayerNorm.bias" && found == "F16"), "{e}");
+    assert!(
+        matches!(&e, EmbedError::Dtype { tensor, found, .. } if tensor == "embeddings.LayerNorm.bias" && found == "F16"),
+        "{e}"
+    );
     // A tokenizer whose ids exceed the vocabulary: rejected when tokenizing.
     let dir = scratch_dir("big_ids");
     write_tiny(&dir, 3);
     let c = config_json(&TINY).replace("\"vocab_size\": 24", "\"vocab_size\": 24");
     std::fs::write(dir.join("config.json"), c).unwrap();
     let e = Embedder::load(&dir).unwrap();
-    assert!(matches!(e.embed_ids(&[vec![2, 30, 3]]), Err(EmbedError::TokenId { id: 30, vocab: 24 })));
+    assert!(matches!(
+        e.embed_ids(&[vec![2, 30, 3]]),
+        Err(EmbedError::TokenId { id: 30, vocab: 24 })
+    ));
 }

@@ -128,7 +128,8 @@ impl Ln {
             let dd: Vec<f64> = (0..n)
                 .map(|j| er[j] + mean_e + (nf + 3.0) * u * mean_abs + u * (zr[j] - mean).abs())
                 .collect();
-            let rho = (0..n).map(|j| (zr[j] - mean).abs() * dd[j]).sum::<f64>() / (nf * (var + eps))
+            let rho = (0..n).map(|j| (zr[j] - mean).abs() * dd[j]).sum::<f64>()
+                / (nf * (var + eps))
                 + 3.0 * u;
             for j in 0..n {
                 let d = zr[j] - mean;
@@ -183,10 +184,16 @@ impl RefBert {
             })
             .collect();
         let emb_ln = ln("embeddings.LayerNorm");
-        let types = get("embeddings.token_type_embeddings.weight", &[cfg.type_vocab, h]);
+        let types = get(
+            "embeddings.token_type_embeddings.weight",
+            &[cfg.type_vocab, h],
+        );
         RefBert {
             word: f64s(get("embeddings.word_embeddings.weight", &[cfg.vocab, h])),
-            pos: f64s(get("embeddings.position_embeddings.weight", &[cfg.max_positions, h])),
+            pos: f64s(get(
+                "embeddings.position_embeddings.weight",
+                &[cfg.max_positions, h],
+            )),
             type0: f64s(types[..h].to_vec()),
             emb_ln,
             layers,
@@ -272,7 +279,11 @@ impl RefBert {
             *fv = g;
         }
         let mut o = lay.ffn_out.apply(&f.x, &f.e, t);
-        for ((ov, oe), (av, ae)) in o.x.iter_mut().zip(o.e.iter_mut()).zip(a1.x.iter().zip(&a1.e)) {
+        for ((ov, oe), (av, ae)) in
+            o.x.iter_mut()
+                .zip(o.e.iter_mut())
+                .zip(a1.x.iter().zip(&a1.e))
+        {
             *ov += av;
             *oe += ae;
         }
@@ -296,7 +307,10 @@ impl RefBert {
     /// normalised.
     pub fn embed(&self, ids: &[u32]) -> Vec<f64> {
         let h = self.cfg.hidden;
-        let last = self.hidden_states(ids).pop().expect("at least the embeddings");
+        let last = self
+            .hidden_states(ids)
+            .pop()
+            .expect("at least the embeddings");
         let t = ids.len().max(1) as f64;
         let mut m = vec![0.0; h];
         for r in last.chunks(h) {

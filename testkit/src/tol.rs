@@ -475,7 +475,9 @@ pub fn layer_norm_bounds(
             let d = z[j] - mean;
             let g = f64::from(opts.gamma[j]).abs();
             let y = d * rstd * f64::from(opts.gamma[j]) + f64::from(opts.beta[j]);
-            out.push(g * rstd * (dd[j] + d.abs() * (rho + U)) + 2.0 * U * y.abs() + 4.0 * MIN_SUBNORMAL);
+            out.push(
+                g * rstd * (dd[j] + d.abs() * (rho + U)) + 2.0 * U * y.abs() + 4.0 * MIN_SUBNORMAL,
+            );
         }
     }
     clamp_inf(out)

@@ -82,13 +82,20 @@ fn run(a: &Args) -> Result<(), String> {
     if let Some(bench) = &a.bench {
         return run_bench(&e, a, bench);
     }
-    let (input, out) = (a.input.as_deref().unwrap_or(""), a.out.as_deref().unwrap_or(""));
+    let (input, out) = (
+        a.input.as_deref().unwrap_or(""),
+        a.out.as_deref().unwrap_or(""),
+    );
     let sentences = read_sentences(input)?;
     let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
     let t = Instant::now();
     let emb = e.embed(&refs).map_err(|e| e.to_string())?;
     let secs = t.elapsed().as_secs_f64();
-    let bytes: Vec<u8> = emb.as_slice().iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = emb
+        .as_slice()
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     std::fs::write(out, bytes).map_err(|e| format!("{out}: {e}"))?;
     eprintln!(
         "huiyan: embedded {} sentences ({} floats each) in {secs:.3} s -> {out}",
@@ -208,7 +215,9 @@ where
     #[cfg(not(feature = "rayon"))]
     {
         if threads > 1 {
-            return Err("--threads > 1 needs the `rayon` feature (cargo run --features rayon)".into());
+            return Err(
+                "--threads > 1 needs the `rayon` feature (cargo run --features rayon)".into(),
+            );
         }
         Ok(f())
     }

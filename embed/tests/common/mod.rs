@@ -33,9 +33,18 @@ pub const VOCAB: [&str; 24] = [
 pub fn tensor_shapes(cfg: &RefConfig) -> BTreeMap<String, Vec<usize>> {
     let (h, i) = (cfg.hidden, cfg.intermediate);
     let mut m = BTreeMap::new();
-    m.insert("embeddings.word_embeddings.weight".into(), vec![cfg.vocab, h]);
-    m.insert("embeddings.position_embeddings.weight".into(), vec![cfg.max_positions, h]);
-    m.insert("embeddings.token_type_embeddings.weight".into(), vec![cfg.type_vocab, h]);
+    m.insert(
+        "embeddings.word_embeddings.weight".into(),
+        vec![cfg.vocab, h],
+    );
+    m.insert(
+        "embeddings.position_embeddings.weight".into(),
+        vec![cfg.max_positions, h],
+    );
+    m.insert(
+        "embeddings.token_type_embeddings.weight".into(),
+        vec![cfg.type_vocab, h],
+    );
     for n in ["weight", "bias"] {
         m.insert(format!("embeddings.LayerNorm.{n}"), vec![h]);
     }
@@ -84,7 +93,13 @@ pub fn config_json(cfg: &RefConfig) -> String {
  "hidden_size": {}, "num_hidden_layers": {}, "num_attention_heads": {}, "intermediate_size": {},
  "max_position_embeddings": {}, "type_vocab_size": {}, "vocab_size": {}, "layer_norm_eps": 1e-12,
  "position_embedding_type": "absolute"}}"#,
-        cfg.hidden, cfg.layers, cfg.heads, cfg.intermediate, cfg.max_positions, cfg.type_vocab, cfg.vocab
+        cfg.hidden,
+        cfg.layers,
+        cfg.heads,
+        cfg.intermediate,
+        cfg.max_positions,
+        cfg.type_vocab,
+        cfg.vocab
     )
 }
 
@@ -119,7 +134,10 @@ pub fn tokenizer_json() -> String {
 }
 
 /// safetensors bytes of `tensors` (all F32, or `dtype` for the one named `odd`).
-pub fn safetensors_bytes(tensors: &BTreeMap<String, Vec<f32>>, shapes: &BTreeMap<String, Vec<usize>>) -> Vec<u8> {
+pub fn safetensors_bytes(
+    tensors: &BTreeMap<String, Vec<f32>>,
+    shapes: &BTreeMap<String, Vec<usize>>,
+) -> Vec<u8> {
     let bytes: BTreeMap<&String, Vec<u8>> = tensors
         .iter()
         .map(|(k, v)| (k, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
@@ -128,7 +146,10 @@ pub fn safetensors_bytes(tensors: &BTreeMap<String, Vec<f32>>, shapes: &BTreeMap
         .iter()
         .map(|(k, b)| {
             let shape = shapes[*k].clone();
-            ((*k).clone(), TensorView::new(Dtype::F32, shape, b).expect("consistent"))
+            (
+                (*k).clone(),
+                TensorView::new(Dtype::F32, shape, b).expect("consistent"),
+            )
         })
         .collect();
     safetensors::serialize(views, None).expect("serialises")
@@ -158,7 +179,10 @@ pub fn write_tiny(dir: &Path, seed: u64) -> BTreeMap<String, Vec<f32>> {
 /// The reference encoder over weights `w`.
 pub fn reference(cfg: RefConfig, w: &BTreeMap<String, Vec<f32>>) -> RefBert {
     RefBert::new(cfg, |name, shape| {
-        let v = w.get(name).unwrap_or_else(|| panic!("no tensor {name}")).clone();
+        let v = w
+            .get(name)
+            .unwrap_or_else(|| panic!("no tensor {name}"))
+            .clone();
         assert_eq!(v.len(), shape.iter().product::<usize>(), "{name}");
         v
     })
@@ -173,7 +197,9 @@ pub fn minilm_dir() -> Option<PathBuf> {
         .or_else(|| {
             let cache = std::env::var_os("HUIYAN_MODEL_CACHE")
                 .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huiyan")))?;
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/huiyan"))
+                })?;
             Some(cache.join("all-MiniLM-L6-v2"))
         })?;
     if dir.join("model.safetensors").is_file() {
@@ -194,7 +220,11 @@ pub fn minilm_dir() -> Option<PathBuf> {
 /// Cosine similarity of an `f32` embedding and an `f64` one.
 pub fn cosine(a: &[f32], b: &[f64]) -> f64 {
     let dot: f64 = a.iter().zip(b).map(|(&x, y)| f64::from(x) * y).sum();
-    let na: f64 = a.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    let na: f64 = a
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        .sqrt();
     let nb: f64 = b.iter().map(|y| y * y).sum::<f64>().sqrt();
     dot / (na * nb)
 }

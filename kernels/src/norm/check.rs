@@ -36,9 +36,12 @@ pub fn check_layer_norm(
     let n = x.cols;
     let mut inputs = [(Operand::X, xs); 5];
     let mut k = 1;
-    for (op, v) in [(Operand::Gamma, Some(opts.gamma)), (Operand::Beta, Some(opts.beta))]
-        .into_iter()
-        .chain([(Operand::Bias, opts.bias)])
+    for (op, v) in [
+        (Operand::Gamma, Some(opts.gamma)),
+        (Operand::Beta, Some(opts.beta)),
+    ]
+    .into_iter()
+    .chain([(Operand::Bias, opts.bias)])
     {
         if let Some(v) = v {
             inputs[k] = (op, vector(op, v, n)?);

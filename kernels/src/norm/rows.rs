@@ -248,11 +248,7 @@ pub(crate) unsafe fn epilogue_rows<S: SimdF32>(s: S, c: &EpiCall) {
 /// # Safety
 /// `x` (and `c.bias` when `BIAS`) cover `c.cols` floats, disjoint.
 #[inline(always)]
-unsafe fn epi_row<S: SimdF32, const BIAS: bool, const GELU: bool>(
-    s: S,
-    c: &EpiCall,
-    x: *mut f32,
-) {
+unsafe fn epi_row<S: SimdF32, const BIAS: bool, const GELU: bool>(s: S, c: &EpiCall, x: *mut f32) {
     let (l, n) = (S::LANES, c.cols);
     let mut j = 0;
     while j < n {

@@ -30,11 +30,7 @@ pub fn gelu(x: f64) -> f64 {
 /// assert_eq!(y, [-1.0, 1.0]);
 /// # Ok::<(), huiyan_kernels::Error>(())
 /// ```
-pub fn layer_norm(
-    x: MatRef<'_>,
-    y: MatMut<'_>,
-    opts: &LayerNormOptions<'_>,
-) -> Result<(), Error> {
+pub fn layer_norm(x: MatRef<'_>, y: MatMut<'_>, opts: &LayerNormOptions<'_>) -> Result<(), Error> {
     check_layer_norm(&x, Some(&y), opts)?;
     let n = x.cols;
     for i in 0..x.rows {

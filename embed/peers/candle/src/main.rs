@@ -18,9 +18,14 @@ use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn embed(model: &BertModel, tok: &Tokenizer, s: &[&str]) -> Res<Tensor> {
-    let enc = tok.encode_batch(s.to_vec(), true).map_err(|e| e.to_string())?;
+    let enc = tok
+        .encode_batch(s.to_vec(), true)
+        .map_err(|e| e.to_string())?;
     let dev = Device::Cpu;
-    let ids: Vec<Tensor> = enc.iter().map(|e| Tensor::new(e.get_ids(), &dev)).collect::<Result<_, _>>()?;
+    let ids: Vec<Tensor> = enc
+        .iter()
+        .map(|e| Tensor::new(e.get_ids(), &dev))
+        .collect::<Result<_, _>>()?;
     let mask: Vec<Tensor> = enc
         .iter()
         .map(|e| Tensor::new(e.get_attention_mask(), &dev))
@@ -38,7 +43,8 @@ fn embed(model: &BertModel, tok: &Tokenizer, s: &[&str]) -> Res<Tensor> {
 }
 
 fn main() -> Res<()> {
-    let (mut dir, mut bench, mut threads, mut batch) = (String::new(), String::new(), 1usize, 32usize);
+    let (mut dir, mut bench, mut threads, mut batch) =
+        (String::new(), String::new(), 1usize, 32usize);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().ok_or("missing value")?;
@@ -57,14 +63,27 @@ fn main() -> Res<()> {
     let dir = std::path::PathBuf::from(dir);
     let cfg: Config = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json"))?)?;
     // SAFETY (candle's contract for mmaped weights): the file is not modified while mapped.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, &Device::Cpu)? };
+    let vb = unsafe {
+        VarBuilder::from_mmaped_safetensors(
+            &[dir.join("model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )?
+    };
     let model = BertModel::load(vb, &cfg)?;
     let mut tok = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| e.to_string())?;
     tok.with_padding(Some(PaddingParams::default()));
-    tok.with_truncation(Some(TruncationParams { max_length: 256, ..Default::default() }))
-        .map_err(|e| e.to_string())?;
+    tok.with_truncation(Some(TruncationParams {
+        max_length: 256,
+        ..Default::default()
+    }))
+    .map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(&bench)?;
-    let s: Vec<&str> = text.strip_suffix('\n').unwrap_or(&text).split('\n').collect();
+    let s: Vec<&str> = text
+        .strip_suffix('\n')
+        .unwrap_or(&text)
+        .split('\n')
+        .collect();
     let pass = || -> Res<f64> {
         let t = Instant::now();
         for c in s.chunks(batch) {
@@ -78,7 +97,10 @@ fn main() -> Res<()> {
     let mut times: Vec<f64> = (0..10).map(|_| pass()).collect::<Res<_>>()?;
     times.sort_by(f64::total_cmp);
     let med = 0.5 * (times[4] + times[5]);
-    let case = std::path::Path::new(&bench).file_stem().unwrap_or_default().to_string_lossy();
+    let case = std::path::Path::new(&bench)
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy();
     println!(
         "{{\"peer\": \"candle\", \"case\": \"{case}\", \"batch\": {}, \"threads\": {threads}, \"median_s\": {med}, \"sent_per_s\": {}}}",
         s.len(),

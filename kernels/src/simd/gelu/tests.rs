@@ -57,7 +57,10 @@ fn gelu_full_sweep() {
         return;
     }
     let (e, x) = sweep(1);
-    std::println!("gelu_lane: max {e} ulp at x = {x:e} ({:#010x})", x.to_bits());
+    std::println!(
+        "gelu_lane: max {e} ulp at x = {x:e} ({:#010x})",
+        x.to_bits()
+    );
     assert!(e <= MEASURED_MAX_ULP);
 }
 
@@ -84,7 +87,15 @@ fn inputs() -> Vec<f32> {
     for c in [CLAMP, -CLAMP] {
         v.extend((c.to_bits() - 8..c.to_bits() + 8).map(f32::from_bits));
     }
-    v.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, f32::MAX, -f32::MAX]);
+    v.extend([
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MAX,
+        -f32::MAX,
+    ]);
     v.extend([1e-40, -1e-40, f32::MIN_POSITIVE, 13.2, -13.2]);
     while !v.len().is_multiple_of(64) {
         v.push(1.0);
@@ -108,7 +119,11 @@ impl VisitTier for Bits {
         for (&xi, &g) in x.iter().zip(&got) {
             let want = gelu_lane(xi);
             let same = (g.is_nan() && want.is_nan()) || g.to_bits() == want.to_bits();
-            assert!(same, "{}: gelu({xi:e}) = {g:e}, want {want:e}", S::ID.name());
+            assert!(
+                same,
+                "{}: gelu({xi:e}) = {g:e}, want {want:e}",
+                S::ID.name()
+            );
         }
     }
 }
