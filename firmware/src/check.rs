@@ -116,8 +116,8 @@ fn options() -> AttentionOptions<'static> {
 /// Runs the check, writing a report to `out`. `Ok(())` means every table matched.
 ///
 /// `perturb` is added to the reference's first output element before comparing: 0 for the
-/// real check; `ci/cross.sh` builds with `HUIYAN_FIRMWARE_PERTURB` set to prove a wrong result
-/// fails the run.
+/// real check; `ci/cross.sh` runs the same firmware image a second time with `perturb=1e-3` on
+/// its semihosting command line to prove that a wrong result fails the run.
 pub fn run(out: &mut impl Write, perturb: f32) -> Result<(), Failure> {
     let (mut q, mut k, mut v) = ([0.0f32; N], [0.0f32; N], [0.0f32; N]);
     fill(&mut q, 1);
@@ -142,6 +142,12 @@ pub fn run(out: &mut impl Write, perturb: f32) -> Result<(), Failure> {
         out,
         "huiyan self-check: gemm, softmax, attention {DIMS:?} causal (attention tolerance {TOL:e})"
     )?;
+    if perturb != 0.0 {
+        writeln!(
+            out,
+            "  expected O[0] moved by {perturb:e} (a deliberately wrong value: attention must MISMATCH)"
+        )?;
+    }
     let mut ok = true;
     for (name, kern) in [
         ("scalar", Kernels::scalar()),

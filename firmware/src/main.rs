@@ -9,16 +9,28 @@
 //! qemu-system-arm -machine mps2-an386 -cpu cortex-m4 -nographic \
 //!     -semihosting-config enable=on,target=native -kernel <target>/release/huiyan-firmware
 //! ```
+//!
+//! The same image proves that a wrong result fails the run: with
+//! `-semihosting-config enable=on,target=native,arg=huiyan-firmware,arg=perturb=1e-3` the
+//! firmware reads `perturb=<f32>` from its semihosting command line (`SYS_GET_CMDLINE`) and
+//! adds it to one expected value (see [`check::run`]); the run must then fail. On the host,
+//! `perturb=<f32>` is a program argument.
 #![cfg_attr(all(target_arch = "arm", target_os = "none"), no_std, no_main)]
 
 mod check;
 
-/// Added to one expected value: 0 unless built with `HUIYAN_FIRMWARE_PERTURB=<f32>`, which
-/// `ci/cross.sh` uses to prove that a wrong result fails the run.
-fn perturb() -> f32 {
-    option_env!("HUIYAN_FIRMWARE_PERTURB")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0.0)
+/// The `perturb=<f32>` word of a command line (0 without one). Any other word, or a value
+/// that is not a finite f32, is an error: a mistyped request for a wrong expected value must
+/// not quietly run the real check instead.
+fn perturb_from<'a>(words: impl Iterator<Item = &'a str>) -> Result<f32, &'a str> {
+    let mut perturb = 0.0;
+    for w in words {
+        match w.strip_prefix("perturb=").map(str::parse::<f32>) {
+            Some(Ok(x)) if x.is_finite() => perturb = x,
+            _ => return Err(w),
+        }
+    }
+    Ok(perturb)
 }
 
 #[cfg(all(target_arch = "arm", target_os = "none"))]
@@ -40,10 +52,48 @@ mod firmware {
         }
     }
 
+    /// The semihosting command line (`SYS_GET_CMDLINE`) into `buf`: the words qemu was given
+    /// with `-semihosting-config ...,arg=...` (the first is the program's name), or empty when
+    /// the host has none (real hardware without a debugger, or an error).
+    fn cmdline(buf: &mut [u8; 128]) -> &str {
+        // The parameter block: buffer address and capacity; the host writes the string
+        // (NUL-terminated) into the buffer and its length into the second word.
+        let mut block = [buf.as_mut_ptr() as usize, buf.len()];
+        // SAFETY: SYS_GET_CMDLINE writes at most `block[1]` bytes at `block[0]`, a live
+        // exclusive borrow of `buf`, and one word into `block`, which outlives the call; the
+        // block is passed by address, so no shared reference is written through.
+        let status = unsafe {
+            cortex_m_semihosting::syscall1(
+                cortex_m_semihosting::nr::GET_CMDLINE,
+                block.as_mut_ptr() as usize,
+            )
+        };
+        let len = if status == 0 {
+            block[1].min(buf.len())
+        } else {
+            0
+        };
+        let bytes = &buf[..len];
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(len);
+        core::str::from_utf8(&bytes[..end]).unwrap_or("")
+    }
+
     #[cortex_m_rt::entry]
     fn main() -> ! {
         let mut out = Console(hio::hstdout().ok());
-        let status = match super::check::run(&mut out, super::perturb()) {
+        let mut buf = [0u8; 128];
+        // The first word is the program's name.
+        let perturb = match super::perturb_from(cmdline(&mut buf).split_whitespace().skip(1)) {
+            Ok(p) => p,
+            Err(word) => {
+                let _ = writeln!(out, "FAIL: unknown argument {word:?} (only perturb=<f32>)");
+                debug::exit(debug::EXIT_FAILURE);
+                loop {
+                    core::hint::spin_loop();
+                }
+            }
+        };
+        let status = match super::check::run(&mut out, perturb) {
             Ok(()) => {
                 let _ = writeln!(out, "PASS");
                 debug::EXIT_SUCCESS
@@ -73,5 +123,12 @@ mod firmware {
 
 #[cfg(not(all(target_arch = "arm", target_os = "none")))]
 fn main() -> std::process::ExitCode {
-    check::host_main(perturb())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match perturb_from(args.iter().map(String::as_str)) {
+        Ok(p) => check::host_main(p),
+        Err(word) => {
+            println!("FAIL: unknown argument {word:?} (only perturb=<f32>)");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

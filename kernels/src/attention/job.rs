@@ -104,10 +104,10 @@ fn sizes(kern: &AttentionKernel, q: [usize; 4], k: [usize; 4], v: [usize; 4]) ->
 ///
 /// ```
 /// use huiyan_kernels::{attention::attention_workspace_len, Kernels, Tensor4Ref};
-/// let x = vec![0.0f32; 2 * 8 * 256 * 64];
-/// let t = Tensor4Ref::bhsd(&x, [2, 8, 256, 64]);
+/// let x = vec![0.0f32; 2 * 8 * 512 * 64];
+/// let t = Tensor4Ref::bhsd(&x, [2, 8, 512, 64]);
 /// let n = attention_workspace_len(&Kernels::scalar(), &t, &t, &t);
-/// assert!(n >= 256 * 2 * 64); // at least the packed K and V of one head
+/// assert!(n >= 512 * 2 * 64); // at least the packed K and V of one head
 /// ```
 pub fn attention_workspace_len(
     kernels: &Kernels,
@@ -254,7 +254,6 @@ impl<'a> AttentionJob<'a> {
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
     /// use huiyan_kernels::job::Job;
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
     /// let (q, kv) = (vec![0.0f32; 2 * 4 * 8], vec![0.0f32; 3 * 4 * 8]);
@@ -323,17 +322,16 @@ impl Job for AttentionJob<'_> {
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
     /// use huiyan_kernels::job::Job;
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
-    /// let dims = [2, 2, 64, 8];
-    /// let (q, kv) = (vec![0.0f32; 2 * 2 * 64 * 8], vec![0.0f32; 2 * 2 * 64 * 8]);
+    /// let dims = [2, 2, 512, 8];
+    /// let (q, kv) = (vec![0.0f32; 2 * 2 * 512 * 8], vec![0.0f32; 2 * 2 * 512 * 8]);
     /// let mut o = vec![0.0f32; q.len()];
     /// let t = |d| Tensor4Ref::bhsd(&kv, d);
     /// let opts = AttentionOptions::default();
     /// let job = AttentionJob::new(&kern, Tensor4Ref::bhsd(&q, dims), t(dims), t(dims),
     ///                             Tensor4Mut::bhsd(&mut o, dims), &opts, None, &mut [])?;
-    /// // At least one task per (batch, kv head) pair; each `run_next` runs one.
+    /// // Long keys: at least one task per (batch, kv head) pair; each `run_next` runs one.
     /// assert!(job.tasks() >= 2 * 2);
     /// let mut ws = vec![0.0f32; job.task_workspace_len()];
     /// let mut ran = 0;
@@ -351,7 +349,6 @@ impl Job for AttentionJob<'_> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();
@@ -380,7 +377,6 @@ impl Job for AttentionJob<'_> {
     ///
     /// ```
     /// use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
-    /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::job::Job;
     /// use huiyan_kernels::{Kernels, Tensor4Mut, Tensor4Ref};
     /// let kern = Kernels::scalar();

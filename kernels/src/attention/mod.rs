@@ -46,9 +46,21 @@
 //!
 //! **logsumexp output.** Optional, contiguous `[B, Hq, Lq]`, as defined above.
 //!
+//! **Variable-length batches.** [`attention_varlen`] takes sequences packed end to end (Q
+//! `[total_q, Hq, dk]` …) with cumulative offsets; each sequence is a call of its own under this
+//! contract (module `varlen`).
+//!
 //! **Determinism.** The same inputs give the same bits whatever the thread count: work is split
 //! only along batch, head, query-block and (in decode) fixed KV-chunk boundaries, and every
 //! reduction runs in a fixed order.
+//!
+//! # Paths
+//!
+//! A call's shapes choose one of three drivers (`job.rs`): `Lq ≤ 4` streams the KV cache in
+//! chunks merged by their logsumexps (`decode.rs`, flash-decoding); keys that fit one block
+//! (`Lk ≤ 256`) take an exact softmax with `P·V` written straight into `O` (`short.rs`); the
+//! rest runs flash tiles with the online softmax (`tile.rs`, `online.rs`). All three share the
+//! masks (`mask.rs`) and the gemm microkernels.
 
 mod call;
 pub(crate) mod decode;

@@ -21,11 +21,12 @@ use core::sync::atomic::AtomicUsize;
 use super::call::Call;
 use super::job::{path, AttentionJob, AttentionKernel, Path};
 use super::{decode, short};
-use crate::error::{Error, Operand};
+use crate::error::Error;
 use crate::job::Job;
 use crate::kernels::Kernels;
 use crate::options::AttentionOptions;
-use crate::shape::{check_attention, check_workspace, AttnDims};
+pub use crate::shape::check_attention_varlen;
+use crate::shape::{check_workspace, AttnDims};
 use crate::view::{Tensor4Mut, Tensor4Ref};
 
 /// The cumulative offsets of a validated variable-length call.
@@ -48,88 +49,6 @@ impl Seqs<'_> {
             self.cu_k[s + 1] - self.cu_k[s],
         )
     }
-}
-
-/// Validates a variable-length call: the packed views as one call with `B = 1` (coverage,
-/// overlaps, heads, options — all of [`check_attention`]), a batch axis of 1, no option without
-/// a per-sequence meaning, and the offsets. Returns the packed call's dimensions.
-///
-/// ```
-/// use huiyan_kernels::attention::{check_attention_varlen, AttentionOptions};
-/// use huiyan_kernels::{Error, Tensor4Mut, Tensor4Ref, Operand};
-/// let (q, mut o) = (vec![0.0f32; 7 * 2 * 4], vec![0.0f32; 7 * 2 * 4]);
-/// let t = |x| Tensor4Ref::thd(x, [7, 2, 4]);
-/// let opts = AttentionOptions::default();
-/// // Two sequences of 3 and 4 tokens.
-/// let ok = check_attention_varlen(&t(&q), &t(&q), &t(&q), &Tensor4Mut::thd(&mut o, [7, 2, 4]),
-///                                 &[0, 3, 7], &[0, 3, 7], &opts, None);
-/// assert!(ok.is_ok());
-/// // Offsets that go back: a typed error naming the offset.
-/// let bad = check_attention_varlen(&t(&q), &t(&q), &t(&q), &Tensor4Mut::thd(&mut o, [7, 2, 4]),
-///                                  &[0, 5, 3], &[0, 3, 7], &opts, None);
-/// assert!(matches!(bad, Err(Error::BadOffset { operand: Operand::SeqOffsetsQ, index: 2, .. })));
-/// ```
-#[allow(clippy::too_many_arguments)]
-pub fn check_attention_varlen(
-    q: &Tensor4Ref<'_>,
-    k: &Tensor4Ref<'_>,
-    v: &Tensor4Ref<'_>,
-    o: &Tensor4Mut<'_>,
-    cu_seqlens_q: &[usize],
-    cu_seqlens_k: &[usize],
-    opts: &AttentionOptions<'_>,
-    lse: Option<&[f32]>,
-) -> Result<AttnDims, Error> {
-    for (operand, given) in [
-        (Operand::Mask, opts.attn_mask.is_some()),
-        (Operand::Bias, opts.attn_bias.is_some()),
-        (Operand::KeyPadding, opts.key_padding_lens.is_some()),
-    ] {
-        if given {
-            return Err(Error::NotPerSequence { operand });
-        }
-    }
-    let d = check_attention(q, k, v, o, opts, lse)?;
-    if d.batch != 1 {
-        return Err(Error::DimMismatch {
-            dim: crate::error::Dim::Batch,
-            expected: 1,
-            got: d.batch,
-        });
-    }
-    if cu_seqlens_q.is_empty() {
-        return Err(Error::ZeroDim {
-            dim: crate::error::Dim::Batch,
-        });
-    }
-    if cu_seqlens_k.len() != cu_seqlens_q.len() {
-        return Err(Error::DimMismatch {
-            dim: crate::error::Dim::Batch,
-            expected: cu_seqlens_q.len() - 1,
-            got: cu_seqlens_k.len().saturating_sub(1),
-        });
-    }
-    check_offsets(Operand::SeqOffsetsQ, cu_seqlens_q, d.len_q)?;
-    check_offsets(Operand::SeqOffsetsK, cu_seqlens_k, d.len_kv)?;
-    Ok(d)
-}
-
-/// Offsets non-decreasing and at most `total`.
-fn check_offsets(operand: Operand, cu: &[usize], total: usize) -> Result<(), Error> {
-    let mut min = 0;
-    for (index, &value) in cu.iter().enumerate() {
-        if value < min || value > total {
-            return Err(Error::BadOffset {
-                operand,
-                index,
-                value,
-                min,
-                max: total,
-            });
-        }
-        min = value;
-    }
-    Ok(())
 }
 
 impl<'a> Call<'a> {
@@ -282,8 +201,8 @@ fn needs(
     (p.shared, p.ws)
 }
 
-/// Attention over a variable-length batch (the [module](self) contract) on one thread, with
-/// the caller's workspace of at least [`attention_varlen_workspace_len`] elements. No
+/// Attention over a variable-length batch (the [contract](super), per sequence) on one
+/// thread, with the caller's workspace of at least [`attention_varlen_workspace_len`] elements. No
 /// allocation; on `Err` nothing was written.
 ///
 /// ```
@@ -362,7 +281,7 @@ impl<'a> AttentionJob<'a> {
         needs(kernels, q, k, v, cu_seqlens_q, cu_seqlens_k).0
     }
 
-    /// A variable-length call (the [`varlen`](self) contract) as tasks any number of threads
+    /// A variable-length call ([`attention_varlen`]) as tasks any number of threads
     /// can share, with the bits of one thread, each sequence with the bits of a call of it
     /// alone. Validates everything first ([`check_attention_varlen`]): on `Err` nothing is
     /// written. `shared` holds [`varlen_shared_len`](Self::varlen_shared_len) elements.

@@ -5,7 +5,7 @@
 //! line (`fma` = fused multiply-add, `a·b + c` rounded once), each rounded once to
 //! nearest-even, plus exact integer operations on bit patterns. [`exp`] is the same sequence
 //! written over [`SimdF32`]; every ISA tier runs it, so every tier returns the bits of
-//! [`exp_lane`] (tested over the whole domain in `tests/softmax.rs`). Tiers without a
+//! [`exp_lane`] (tested over the whole domain in `tests/softmax/exp.rs`). Tiers without a
 //! hardware FMA (scalar; `wide` on plain SSE2 or wasm) use `libm::fmaf`, which is correctly
 //! rounded: slower, same bits. Fusing halves the FP-add work, which on AMD Zen 4 (where
 //! 512-bit multiplies and adds each issue once per cycle) is the difference between ~12 and

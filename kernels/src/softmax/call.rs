@@ -72,6 +72,20 @@ impl<T> Clone for Bcast<T> {
 impl<T> Copy for Bcast<T> {}
 
 impl<T> Bcast<T> {
+    /// The broadcast form of a validated operand view.
+    ///
+    /// Out of line so that it runs only for `Some`: inlined into `Option::map`, LLVM computed
+    /// `rows == 1` on the (uninitialised) payload of a `None` and chose by `cmov` before testing
+    /// the tag — harmless, the value is discarded, but valgrind memcheck rightly cannot tell.
+    #[inline(never)]
+    fn of(m: &MatRef<'_, T>) -> Self {
+        Bcast {
+            ptr: m.ptr,
+            rs: if m.rows == 1 { 0 } else { m.rs },
+            per_row: m.cols == 1,
+        }
+    }
+
     /// The operand seen from row `r0` on (wrapping arithmetic; a one-row operand stays).
     fn starting_at_row(self, r0: usize) -> Self {
         Bcast {
@@ -101,16 +115,8 @@ pub(crate) fn make_call(
         rows: x.rows,
         cols: x.cols,
         scale: opts.scale,
-        mask: opts.mask.map(|m| Bcast {
-            ptr: m.ptr,
-            rs: if m.rows == 1 { 0 } else { m.rs },
-            per_row: m.cols == 1,
-        }),
-        bias: opts.bias.map(|b| Bcast {
-            ptr: b.ptr,
-            rs: if b.rows == 1 { 0 } else { b.rs },
-            per_row: b.cols == 1,
-        }),
+        mask: opts.mask.as_ref().map(Bcast::of),
+        bias: opts.bias.as_ref().map(Bcast::of),
         log: opts.log,
         lse: lse.map_or(core::ptr::null_mut(), |l| l.as_mut_ptr()),
         path: Path::PerRow,

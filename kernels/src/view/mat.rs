@@ -84,7 +84,7 @@ impl<'a, T> MatRef<'a, T> {
     ///
     /// `ptr` must be valid for reads of `len` elements of `T` for the lifetime `'a`, and those
     /// elements must not be written through any other pointer while the view is used, except
-    /// through a [`MatMut`]/[`Tensor4Mut`] handed to the *same* operation: operations check
+    /// through a [`MatMut`]/[`Tensor4Mut`](crate::Tensor4Mut) handed to the *same* operation: operations check
     /// address ranges and return [`Error::Overlap`](crate::Error::Overlap) without touching
     /// memory when an output overlaps an input.
     ///

@@ -94,7 +94,7 @@ impl<'a, T> Tensor4Ref<'a, T> {
     ///
     /// # Safety
     ///
-    /// As [`MatRef::from_raw_parts`].
+    /// As [`MatRef::from_raw_parts`](crate::MatRef::from_raw_parts).
     ///
     /// ```
     /// use huiyan_kernels::{view::bhsd_strides, Tensor4Ref};
@@ -295,7 +295,7 @@ impl<'a, T> Tensor4Mut<'a, T> {
     ///
     /// # Safety
     ///
-    /// As [`MatMut::from_raw_parts`].
+    /// As [`MatMut::from_raw_parts`](crate::MatMut::from_raw_parts).
     ///
     /// ```
     /// use huiyan_kernels::{view::bhsd_strides, Tensor4Mut};
