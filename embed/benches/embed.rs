@@ -58,6 +58,37 @@ fn peer(what: &str, mut cmd: Command) {
     }
 }
 
+/// A pool of `n` threads with the `rayon` feature; without it, this thread.
+#[cfg(feature = "rayon")]
+fn pool(n: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .expect("pool")
+}
+
+/// Runs `f` in pool `p`.
+#[cfg(feature = "rayon")]
+fn on<R: Send>(p: &rayon::ThreadPool, f: impl FnOnce() -> R + Send) -> R {
+    p.install(f)
+}
+
+/// Without the `rayon` feature: the calling thread.
+#[cfg(not(feature = "rayon"))]
+struct ThisThread;
+
+/// A pool of `n` threads with the `rayon` feature; without it, this thread.
+#[cfg(not(feature = "rayon"))]
+fn pool(_n: usize) -> ThisThread {
+    ThisThread
+}
+
+/// Runs `f` in pool `p`.
+#[cfg(not(feature = "rayon"))]
+fn on<R>(_p: &ThisThread, f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 fn bench(c: &mut Criterion) {
     let Some(dir) = model_dir() else {
         println!("embed bench: no model (run embed/fetch-model.sh); nothing to measure");
@@ -78,19 +109,10 @@ fn bench(c: &mut Criterion) {
             counts.push(threads);
         }
         for n in counts {
-            let run = || {
-                g.bench_function(format!("huiyan/{n}t"), |b| {
-                    b.iter(|| e.embed(&s).expect("embeds"))
-                });
-            };
-            #[cfg(feature = "rayon")]
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .expect("pool")
-                .install(run);
-            #[cfg(not(feature = "rayon"))]
-            run();
+            let p = pool(n);
+            g.bench_function(format!("huiyan/{n}t"), |b| {
+                b.iter(|| on(&p, || e.embed(&s).expect("embeds")))
+            });
         }
         g.finish();
         let mut ort = Command::new("bash");

@@ -108,7 +108,7 @@ impl BertConfig {
                 },
             },
         };
-        if cfg.hidden % cfg.heads != 0 {
+        if !cfg.hidden.is_multiple_of(cfg.heads) {
             return Err(EmbedError::Config {
                 file: file.into(),
                 key: "num_attention_heads",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use huiyan_testkit::encoder::{RefBert, RefConfig};
@@ -210,7 +211,10 @@ pub fn minilm_dir() -> Option<PathBuf> {
         "HUIYAN_REQUIRE_MODEL set but {} has no model (run embed/fetch-model.sh)",
         dir.display()
     );
-    eprintln!(
+    // Straight to stderr, not eprintln!: libtest captures the macros' output of passing tests,
+    // and a skip must show in a plain `cargo test`.
+    let _ = writeln!(
+        std::io::stderr(),
         "######## SKIPPED: all-MiniLM-L6-v2 not found in {} (run embed/fetch-model.sh) ########",
         dir.display()
     );
