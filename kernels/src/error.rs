@@ -68,6 +68,12 @@ pub enum Operand {
     SeqOffsetsQ,
     /// Cumulative key offsets of a variable-length call (`cu_seqlens_k`).
     SeqOffsetsK,
+    /// LayerNorm scale `γ`.
+    Gamma,
+    /// LayerNorm shift `β`.
+    Beta,
+    /// The residual added before a LayerNorm.
+    Residual,
 }
 
 /// A named dimension, for [`Error::ZeroDim`] and [`Error::DimMismatch`].
@@ -253,6 +259,11 @@ pub enum Error {
         /// The option.
         operand: Operand,
     },
+    /// A normalisation epsilon is not finite and positive.
+    InvalidEpsilon {
+        /// The value given.
+        eps: f32,
+    },
 }
 
 impl fmt::Display for Error {
@@ -338,6 +349,9 @@ impl fmt::Display for Error {
                     f,
                     "{operand:?} has no per-sequence meaning in a variable-length call"
                 )
+            }
+            Error::InvalidEpsilon { eps } => {
+                write!(f, "epsilon {eps} is not finite and positive")
             }
             Error::TooLarge {
                 operand,

@@ -22,6 +22,7 @@ pub struct Kernels {
     pub(crate) gemm: crate::gemm::GemmKernel,
     pub(crate) softmax: crate::softmax::SoftmaxKernel,
     pub(crate) attention: crate::attention::AttentionKernel,
+    pub(crate) norm: crate::norm::NormKernel,
 }
 
 impl Kernels {

@@ -20,6 +20,7 @@
 //! | `tier` | the `Tier` trait: a token's vector layer and microkernel |
 //! | [`softmax`] | fused scale(+bias, mask)-softmax: a plan and one file per row path |
 //! | [`attention`] | scaled dot-product attention: tile and decode drivers, tasks ([`attention::AttentionJob`]) |
+//! | [`norm`] | LayerNorm with bias and residual fused, the bias(+GELU) epilogue ([`norm::NormJob`]) |
 //! | `tiers` | one wiring file per tier: its `#[target_feature]` entries and its [`Kernels`] table |
 //! | [`Kernels`] | the table of whole-operation entry points of one tier |
 //! | [`reference`](mod@reference) | naive `f64` oracles of all three operations (uses only views, options, errors, validation) |
@@ -50,6 +51,7 @@ pub mod gemm;
 pub mod isa;
 pub mod job;
 mod kernels;
+pub mod norm;
 pub mod options;
 pub mod reference;
 pub mod shape;

@@ -80,3 +80,29 @@ pub struct AttentionOptions<'a> {
     /// Attention-sink logit per query head (joins the normaliser, has no value).
     pub sinks: Option<&'a [f32]>,
 }
+
+/// Options of a LayerNorm call ([`norm::layer_norm`](crate::norm::layer_norm)): per row,
+/// `z = (x + bias) + residual`, `y = (z − mean z)/√(var z + eps)·gamma + beta`.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormOptions<'a> {
+    /// Scale `γ`, one per column.
+    pub gamma: &'a [f32],
+    /// Shift `β`, one per column.
+    pub beta: &'a [f32],
+    /// Added to every row of `x` before the residual (a projection's bias), one per column.
+    pub bias: Option<&'a [f32]>,
+    /// Added after the bias: the residual stream, the shape of `x`.
+    pub residual: Option<MatRef<'a, f32>>,
+    /// Added to the variance; finite and positive (BERT: `1e-12`).
+    pub eps: f32,
+}
+
+/// The activation of a bias epilogue ([`norm::bias_act`](crate::norm::bias_act)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Activation {
+    /// `y = x + bias`.
+    #[default]
+    Identity,
+    /// `y = gelu(x + bias)`, erf form ([`gelu_lane`](crate::norm::gelu_lane)).
+    Gelu,
+}

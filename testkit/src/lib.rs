@@ -12,6 +12,8 @@
 //!   masked rows).
 //! * [`Rng`]: the one seeded generator (SplitMix64) for inputs outside proptest — large or fixed
 //!   problems in tests, bench inputs, the demo's data.
+//! * [`encoder`]: a BERT encoder in `f64` ([`encoder::RefBert`]) with a per-layer error bound,
+//!   the oracle of `huiyan-embed`.
 //! * [`layer`]: the multi-head attention layer composed from the references
 //!   ([`LayerProblem`]), with the composite error bound the fuzz target and the tests share.
 //!
@@ -41,6 +43,7 @@
 //! view types differ. Use the problems' public fields (`Vec`s, dims, strides) to build
 //! `crate::` views there, or put the test in `kernels/tests/`.
 
+pub mod encoder;
 pub mod fuzz_bytes;
 pub mod layer;
 pub mod layout;

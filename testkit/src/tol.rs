@@ -15,6 +15,8 @@
 //! | gemm + bias | `gemm(k+1)·(|α|(|A||B|) + |β||C₀| + |bias_j|) + floor` | [`gemm_bias_bounds`] |
 //! | softmax | `p_j·(δ_j + Σ_k p_k δ_k + (n+2)U) + 2·2⁻¹²⁶`, `δ_j = U(ln(1/p_j) + 2·EXP_ULP + 2)` | [`softmax_bounds`] |
 //! | attention | `Σ_j p_j δ_j (|v_j| + |O|) + U((4Lk+16)Σ_j p_j|v_j| + (Lk+8)|O|) + floor` | [`attention_bounds`] |
+//! | LayerNorm | `|γ|/σ·(|Δd_j| + |d_j|(ρ + U)) + 2U|y|`, see the helper | [`layer_norm_bounds`] |
+//! | bias + GELU | `1.13U|v| + (2·GELU_ULP + 1)U|g| + floor` | [`bias_act_bounds`] |
 //!
 //! All helpers compute the magnitudes they need **with the reference itself** (on absolute
 //! values, or on an identity `V` that makes it return the probability matrix), so there is no
@@ -456,6 +458,81 @@ pub fn attention_bounds(
         lb[r] = UNCHECKED;
     }
     (ob, lb)
+}
+
+/// The GELU kernel (`huiyan_kernels::norm::gelu_lane`): at most this many ulp from the exact
+/// value where the result is normal (derivation and measurement: `kernels/src/simd/gelu.rs`).
+pub const GELU_ULP: f64 = 9.0;
+
+/// Bounds for a LayerNorm call (logical row-major `rows × cols`), first order, any summation
+/// order. Per row, with `a_j = |x_j| + |b_j| + |r_j|`, `d_j = z_j − μ` and `ρ` the relative
+/// error of `1/√(σ² + eps)`:
+/// `|Δz_j| ≤ 2U·a_j`, `|Δμ| ≤ (n + 3)U·Σa/n`, `|Δd_j| ≤ |Δz_j| + |Δμ| + U|d_j|`,
+/// `|Δσ²| ≤ 2Σ|d_j||Δd_j|/n + (n + 2)U·σ²`, `ρ ≤ ½|Δσ²|/(σ² + eps) + 3U`, and
+/// `|Δy_j| ≤ |γ_j|/√(σ² + eps)·(|Δd_j| + |d_j|(ρ + U)) + 2U|y_j| + 4·2⁻¹⁴⁹` (the fma and the
+/// reference's rounding). Magnitudes come from the inputs in `f64`.
+pub fn layer_norm_bounds(
+    x: MatRef<'_>,
+    opts: &huiyan_kernels::norm::LayerNormOptions<'_>,
+) -> Vec<f64> {
+    let (rows, n) = (x.rows, x.cols);
+    let mut out = Vec::with_capacity(rows * n);
+    let at = |m: &MatRef<'_>, i, j| f64::from(*m.get(i, j).expect("inside"));
+    for i in 0..rows {
+        let mut z = vec![0.0f64; n];
+        let mut a = vec![0.0f64; n];
+        for j in 0..n {
+            let (xv, bv) = (at(&x, i, j), opts.bias.map_or(0.0, |b| f64::from(b[j])));
+            let rv = opts.residual.as_ref().map_or(0.0, |r| at(r, i, j));
+            z[j] = xv + bv + rv;
+            a[j] = xv.abs() + bv.abs() + rv.abs();
+        }
+        let nf = n as f64;
+        let mean = z.iter().sum::<f64>() / nf;
+        let var = z.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / nf;
+        let dmu = (nf + 3.0) * U * a.iter().sum::<f64>() / nf;
+        let dd: Vec<f64> = (0..n)
+            .map(|j| 2.0 * U * a[j] + dmu + U * (z[j] - mean).abs())
+            .collect();
+        let dvar = 2.0 * (0..n).map(|j| (z[j] - mean).abs() * dd[j]).sum::<f64>() / nf
+            + (nf + 2.0) * U * var;
+        let ve = var + f64::from(opts.eps);
+        let rho = 0.5 * dvar / ve + 3.0 * U;
+        let rstd = 1.0 / ve.sqrt();
+        for j in 0..n {
+            let d = z[j] - mean;
+            let g = f64::from(opts.gamma[j]).abs();
+            let y = d * rstd * f64::from(opts.gamma[j]) + f64::from(opts.beta[j]);
+            out.push(
+                g * rstd * (dd[j] + d.abs() * (rho + U)) + 2.0 * U * y.abs() + 4.0 * MIN_SUBNORMAL,
+            );
+        }
+    }
+    clamp_inf(out)
+}
+
+/// Bounds for a bias epilogue on logical row-major `x`: `v = fl(x + b)` (`U|v|`, passed on
+/// with GELU's slope, at most 1.13), GELU's own [`GELU_ULP`] (an ulp is `≤ 2U|g|`), the
+/// reference's rounding, and a floor of a few subnormal units for results below `2⁻¹²⁶`.
+pub fn bias_act_bounds(
+    x: &[f32],
+    cols: usize,
+    bias: Option<&[f32]>,
+    act: huiyan_kernels::norm::Activation,
+) -> Vec<f64> {
+    x.iter()
+        .enumerate()
+        .map(|(i, &xv)| {
+            let v = f64::from(xv) + bias.map_or(0.0, |b| f64::from(b[i % cols]));
+            match act {
+                huiyan_kernels::norm::Activation::Identity => U * v.abs(),
+                huiyan_kernels::norm::Activation::Gelu => {
+                    let g = reference::gelu(v).abs();
+                    1.13 * U * v.abs() + (2.0 * GELU_ULP + 1.0) * U * g + 8.0 * MIN_SUBNORMAL
+                }
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@
 
 mod attention;
 mod matmul;
+mod norm;
 mod softmax;
 
 pub use attention::attention;
 pub use matmul::{matmul, matmul_bias};
+pub use norm::{bias_act, gelu, layer_norm};
 pub use softmax::softmax;
 
 /// Offset of element `idx` in a strided view (validated callers only: cannot overflow).

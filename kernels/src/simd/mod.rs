@@ -2,7 +2,7 @@
 //! is written in, implemented once per tier (`scalar.rs`, `portable.rs`, `x86_64/v3.rs`,
 //! `x86_64/v4.rs`, `aarch64/neon.rs`), and the numerics built on it: the `exp` of softmax and
 //! attention ([`exp_lane`], derivation in `exp.rs`), the `tanh` of the attention softcap
-//! ([`tanh_lane`], `tanh.rs`) and the row primitives both operations share (`row.rs`).
+//! ([`tanh_lane`], `tanh.rs`), the GELU of encoder feed-forward layers ([`gelu_lane`], `gelu.rs`) and the row primitives both operations share (`row.rs`).
 //!
 //! Generic code holds every loop, tail and special case; an implementation only maps each
 //! method to instructions. Methods are `#[inline(always)]` so that a generic function
@@ -18,6 +18,7 @@
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
 pub(crate) mod exp;
+pub(crate) mod gelu;
 mod portable;
 pub(crate) mod row;
 mod scalar;
@@ -28,6 +29,7 @@ mod tests;
 mod x86_64;
 
 pub use exp::{exp_flush_lane, exp_lane};
+pub use gelu::gelu_lane;
 pub use tanh::tanh_lane;
 
 /// Vector operations on `LANES` lanes of `f32`. See the [module docs](self).

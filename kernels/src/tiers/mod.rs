@@ -31,6 +31,7 @@ use crate::gemm::{Blocking, GemmEntry, GemmKernel};
 #[cfg(test)]
 use crate::isa::IsaId;
 use crate::kernels::Kernels;
+use crate::norm::{EpilogueEntry, LayerNormEntry, NormKernel};
 use crate::softmax::{ExpEntry, SoftmaxEntry, SoftmaxKernel};
 pub(crate) use crate::tier::Tier;
 
@@ -114,6 +115,28 @@ pub(crate) mod entry {
         // SAFETY: as for `gemm`.
         unsafe { decode::run_chunk(T::new_unchecked(), c, task, shared, ws) }
     }
+
+    /// Every row of a LayerNorm call (a [`LayerNormEntry`](crate::norm::LayerNormEntry)).
+    ///
+    /// # Safety
+    ///
+    /// As [`LayerNormEntry`](crate::norm::LayerNormEntry); the CPU has `T`'s features.
+    #[inline(always)]
+    pub(crate) unsafe fn layer_norm<T: Tier>(c: &crate::norm::LnCall) {
+        // SAFETY: as for `gemm`.
+        unsafe { crate::norm::run_layer_norm(T::new_unchecked(), c) }
+    }
+
+    /// Every row of a bias epilogue (an [`EpilogueEntry`](crate::norm::EpilogueEntry)).
+    ///
+    /// # Safety
+    ///
+    /// As [`EpilogueEntry`](crate::norm::EpilogueEntry); the CPU has `T`'s features.
+    #[inline(always)]
+    pub(crate) unsafe fn epilogue<T: Tier>(c: &crate::norm::EpiCall) {
+        // SAFETY: as for `gemm`.
+        unsafe { crate::norm::run_epilogue(T::new_unchecked(), c) }
+    }
 }
 
 /// A tier's entry functions, as its wiring file compiled them.
@@ -124,6 +147,8 @@ pub(crate) struct Entries {
     pub(crate) attn_tile: TileEntry,
     pub(crate) attn_short: TileEntry,
     pub(crate) attn_chunk: ChunkEntry,
+    pub(crate) layer_norm: LayerNormEntry,
+    pub(crate) epilogue: EpilogueEntry,
 }
 
 /// Tier `T`'s [`Kernels`] table from its entries; every other field (blocking, workspace
@@ -142,6 +167,10 @@ pub(crate) fn table<T: Tier>(_token: T, e: Entries) -> Kernels {
             stream: T::STREAM,
         },
         attention: AttentionKernel::of::<T>(e.attn_tile, e.attn_short, e.attn_chunk),
+        norm: NormKernel {
+            layer_norm: e.layer_norm,
+            epilogue: e.epilogue,
+        },
     }
 }
 

@@ -75,6 +75,22 @@ unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f
     unsafe { entry::attn_chunk::<Neon>(c, task, shared, ws) }
 }
 
+/// # Safety
+/// As [`LayerNormEntry`](crate::norm::LayerNormEntry); the CPU has [`Neon::FEATURES`].
+#[target_feature(enable = "neon")]
+unsafe fn layer_norm(c: &crate::norm::LnCall) {
+    // SAFETY: see the note above the entries.
+    unsafe { entry::layer_norm::<Neon>(c) }
+}
+
+/// # Safety
+/// As [`EpilogueEntry`](crate::norm::EpilogueEntry); the CPU has [`Neon::FEATURES`].
+#[target_feature(enable = "neon")]
+unsafe fn epilogue(c: &crate::norm::EpiCall) {
+    // SAFETY: see the note above the entries.
+    unsafe { entry::epilogue::<Neon>(c) }
+}
+
 /// The NEON tier's table; the token proves the CPU has its features.
 pub(crate) fn kernels(t: Neon) -> Kernels {
     table(
@@ -86,6 +102,8 @@ pub(crate) fn kernels(t: Neon) -> Kernels {
             attn_tile,
             attn_short,
             attn_chunk,
+            layer_norm,
+            epilogue,
         },
     )
 }

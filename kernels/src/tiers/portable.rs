@@ -28,6 +28,8 @@ pub(crate) fn kernels(t: Portable) -> Kernels {
             attn_tile: entry::attn_tile::<Portable>,
             attn_short: entry::attn_short::<Portable>,
             attn_chunk: entry::attn_chunk::<Portable>,
+            layer_norm: entry::layer_norm::<Portable>,
+            epilogue: entry::epilogue::<Portable>,
         },
     )
 }

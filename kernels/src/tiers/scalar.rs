@@ -28,6 +28,8 @@ pub(crate) fn kernels(t: Scalar) -> Kernels {
             attn_tile: entry::attn_tile::<Scalar>,
             attn_short: entry::attn_short::<Scalar>,
             attn_chunk: entry::attn_chunk::<Scalar>,
+            layer_norm: entry::layer_norm::<Scalar>,
+            epilogue: entry::epilogue::<Scalar>,
         },
     )
 }

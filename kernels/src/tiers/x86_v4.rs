@@ -75,6 +75,22 @@ unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f
     unsafe { entry::attn_chunk::<X86V4>(c, task, shared, ws) }
 }
 
+/// # Safety
+/// As [`LayerNormEntry`](crate::norm::LayerNormEntry); the CPU has [`X86V4::FEATURES`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn layer_norm(c: &crate::norm::LnCall) {
+    // SAFETY: see the note above the entries.
+    unsafe { entry::layer_norm::<X86V4>(c) }
+}
+
+/// # Safety
+/// As [`EpilogueEntry`](crate::norm::EpilogueEntry); the CPU has [`X86V4::FEATURES`].
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+unsafe fn epilogue(c: &crate::norm::EpiCall) {
+    // SAFETY: see the note above the entries.
+    unsafe { entry::epilogue::<X86V4>(c) }
+}
+
 /// The x86-64-v4 tier's table; the token proves the CPU has its features.
 pub(crate) fn kernels(t: X86V4) -> Kernels {
     table(
@@ -86,6 +102,8 @@ pub(crate) fn kernels(t: X86V4) -> Kernels {
             attn_tile,
             attn_short,
             attn_chunk,
+            layer_norm,
+            epilogue,
         },
     )
 }
