@@ -2,13 +2,13 @@
 
 use core::marker::PhantomData;
 
-use super::check::{check_bias_act, check_layer_norm};
 use super::rows::{EpiCall, LnCall};
 use super::NormKernel;
 use crate::error::Error;
 use crate::job::{blocks, Claims, Job};
 use crate::kernels::Kernels;
 use crate::options::{Activation, LayerNormOptions};
+use crate::shape::{check_bias_act, check_layer_norm};
 use crate::softmax::TASK_ELEMENTS;
 use crate::view::{MatMut, MatRef};
 

@@ -30,11 +30,10 @@
 //! Validation lives in `check.rs` beside the kernels (every entry point calls it before it
 //! touches memory; on `Err` nothing was written).
 
-mod check;
 mod job;
 mod rows;
 
-pub use check::{check_bias_act, check_layer_norm};
+pub use crate::shape::{check_bias_act, check_layer_norm};
 pub use job::NormJob;
 pub(crate) use rows::{EpiCall, LnCall};
 

@@ -14,7 +14,7 @@
 //! One file per operation — `gemm.rs` ([`check_gemm`], [`check_gemm_bias`], and the checks of a
 //! call with a prepacked B), `softmax.rs` ([`check_softmax`],
 //! [`check_exp`]), `attention.rs` ([`check_attention`], [`check_attention_varlen`],
-//! [`check_attention_weights`]) — over the
+//! [`check_attention_weights`]), `norm.rs` ([`check_layer_norm`], [`check_bias_act`]) — over the
 //! checks they share in `common.rs` (views, spans, broadcast shapes, workspace).
 //!
 //! [`Error`]: crate::Error
@@ -24,6 +24,7 @@
 mod attention;
 mod common;
 mod gemm;
+mod norm;
 mod softmax;
 
 pub use attention::{check_attention, check_attention_varlen, check_attention_weights, AttnDims};
@@ -33,4 +34,5 @@ pub use common::{
 };
 pub(crate) use gemm::check_gemm_packed;
 pub use gemm::{check_gemm, check_gemm_bias};
+pub use norm::{check_bias_act, check_layer_norm};
 pub use softmax::{check_exp, check_softmax};

@@ -1,10 +1,8 @@
-//! Validation of the norm operations. It sits beside its kernels for now rather than in
-//! [`shape`](crate::shape) (which is being reorganised); it uses only `shape`'s public checks,
-//! so it can move there unchanged.
+//! Validation of the norm operations: LayerNorm and the bias(+activation) epilogue.
 
+use super::common::{check_disjoint, check_mat_mut, check_mat_ref, Span};
 use crate::error::{Dim, Error, Operand};
 use crate::options::LayerNormOptions;
-use crate::shape::{check_disjoint, check_mat_mut, check_mat_ref, Span};
 use crate::view::{MatMut, MatRef};
 
 /// Validates a LayerNorm call: `x` (and `y`, out of place) with unit column stride and
