@@ -22,65 +22,52 @@ use crate::config::BertConfig;
 use crate::error::EmbedError;
 use crate::weights::TensorFile;
 
-/// A linear layer prepacked for `y = x·W + b`: `w` is `[n_in, n_out]` row-major (the
-/// transpose of PyTorch's `[out, in]`), so the matmul's `B` is read along its rows.
+/// A linear layer `y = x·Wᵀ + b` with `W` packed once, at load, into the microkernel's panel
+/// layout of the kernel table it will run on ([`huiyan::PackedB`]): no call packs a weight.
 pub(crate) struct Linear {
-    pub(crate) w: Vec<f32>,
+    w: huiyan::PackedB,
     pub(crate) b: Vec<f32>,
-    pub(crate) n_in: usize,
     pub(crate) n_out: usize,
 }
 
 impl Linear {
     /// Reads the `[out, in]` weights and `[out]` biases of `names` (several are concatenated
-    /// along the output axis: the fused QKV projection) and transposes them.
+    /// along the output axis: the fused QKV projection) and packs `Wᵀ` for `k`.
     fn load(
         f: &mut TensorFile,
+        k: &Kernels,
         names: &[&str],
         n_in: usize,
         n_out_each: usize,
     ) -> Result<Self, EmbedError> {
         let n_out = n_out_each * names.len();
-        let mut w = vec![0.0f32; n_in * n_out];
+        let mut w = Vec::with_capacity(n_in * n_out);
         let mut b = Vec::with_capacity(n_out);
-        for (k, name) in names.iter().enumerate() {
-            let wk = f.read_f32(&format!("{name}.weight"), &[n_out_each, n_in])?;
-            for (o, row) in wk.chunks_exact(n_in).enumerate() {
-                for (i, &v) in row.iter().enumerate() {
-                    w[i * n_out + k * n_out_each + o] = v;
-                }
-            }
+        for name in names {
+            w.extend(f.read_f32(&format!("{name}.weight"), &[n_out_each, n_in])?);
             b.extend(f.read_f32(&format!("{name}.bias"), &[n_out_each])?);
         }
-        Ok(Linear { w, b, n_in, n_out })
+        let w = huiyan::PackedB::with_kernels(k, MatRef::row_major(&w, n_out, n_in).t())?;
+        Ok(Linear { w, b, n_out })
     }
 
-    /// `out[..rows·n_out] ← x·W (+ b)`. The one place that calls the matmul: with a bias, the
-    /// rows of `out` are filled with it and the product is added (β = 1); without, β = 0.
+    /// `out[..rows·n_out] ← x·Wᵀ`, plus the bias in the matmul's write-back when `bias`
+    /// (otherwise a later fused row pass adds it).
     pub(crate) fn apply(
         &self,
-        k: &Kernels,
         x: &[f32],
         rows: usize,
         bias: bool,
         out: &mut [f32],
     ) -> Result<(), EmbedError> {
-        let c = &mut out[..rows * self.n_out];
-        let beta = if bias {
-            for row in c.chunks_exact_mut(self.n_out) {
-                row.copy_from_slice(&self.b);
-            }
-            1.0
-        } else {
-            0.0
-        };
-        huiyan::matmul_with(
-            k,
+        let n_in = self.w.k();
+        huiyan::matmul_packed(
             1.0,
-            MatRef::row_major(&x[..rows * self.n_in], rows, self.n_in),
-            MatRef::row_major(&self.w, self.n_in, self.n_out),
-            beta,
-            MatMut::row_major(c, rows, self.n_out),
+            MatRef::row_major(&x[..rows * n_in], rows, n_in),
+            &self.w,
+            0.0,
+            MatMut::row_major(&mut out[..rows * self.n_out], rows, self.n_out),
+            bias.then_some(&self.b[..]),
         )?;
         Ok(())
     }
@@ -157,7 +144,11 @@ impl Work {
 
 impl Encoder {
     /// Reads and prepacks every weight the config implies, checking each name, dtype and shape.
-    pub(crate) fn load(f: &mut TensorFile, cfg: BertConfig) -> Result<Self, EmbedError> {
+    pub(crate) fn load(
+        f: &mut TensorFile,
+        cfg: BertConfig,
+        k: Kernels,
+    ) -> Result<Self, EmbedError> {
         let (h, i) = (cfg.hidden, cfg.intermediate);
         let types = f.read_f32(
             "embeddings.token_type_embeddings.weight",
@@ -165,7 +156,7 @@ impl Encoder {
         )?;
         let mut enc = Encoder {
             cfg,
-            k: *huiyan::dispatch::kernels(),
+            k,
             word: f.read_f32("embeddings.word_embeddings.weight", &[cfg.vocab, h])?,
             pos: f.read_f32(
                 "embeddings.position_embeddings.weight",
@@ -181,6 +172,7 @@ impl Encoder {
             enc.layers.push(Layer {
                 qkv: Linear::load(
                     f,
+                    &k,
                     &[
                         &format!("{s}query"),
                         &format!("{s}key"),
@@ -189,10 +181,10 @@ impl Encoder {
                     h,
                     h,
                 )?,
-                attn_out: Linear::load(f, &[&format!("{p}attention.output.dense")], h, h)?,
+                attn_out: Linear::load(f, &k, &[&format!("{p}attention.output.dense")], h, h)?,
                 ln1: Norm::load(f, &format!("{p}attention.output.LayerNorm"), h)?,
-                ffn_in: Linear::load(f, &[&format!("{p}intermediate.dense")], h, i)?,
-                ffn_out: Linear::load(f, &[&format!("{p}output.dense")], i, h)?,
+                ffn_in: Linear::load(f, &k, &[&format!("{p}intermediate.dense")], h, i)?,
+                ffn_out: Linear::load(f, &k, &[&format!("{p}output.dense")], i, h)?,
                 ln2: Norm::load(f, &format!("{p}output.LayerNorm"), h)?,
             });
         }
@@ -253,7 +245,7 @@ impl Encoder {
         let (h, nh, d) = (self.cfg.hidden, self.cfg.heads, self.cfg.head_dim());
         let layer = &self.layers[l];
         // 1.–2. fused QKV projection, attention over each sentence alone.
-        layer.qkv.apply(&self.k, &w.h, t, true, &mut w.big)?;
+        layer.qkv.apply(&w.h, t, true, &mut w.big)?;
         let [q, k, v] = self.qkv_views(&w.big, t);
         huiyan::attention_varlen_with(
             &self.k,
@@ -267,7 +259,7 @@ impl Encoder {
             None,
         )?;
         // 3. a = LN(ctx·Wo + bo + h).
-        layer.attn_out.apply(&self.k, &w.ctx, t, false, &mut w.a)?;
+        layer.attn_out.apply(&w.ctx, t, false, &mut w.a)?;
         huiyan::layer_norm_inplace_with(
             &self.k,
             MatMut::row_major(&mut w.a[..t * h], t, h),
@@ -279,7 +271,7 @@ impl Encoder {
         )?;
         // 4. f = gelu(a·W1 + b1).
         let i = layer.ffn_in.n_out;
-        layer.ffn_in.apply(&self.k, &w.a, t, false, &mut w.big)?;
+        layer.ffn_in.apply(&w.a, t, false, &mut w.big)?;
         huiyan::bias_act_with(
             &self.k,
             MatMut::row_major(&mut w.big[..t * i], t, i),
@@ -287,7 +279,7 @@ impl Encoder {
             Activation::Gelu,
         )?;
         // 5. h = LN(f·W2 + b2 + a).
-        layer.ffn_out.apply(&self.k, &w.big, t, false, &mut w.h)?;
+        layer.ffn_out.apply(&w.big, t, false, &mut w.h)?;
         huiyan::layer_norm_inplace_with(
             &self.k,
             MatMut::row_major(&mut w.h[..t * h], t, h),

@@ -115,10 +115,17 @@ impl Embedder {
     /// and read straight into its prepacked place. Anything missing, truncated or mismatched
     /// is an [`EmbedError`] naming the file and the tensor.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, EmbedError> {
+        Self::load_with(dir, *huiyan::dispatch::kernels())
+    }
+
+    /// As [`load`](Self::load), the weights packed for and every call run on the kernels of
+    /// `k` (one of `huiyan::dispatch::available()`) instead of the dispatched table: how the
+    /// tests check the encoder on every tier.
+    pub fn load_with(dir: impl AsRef<Path>, k: huiyan::dispatch::Kernels) -> Result<Self, EmbedError> {
         let dir = dir.as_ref();
         let cfg = BertConfig::from_file(&dir.join("config.json"))?;
         let mut file = TensorFile::open(&dir.join("model.safetensors"))?;
-        let enc = Encoder::load(&mut file, cfg)?;
+        let enc = Encoder::load(&mut file, cfg, k)?;
         drop(file);
         let tok_file = dir.join("tokenizer.json");
         let tok_err = |message: String| EmbedError::Tokenizer {
@@ -150,13 +157,6 @@ impl Embedder {
     /// The model's sizes.
     pub fn config(&self) -> &BertConfig {
         &self.enc.cfg
-    }
-
-    /// Runs every later call on the kernels of `k` (one of `huiyan::dispatch::available()`)
-    /// instead of the dispatched table: how the tests check the encoder on every tier.
-    pub fn with_kernels(mut self, k: huiyan::dispatch::Kernels) -> Self {
-        self.enc.k = k;
-        self
     }
 
     /// The kernel table the encoder runs on.
@@ -312,7 +312,7 @@ impl Embedder {
         let mut qkv = vec![0.0f32; t * 3 * hd];
         self.enc.layers[layer]
             .qkv
-            .apply(&self.enc.k, &input, t, true, &mut qkv)?;
+            .apply(&input, t, true, &mut qkv)?;
         let [q, k, _] = self.enc.qkv_views(&qkv, t);
         let (q, k) = (head_of(q, head, d), head_of(k, head, d));
         let mut p = vec![0.0f32; t * t];

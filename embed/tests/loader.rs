@@ -26,7 +26,7 @@ fn tiny_model_loads_and_matches_the_f64_encoder_on_every_tier() {
         "天气 🙂 HELLO, world",
     ];
     for k in huiyan::dispatch::under_test() {
-        let e = Embedder::load(&dir).unwrap().with_kernels(k);
+        let e = Embedder::load_with(&dir, k).unwrap();
         let got = e.embed(&sentences).unwrap();
         assert_eq!((got.len(), got.dim()), (sentences.len(), TINY.hidden));
         for (i, s) in sentences.iter().enumerate() {

@@ -68,7 +68,7 @@ fn every_layer_within_its_bound_on_every_tier() {
         .unwrap();
     let t = ids.len();
     for k in huiyan::dispatch::under_test() {
-        let e = Embedder::load(&dir).unwrap().with_kernels(k);
+        let e = Embedder::load_with(&dir, k).unwrap();
         let states = e.hidden_states(&ids).unwrap();
         let emb = r.embeddings(&ids);
         let worst0 = states[0]
@@ -129,7 +129,7 @@ fn embeddings_agree_with_f64_and_onnx_runtime() {
         .map(|s| r.embed(&e0.tokenize(s).unwrap()))
         .collect();
     for k in huiyan::dispatch::under_test() {
-        let e = Embedder::load(&dir).unwrap().with_kernels(k);
+        let e = Embedder::load_with(&dir, k).unwrap();
         let got = e.embed(&sentences).unwrap();
         for (i, s) in sentences.iter().enumerate() {
             let c = cosine(got.get(i), &want[i]);
