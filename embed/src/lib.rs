@@ -121,7 +121,10 @@ impl Embedder {
     /// As [`load`](Self::load), the weights packed for and every call run on the kernels of
     /// `k` (one of `huiyan::dispatch::available()`) instead of the dispatched table: how the
     /// tests check the encoder on every tier.
-    pub fn load_with(dir: impl AsRef<Path>, k: huiyan::dispatch::Kernels) -> Result<Self, EmbedError> {
+    pub fn load_with(
+        dir: impl AsRef<Path>,
+        k: huiyan::dispatch::Kernels,
+    ) -> Result<Self, EmbedError> {
         let dir = dir.as_ref();
         let cfg = BertConfig::from_file(&dir.join("config.json"))?;
         let mut file = TensorFile::open(&dir.join("model.safetensors"))?;
