@@ -7,9 +7,9 @@
 //! * [`problems`]: owned test problems ([`GemmProblem`], [`SoftmaxProblem`], [`AttnProblem`]):
 //!   `Vec`s plus shapes and strides, with methods that return the kernels' views, run the
 //!   reference and compute the error bound. Tests of every ISA use the same problems.
-//! * [`strategies`]: proptest strategies for dimensions, layouts, values and whole problems,
-//!   biased toward what breaks kernels (1, tails around vector widths, huge logits, −∞, fully
-//!   masked rows).
+//! * [`strategies`] (feature `proptest`, on by default): proptest strategies for dimensions,
+//!   layouts, values and whole problems, biased toward what breaks kernels (1, tails around
+//!   vector widths, huge logits, −∞, fully masked rows).
 //! * [`Rng`]: the one seeded generator (SplitMix64) for inputs outside proptest — large or fixed
 //!   problems in tests, bench inputs, the demo's data.
 //! * [`encoder`]: a BERT encoder in `f64` ([`encoder::RefBert`]) with a per-layer error bound,
@@ -49,6 +49,7 @@ pub mod layer;
 pub mod layout;
 pub mod problems;
 pub mod rng;
+#[cfg(feature = "proptest")]
 pub mod strategies;
 pub mod tol;
 
@@ -76,6 +77,24 @@ pub fn proptest_cases(default: u32) -> u32 {
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(default)
+}
+
+/// Whether this run is under valgrind memcheck: `HUIYAN_MEMCHECK=1`, which `.ci/run` sets.
+///
+/// Memcheck looks for invalid accesses, uninitialised reads and leaks; the test step has
+/// already checked the numbers natively. A test whose cost is its f64 reference (a
+/// memory-sized problem: a minute per tier under valgrind) may skip the reference when this
+/// is true, on two conditions: every kernel call still runs, and every output element is
+/// still read in a branch (an invariant, or a bitwise comparison between two runs), so that
+/// an output computed from uninitialised memory is still reported.
+///
+/// ```
+/// if std::env::var("HUIYAN_MEMCHECK").is_err() {
+///     assert!(!huiyan_testkit::under_memcheck());
+/// }
+/// ```
+pub fn under_memcheck() -> bool {
+    std::env::var("HUIYAN_MEMCHECK").is_ok_and(|v| v.trim() == "1")
 }
 
 /// Asserts `|got[i] − want[i]| ≤ bound(i)` for every `i`.

@@ -1,10 +1,10 @@
 //! The long-row paths: rows of 8192 and more (chunked two-pass, three-pass in place), outputs
 //! of 8 MiB and more (chunked, streamed through a scratch row), and the kernel-level scratch.
 
-use super::{check, check_lse, problem, run_inplace, NEG_INF};
+use super::{assert_rows_are_distributions, check, check_lse, problem, run, run_inplace, NEG_INF};
 use huiyan::dispatch;
 use huiyan::{MatMut, MatRef, SoftmaxOptions};
-use huiyan_testkit::{assert_bits_eq, assert_within, Rng};
+use huiyan_testkit::{assert_bits_eq, assert_within, under_memcheck, Rng};
 
 /// Rows of ≥ 8192 elements, out of place, take the chunked two-pass path (online rescaling
 /// between chunks); in place they take the three-pass path. Both against the reference.
@@ -151,7 +151,19 @@ fn memory_sized_contiguous_rows() {
             let mut p = problem(rows, cols, x);
             (p.scale, p.y_pad, p.want_lse) = (scale, y_pad, true);
             let ctx = format!("memory-sized cols={cols} scale={scale} pad={y_pad}");
-            let (got, got_lse) = check_lse(&k, &p, &ctx);
+            // Under memcheck, the f64 reference (a minute per tier there) gives way to the
+            // row invariants: the kernel still runs on every row and every output is read.
+            let (got, got_lse) = if under_memcheck() {
+                let (got, lse) = run(&k, &p);
+                assert_rows_are_distributions(&p, &got, &ctx);
+                assert!(
+                    lse.iter().all(|l| !l.is_finite() || l.abs() < 1e4),
+                    "{ctx} lse"
+                );
+                (got, lse)
+            } else {
+                check_lse(&k, &p, &ctx)
+            };
             assert_eq!(got[(mid + 2) * cols + 7], 1.0, "{ctx}: the one entry left");
             if y_pad != 0 {
                 continue;
@@ -210,7 +222,15 @@ fn kernel_scratch_lengths_and_offsets() {
             continue; // this tier does not stream
         }
         assert!(want_len >= cols, "{ctx}: {want_len}");
-        let (want, yb) = reference.get_or_insert_with(|| (p.reference().0, p.bounds().0));
+        // Under memcheck, the bitwise comparisons between scratch offsets read every output.
+        let checked = !under_memcheck();
+        let (want, yb) = reference.get_or_insert_with(|| {
+            if checked {
+                (p.reference().0, p.bounds().0)
+            } else {
+                (Vec::new(), Vec::new())
+            }
+        });
         let mut plain = vec![0.0f32; rows * cols];
         ksoftmax(
             &k,
@@ -230,7 +250,9 @@ fn kernel_scratch_lengths_and_offsets() {
             let yv = MatMut::row_major(&mut y, rows, cols);
             softmax_scratch(&k, xv, yv, &opts, None, &mut w[off..off + want_len]).unwrap();
             let ctx = format!("{ctx} scratch offset {off}");
-            assert_within(&y, want, yb, &ctx);
+            if checked {
+                assert_within(&y, want, yb, &ctx);
+            }
             match &first {
                 None => first = Some(y.clone()),
                 Some(y0) => assert_bits_eq(&y, y0, &ctx),
