@@ -1,6 +1,7 @@
 //! Scaled dot-product attention (contract: [`huiyan_kernels::attention`]).
 
 use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+use huiyan_kernels::elem::Element;
 use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
 
 use crate::dispatch;
@@ -32,10 +33,10 @@ thread_local! {
 /// assert!((o[0] - 0.1).abs() < 1e-6);
 /// # Ok::<(), huiyan::Error>(())
 /// ```
-pub fn attention(
+pub fn attention<E: Element>(
     q: Tensor4Ref<'_>,
-    k: Tensor4Ref<'_>,
-    v: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_, E>,
+    v: Tensor4Ref<'_, E>,
     o: Tensor4Mut<'_>,
     opts: &AttentionOptions<'_>,
     lse: Option<&mut [f32]>,
@@ -57,11 +58,11 @@ pub fn attention(
 /// }
 /// # Ok::<(), huiyan::Error>(())
 /// ```
-pub fn attention_with(
+pub fn attention_with<E: Element>(
     kernels: &Kernels,
     q: Tensor4Ref<'_>,
-    k: Tensor4Ref<'_>,
-    v: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_, E>,
+    v: Tensor4Ref<'_, E>,
     o: Tensor4Mut<'_>,
     opts: &AttentionOptions<'_>,
     lse: Option<&mut [f32]>,

@@ -34,6 +34,7 @@ fn detect(name: &str) -> Option<bool> {
         "sse2" => Some(std::is_x86_feature_detected!("sse2")),
         "avx2" => Some(std::is_x86_feature_detected!("avx2")),
         "fma" => Some(std::is_x86_feature_detected!("fma")),
+        "f16c" => Some(std::is_x86_feature_detected!("f16c")),
         "avx512f" => Some(std::is_x86_feature_detected!("avx512f")),
         "avx512bw" => Some(std::is_x86_feature_detected!("avx512bw")),
         "avx512dq" => Some(std::is_x86_feature_detected!("avx512dq")),

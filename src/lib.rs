@@ -93,6 +93,7 @@ mod softmax;
 mod weights;
 
 pub use attention::{attention, attention_varlen, attention_varlen_with, attention_with};
+pub use huiyan_kernels::elem::{bf16, f16, Dtype, Element};
 pub use huiyan_kernels::norm::{Activation, LayerNormOptions};
 pub use huiyan_kernels::{
     attention::AttentionOptions, attention::CausalVariant, softmax::SoftmaxOptions,

@@ -21,7 +21,7 @@ pub enum IsaId {
     Scalar,
     /// `wide` vectors lowered for the compile-time target features.
     Portable,
-    /// x86-64-v3: AVX2 + FMA (256-bit).
+    /// x86-64-v3: AVX2 + FMA (256-bit), with F16C (half-precision loads).
     X86V3,
     /// x86-64-v4: AVX-512 F/BW/DQ/VL (512-bit).
     X86V4,
@@ -45,14 +45,14 @@ impl IsaId {
     ///
     /// ```
     /// use huiyan_kernels::isa::IsaId;
-    /// assert_eq!(IsaId::X86V3.features(), "avx2,fma");
+    /// assert_eq!(IsaId::X86V3.features(), "avx2,fma,f16c");
     /// assert!(IsaId::Scalar.features().is_empty());
     /// ```
     pub const fn features(self) -> &'static str {
         match self {
             IsaId::Scalar | IsaId::Portable => "",
-            IsaId::X86V3 => "avx2,fma",
-            IsaId::X86V4 => "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma",
+            IsaId::X86V3 => "avx2,fma,f16c",
+            IsaId::X86V4 => "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c",
             IsaId::Neon => "neon",
         }
     }
@@ -114,7 +114,7 @@ pub struct Scalar;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Portable;
 
-/// Proof that the CPU supports AVX2 and FMA (x86-64-v3).
+/// Proof that the CPU supports AVX2, FMA and F16C (x86-64-v3).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[derive(Clone, Copy, Debug)]
 pub struct X86V3(());
@@ -136,8 +136,11 @@ impl X86V3 {
     /// {
     ///     use huiyan_kernels::{isa::X86V3, Kernels};
     ///     // Doc tests run with std, so the CPU can be checked at run time.
-    ///     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-    ///         // SAFETY: the running CPU was just checked for avx2 and fma.
+    ///     if is_x86_feature_detected!("avx2")
+    ///         && is_x86_feature_detected!("fma")
+    ///         && is_x86_feature_detected!("f16c")
+    ///     {
+    ///         // SAFETY: the running CPU was just checked for avx2, fma and f16c.
     ///         let token = unsafe { X86V3::new_unchecked() };
     ///         assert_eq!(Kernels::x86_v3(token).isa().name(), "x86-v3");
     ///     }
@@ -147,14 +150,15 @@ impl X86V3 {
         X86V3(())
     }
 
-    /// The token, when the build itself enables AVX2 and FMA.
+    /// The token, when the build itself enables AVX2, FMA and F16C.
     ///
     /// ```
     /// #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     /// {
     ///     use huiyan_kernels::isa::X86V3;
-    ///     // `Some` exactly when the build enables both features.
-    ///     let enabled = cfg!(all(target_feature = "avx2", target_feature = "fma"));
+    ///     // `Some` exactly when the build enables all three features.
+    ///     let enabled =
+    ///         cfg!(all(target_feature = "avx2", target_feature = "fma", target_feature = "f16c"));
     ///     assert_eq!(X86V3::compile_time().is_some(), enabled);
     /// }
     /// ```
@@ -167,7 +171,7 @@ impl X86V3 {
     }
 }
 
-/// Proof that the CPU supports AVX-512 F/BW/DQ/VL plus AVX2 and FMA (x86-64-v4).
+/// Proof that the CPU supports AVX-512 F/BW/DQ/VL plus AVX2, FMA and F16C (x86-64-v4).
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[derive(Clone, Copy, Debug)]
 pub struct X86V4(());
@@ -194,6 +198,7 @@ impl X86V4 {
     ///         "avx512vl" => is_x86_feature_detected!("avx512vl"),
     ///         "avx2" => is_x86_feature_detected!("avx2"),
     ///         "fma" => is_x86_feature_detected!("fma"),
+    ///         "f16c" => is_x86_feature_detected!("f16c"),
     ///         _ => false,
     ///     };
     ///     if X86V4::FEATURES.split(',').all(has) {
@@ -303,6 +308,7 @@ fn compiled_with(features: &str) -> bool {
     features.split(',').all(|f| match f {
         "avx2" => cfg!(target_feature = "avx2"),
         "fma" => cfg!(target_feature = "fma"),
+        "f16c" => cfg!(target_feature = "f16c"),
         "avx512f" => cfg!(target_feature = "avx512f"),
         "avx512bw" => cfg!(target_feature = "avx512bw"),
         "avx512dq" => cfg!(target_feature = "avx512dq"),

@@ -13,7 +13,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`view`], [`error`], [`isa`] | strided views ([`MatRef`], [`MatMut`], [`Tensor4Ref`], [`Tensor4Mut`]); [`Error`]; ISA tokens and each tier's feature list |
-//! | [`options`] | the option data of every operation |
+//! | [`options`], [`elem`] | the option data of every operation; the stored element types (`f32`, `bf16`, `f16`) |
 //! | [`shape`] | all validation, in one place |
 //! | `simd` | the vector layer: `SimdF32` per tier, the `exp` and `tanh`, the row primitives |
 //! | [`gemm`] | `C ← α·A·B + β·C`: microkernel trait, blocking, loop nest, packing, one microkernel per ISA |
@@ -46,6 +46,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod attention;
+pub mod elem;
 pub mod error;
 pub mod gemm;
 pub mod isa;

@@ -2,16 +2,142 @@
 //! the strided offset every driver computes ([`off`]). Below [`tile`](super::tile),
 //! [`decode`](super::decode) and [`job`](super::job), which all use it.
 
+use crate::elem::{widen, Dtype, Element};
 use crate::options::AttentionOptions;
 use crate::shape::AttnDims;
+use crate::simd::SimdF32;
 use crate::view::{Tensor4Mut, Tensor4Ref};
+
+/// K or V of a validated call: a strided 4-d view of [`Dtype`] elements. The `f32` kernels read
+/// it in place ([`Kv::as_f32`]); every other read widens ([`Kv::get`], [`Kv::widen_row`], or a
+/// packing routine instantiated for the element type through [`with_elem!`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Kv {
+    ptr: *const u8,
+    pub(crate) strides: [usize; 4],
+    pub(crate) dtype: Dtype,
+}
+
+impl Kv {
+    pub(crate) fn new<E: Element>(t: &Tensor4Ref<'_, E>) -> Self {
+        Kv {
+            ptr: t.ptr as *const u8,
+            strides: t.strides,
+            dtype: E::DTYPE,
+        }
+    }
+
+    /// Rows `at..` of a packed variable-length view (wrapping arithmetic, as
+    /// `Tensor4Ref::sequence`).
+    pub(crate) fn sequence(self, at: usize) -> Self {
+        Kv {
+            ptr: self.ptr.wrapping_add(
+                at.wrapping_mul(self.strides[2])
+                    .wrapping_mul(self.dtype.size()),
+            ),
+            ..self
+        }
+    }
+
+    /// Element `idx`'s address as a prefetch hint (wrapping arithmetic; never read through).
+    #[inline(always)]
+    pub(crate) fn hint(&self, idx: [usize; 4]) -> *const f32 {
+        self.ptr
+            .wrapping_add(off(idx, self.strides).wrapping_mul(self.dtype.size()))
+            as *const f32
+    }
+
+    /// Floats that span as many bytes as `n` elements (what a prefetch of `n` elements covers).
+    #[inline(always)]
+    pub(crate) fn f32_span(&self, n: usize) -> usize {
+        (n * self.dtype.size()).div_ceil(4)
+    }
+
+    /// The base pointer as `f32` when the elements are `f32`.
+    #[inline(always)]
+    pub(crate) fn as_f32(&self) -> Option<*const f32> {
+        (self.dtype == Dtype::F32).then_some(self.ptr as *const f32)
+    }
+
+    /// Element `idx`'s address as an `E` pointer (wrapping arithmetic: inside the view for
+    /// indices inside its dims; meaningful only for `E` = the view's dtype).
+    #[inline(always)]
+    pub(crate) fn at<E: Copy>(&self, idx: [usize; 4]) -> *const E {
+        (self.ptr as *const E).wrapping_add(off(idx, self.strides))
+    }
+
+    /// Element `idx`, widened to `f32`.
+    ///
+    /// # Safety
+    ///
+    /// `idx` is inside the view's dims.
+    #[inline(always)]
+    pub(crate) unsafe fn get(&self, idx: [usize; 4]) -> f32 {
+        // SAFETY: inside the validated view (caller); each arm reads the view's own type.
+        unsafe {
+            match self.dtype {
+                Dtype::F32 => *self.at::<f32>(idx),
+                Dtype::Bf16 => (*self.at::<crate::elem::bf16>(idx)).widen(),
+                Dtype::F16 => (*self.at::<crate::elem::f16>(idx)).widen(),
+            }
+        }
+    }
+
+    /// Widens `n` features of row `idx` (feature stride `strides[3]`) into `dst`, with the
+    /// tier's own conversion where it has one (F16C).
+    ///
+    /// # Safety
+    ///
+    /// Features `idx[3]..idx[3] + n` of the row are inside the view; `dst` is writable for `n`
+    /// floats and disjoint from the view; the CPU supports `S`.
+    #[inline(always)]
+    pub(crate) unsafe fn widen_row<S: SimdF32>(
+        &self,
+        s: S,
+        idx: [usize; 4],
+        n: usize,
+        dst: *mut f32,
+    ) {
+        let st = self.strides[3];
+        // SAFETY: the caller's ranges; each arm reads the view's own type.
+        unsafe {
+            if self.dtype == Dtype::F16 && st == 1 {
+                s.widen_f16(self.at::<u16>(idx), n, dst)
+            } else {
+                with_elem!(self, idx, |p| widen(p, st, n, dst))
+            }
+        }
+    }
+}
+
+/// Evaluates `$body` with `$p` bound to `$kv.at::<E>($idx)` for the view's element type `E`:
+/// one instance of `$body` per [`Dtype`].
+macro_rules! with_elem {
+    ($kv:expr, $idx:expr, |$p:ident| $body:expr) => {
+        match $kv.dtype {
+            $crate::elem::Dtype::F32 => {
+                let $p = $kv.at::<f32>($idx);
+                $body
+            }
+            $crate::elem::Dtype::Bf16 => {
+                let $p = $kv.at::<$crate::elem::bf16>($idx);
+                $body
+            }
+            $crate::elem::Dtype::F16 => {
+                let $p = $kv.at::<$crate::elem::f16>($idx);
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_elem;
 
 /// A validated attention call, as raw parts (see [`job`](super::job)).
 #[derive(Clone, Copy)]
 pub(crate) struct Call<'a> {
     pub(crate) q: Tensor4Ref<'a>,
-    pub(crate) k: Tensor4Ref<'a>,
-    pub(crate) v: Tensor4Ref<'a>,
+    pub(crate) k: Kv,
+    pub(crate) v: Kv,
     /// Base pointer and strides of O (validated; disjoint from every input).
     pub(crate) o: *mut f32,
     pub(crate) os: [usize; 4],
@@ -29,10 +155,10 @@ pub(crate) struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
-    pub(crate) fn new(
+    pub(crate) fn new<E: Element>(
         q: Tensor4Ref<'a>,
-        k: Tensor4Ref<'a>,
-        v: Tensor4Ref<'a>,
+        k: Tensor4Ref<'a, E>,
+        v: Tensor4Ref<'a, E>,
         o: &Tensor4Mut<'_>,
         lse: *mut f32,
         opts: AttentionOptions<'a>,
@@ -40,8 +166,8 @@ impl<'a> Call<'a> {
     ) -> Self {
         Call {
             q,
-            k,
-            v,
+            k: Kv::new(&k),
+            v: Kv::new(&v),
             o: o.ptr,
             os: o.strides,
             lse,

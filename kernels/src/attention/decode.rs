@@ -201,17 +201,19 @@ pub(crate) unsafe fn run_chunk<T: Tier>(
                 for (kk, p) in kp.iter_mut().enumerate().take(kj) {
                     let jn = j + kk + NB;
                     if jn < d.len_kv && ks[3] == 1 && vs[3] == 1 {
-                        prefetch_row(s, c.k.ptr.wrapping_add(off([b, g, jn, 0], ks)), dk);
-                        prefetch_row(s, c.v.ptr.wrapping_add(off([b, g, jn, 0], vs)), dv);
+                        prefetch_row(s, c.k.hint([b, g, jn, 0]), c.k.f32_span(dk));
+                        prefetch_row(s, c.v.hint([b, g, jn, 0]), c.v.f32_span(dv));
                     }
+                    let (krow, kb) = ([b, g, j + kk, 0], kbuf.wrapping_add(kk * dk));
                     // SAFETY: key j + kk < Lk of kv head g is inside K; kbuf holds KJ_MAX·dk.
+                    // Half-precision rows are widened into kbuf, f32 rows read in place.
                     *p = unsafe {
-                        contiguous(
-                            c.k.ptr.add(off([b, g, j + kk, 0], ks)),
-                            ks[3],
-                            dk,
-                            kbuf.add(kk * dk),
-                        )
+                        if c.k.as_f32().is_some() {
+                            contiguous(c.k.at::<f32>(krow), ks[3], dk, kb)
+                        } else {
+                            c.k.widen_row(s, krow, dk, kb);
+                            kb
+                        }
                     };
                 }
                 for pnl in 0..npanels {
@@ -290,11 +292,11 @@ pub(crate) unsafe fn run_chunk<T: Tier>(
                                 bits |= 1 << r;
                             }
                         }
-                        if bits != 0 && bits != full {
-                            let vrow = c.v.ptr.add(off([b, g, j0 + jj, 0], vs));
-                            if (0..dv).any(|e| !(*vrow.add(e * vs[3])).is_finite()) {
-                                bits |= SLOW;
-                            }
+                        if bits != 0
+                            && bits != full
+                            && (0..dv).any(|e| !c.v.get([b, g, j0 + jj, e]).is_finite())
+                        {
+                            bits |= SLOW;
                         }
                         *fl.add(jj) = bits;
                     }
@@ -319,24 +321,20 @@ pub(crate) unsafe fn run_chunk<T: Tier>(
         }
 
         // acc += P·V.
-        let (vb, vrs) = if vs[3] == 1 {
-            // SAFETY: key j0 < Lk of kv head g is inside V.
-            (unsafe { c.v.ptr.add(off([b, g, j0, 0], vs)) }, vs[2])
+        let (vb, vrs) = if vs[3] == 1 && c.v.as_f32().is_some() {
+            (c.v.at::<f32>([b, g, j0, 0]), vs[2])
         } else {
-            // Gather the block's rows that some panel uses (the others are never read).
+            // Gather the block's rows that some panel uses (the others are never read),
+            // widening half-precision rows: the block's V read in its stored bytes.
             for jj in 0..nk {
                 let used = (0..npanels).any(|pnl| {
                     // SAFETY: flag slot and words of panel pnl, column jj < nk ≤ NB.
                     unsafe { *unif.add(pnl) != 0.0 || *flags.add(pnl * NB + jj) != 0 }
                 });
                 if used {
-                    for e in 0..dv {
-                        // SAFETY: key j0 + jj < Lk, feature e < dv: inside V; vbuf holds
-                        // NB·dv floats.
-                        unsafe {
-                            *vbuf.add(jj * dv + e) = *c.v.ptr.add(off([b, g, j0 + jj, e], vs));
-                        }
-                    }
+                    // SAFETY: key j0 + jj < Lk, features < dv: inside V; vbuf holds NB·dv
+                    // floats.
+                    unsafe { c.v.widen_row(s, [b, g, j0 + jj, 0], dv, vbuf.add(jj * dv)) };
                 }
             }
             (vbuf as *const f32, dv)
@@ -397,7 +395,7 @@ unsafe fn slow_keys(
             for e in 0..dv {
                 // SAFETY: key j0 + jj < Lk, feature e < dv; P and acc as documented.
                 unsafe {
-                    let x = *c.v.ptr.add(off([b, g, j0 + jj, e], c.v.strides));
+                    let x = c.v.get([b, g, j0 + jj, e]);
                     *acc.add(r * (dv + 2) + e) += *p.add(r * w + jj) * x;
                 }
             }

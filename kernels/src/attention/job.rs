@@ -8,6 +8,7 @@ use super::call::Call;
 use super::decode;
 use super::plan::{path, sizes, AttentionKernel, Path, Plan, Seqs};
 use super::short;
+use crate::elem::Element;
 use crate::error::Error;
 use crate::job::Job;
 use crate::kernels::Kernels;
@@ -25,11 +26,11 @@ use crate::view::{Tensor4Mut, Tensor4Ref};
 /// let n = attention_workspace_len(&Kernels::scalar(), &t, &t, &t);
 /// assert!(n >= 512 * 2 * 64); // at least the packed K and V of one head
 /// ```
-pub fn attention_workspace_len(
+pub fn attention_workspace_len<E: Element>(
     kernels: &Kernels,
     q: &Tensor4Ref<'_>,
-    k: &Tensor4Ref<'_>,
-    v: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_, E>,
+    v: &Tensor4Ref<'_, E>,
 ) -> usize {
     let (shared, ws) = sizes(&kernels.attention, q.dims, k.dims, v.dims);
     shared.saturating_add(ws)
@@ -55,11 +56,11 @@ pub fn attention_workspace_len(
 /// # Ok::<(), huiyan_kernels::Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn attention<'a>(
+pub fn attention<'a, E: Element>(
     kernels: &Kernels,
     q: Tensor4Ref<'a>,
-    k: Tensor4Ref<'a>,
-    v: Tensor4Ref<'a>,
+    k: Tensor4Ref<'a, E>,
+    v: Tensor4Ref<'a, E>,
     o: Tensor4Mut<'_>,
     opts: &AttentionOptions<'a>,
     lse: Option<&mut [f32]>,
@@ -156,11 +157,11 @@ impl<'a> AttentionJob<'a> {
     /// let q1t = Tensor4Ref::bhsd(&q1, [1, 1, 1, 8]);
     /// let _decode_len = AttentionJob::shared_len(&kern, &q1t, &kvt, &kvt);
     /// ```
-    pub fn shared_len(
+    pub fn shared_len<E: Element>(
         kernels: &Kernels,
         q: &Tensor4Ref<'_>,
-        k: &Tensor4Ref<'_>,
-        v: &Tensor4Ref<'_>,
+        k: &Tensor4Ref<'_, E>,
+        v: &Tensor4Ref<'_, E>,
     ) -> usize {
         sizes(&kernels.attention, q.dims, k.dims, v.dims).0
     }
@@ -189,11 +190,11 @@ impl<'a> AttentionJob<'a> {
     /// assert!(o.iter().all(|&x| x == 7.0));
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub fn new<E: Element>(
         kernels: &Kernels,
         q: Tensor4Ref<'a>,
-        k: Tensor4Ref<'a>,
-        v: Tensor4Ref<'a>,
+        k: Tensor4Ref<'a, E>,
+        v: Tensor4Ref<'a, E>,
         o: Tensor4Mut<'a>,
         opts: &AttentionOptions<'a>,
         lse: Option<&'a mut [f32]>,

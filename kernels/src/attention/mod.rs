@@ -46,6 +46,13 @@
 //!
 //! **logsumexp output.** Optional, contiguous `[B, Hq, Lq]`, as defined above.
 //!
+//! **Half-precision K and V** (a KV cache in `bf16` or `f16`, [`crate::elem`]): K and V are
+//! `Tensor4Ref<'_, E>` of one element type `E` (`f32`, `bf16`, `f16`); Q, O, lse, masks and
+//! bias stay `f32`. The values are those the halves hold, widened exactly, so the result has
+//! the bits of the `f32` call on the widened K and V (every path, option and tier). Decode
+//! reads each K row and V block in its stored bytes and widens it in L1 (F16C on x86), the
+//! other paths widen while they pack.
+//!
 //! **Variable-length batches.** [`attention_varlen`] takes sequences packed end to end (Q
 //! `[total_q, Hq, dk]` …) with cumulative offsets; each sequence is a call of its own under this
 //! contract (module `varlen`).

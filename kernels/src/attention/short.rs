@@ -21,7 +21,7 @@
 //! whose `V` rows hold a non-finite value accumulates `P·V` by a scalar loop over the visible
 //! keys only (`0 · NaN` would otherwise reach `O`).
 
-use super::call::{off, Call};
+use super::call::{off, with_elem, Call, Kv};
 use super::mask::{mask_panel, sink_logit, ElementOpts, Intervals};
 use super::online::softmax_panel;
 use crate::gemm::loops::tile_any;
@@ -118,17 +118,16 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
     // columns take K's rows as they are (a copy of each row, zero-padded to whole panels).
     let k_cols = T::Ukr::DIRECT_B && ks[3] == 1;
     // Row klo of kv head g: inside K and V when nk > 0 (only then is it read).
-    let kbase = c.k.ptr.wrapping_add(off([b, g, klo, 0], ks));
-    let vbase = c.v.ptr.wrapping_add(off([b, g, klo, 0], vs));
+    let (krow, vrow) = ([b, g, klo, 0], [b, g, klo, 0]);
     if nk > 0 {
         // SAFETY: keys klo..khi ≤ Lk and features < dk of kv head g are inside K; kp holds
-        // ⌈nk/NR⌉·NR·dk floats.
+        // ⌈nk/NR⌉·NR·dk floats. Half-precision keys are widened as they are packed.
         unsafe {
-            if k_cols {
-                pack_b_cols(nr, kp, kbase, ks[2], dk, nk);
+            with_elem!(c.k, krow, |kbase| if k_cols {
+                pack_b_cols(nr, kp, kbase, ks[2], dk, nk)
             } else {
-                pack_b(nr, kp, kbase, ks[3], ks[2], dk, nk);
-            }
+                pack_b(nr, kp, kbase, ks[3], ks[2], dk, nk)
+            })
         }
     }
     // Whether a V row of the unit holds a non-finite value: asked only by panels that mask
@@ -176,7 +175,7 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
                 && !exact
                 && *v_bad.get_or_insert_with(|| {
                     // SAFETY: keys klo..klo+nk and features < dv of kv head g are inside V.
-                    unsafe { v_nonfinite(vbase, vs, nk, dv) }
+                    unsafe { v_nonfinite(&c.v, vrow, nk, dv) }
                 });
             // SAFETY: the score panel holds MR·kv floats (column j at j·MR); vis as much; m,
             // l, inv MR each.
@@ -193,20 +192,21 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
                 // No key at all, or keys to skip: P·V by a scalar loop over the visible keys
                 // (none when kv = 0: the rows are 0).
                 // SAFETY: rows i0..i0+prows of head h are inside O; V rows as above.
-                unsafe { pv_skipping_masked(c, b, h, i0, prows, sp, vis, mr, vbase, kv) };
+                unsafe { pv_skipping_masked(c, b, h, i0, prows, sp, vis, mr, vrow, kv) };
             } else {
                 let mut e0 = 0;
                 while e0 < dv {
                     let me = mr.min(dv - e0);
                     // A = V's features e0.. as MR rows, keys as columns: in place when they
-                    // are contiguous and whole, else packed (zero-padded).
-                    let (a, lda) = if vs[3] == 1 && me == mr {
-                        (vbase.wrapping_add(e0), vs[2])
+                    // are f32, contiguous and whole, else packed (zero-padded, widened).
+                    let ve = [b, g, klo, e0];
+                    let (a, lda) = if vs[3] == 1 && me == mr && c.v.as_f32().is_some() {
+                        (c.v.at::<f32>(ve), vs[2])
                     } else {
                         // SAFETY: keys < kv ≤ nk and features e0..e0+me < dv of kv head g
                         // are inside V; vt holds MR·Lk floats.
                         unsafe {
-                            pack_a(mr, vt, vbase.wrapping_add(e0 * vs[3]), vs[3], vs[2], me, kv)
+                            with_elem!(c.v, ve, |vb| pack_a(mr, vt, vb, vs[3], vs[2], me, kv))
                         };
                         (vt as *const f32, mr)
                     };
@@ -272,16 +272,17 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
     }
 }
 
-/// Whether any of `n` rows of `dv` features from `v` (strides `vs`) holds an infinity or a NaN.
+/// Whether any of `n` rows of `dv` features of `v` from row `at` holds an infinity or a NaN.
 ///
 /// # Safety
 ///
-/// Those elements are readable.
+/// Those elements are inside the view.
 #[inline(never)]
-unsafe fn v_nonfinite(v: *const f32, vs: [usize; 4], n: usize, dv: usize) -> bool {
+unsafe fn v_nonfinite(v: &Kv, at: [usize; 4], n: usize, dv: usize) -> bool {
+    let [b, g, j0, _] = at;
     (0..n).any(|j| {
-        // SAFETY: j < n, e < dv: readable (caller).
-        (0..dv).any(|e| unsafe { !(*v.add(j * vs[2] + e * vs[3])).is_finite() })
+        // SAFETY: j < n, e < dv: inside the view (caller).
+        (0..dv).any(|e| unsafe { !v.get([b, g, j0 + j, e]).is_finite() })
     })
 }
 
@@ -290,7 +291,7 @@ unsafe fn v_nonfinite(v: *const f32, vs: [usize; 4], n: usize, dv: usize) -> boo
 /// # Safety
 ///
 /// Rows `i0..i0+prows` of head `h` are inside O; the panels hold `mr·kv` floats; keys `< kv`
-/// and features `< dv` from `v` are inside V.
+/// and features `< dv` from row `v` are inside V.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 unsafe fn pv_skipping_masked(
@@ -302,10 +303,11 @@ unsafe fn pv_skipping_masked(
     p: *const f32,
     vis: *const f32,
     mr: usize,
-    v: *const f32,
+    v: [usize; 4],
     kv: usize,
 ) {
-    let (vs, os) = (c.v.strides, c.os);
+    let os = c.os;
+    let [vb, vg, vj, _] = v;
     for ii in 0..prows {
         // SAFETY: row i0 + ii < Lq of head h is inside O.
         let orow = unsafe { c.o.add(off([b, h, i0 + ii, 0], os)) };
@@ -315,7 +317,7 @@ unsafe fn pv_skipping_masked(
                 // SAFETY: ii < mr, jj < kv: inside the panels; key jj, feature e inside V.
                 unsafe {
                     if *vis.add(jj * mr + ii) != f32::NEG_INFINITY {
-                        acc += *p.add(jj * mr + ii) * *v.add(jj * vs[2] + e * vs[3]);
+                        acc += *p.add(jj * mr + ii) * c.v.get([vb, vg, vj + jj, e]);
                     }
                 }
             }

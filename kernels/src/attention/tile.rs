@@ -28,7 +28,7 @@
 //! element are therefore accumulated by a scalar path that skips masked keys, as the contract
 //! requires. Blocks without masked elements, or with finite V, never take it.
 
-use super::call::{off, Call};
+use super::call::{off, with_elem, Call};
 use super::mask::{any_nonfinite, mask_panel, ElementOpts, Intervals};
 use super::online::{rescale_panel, update_panel};
 use crate::gemm::microkernel::Microkernel;
@@ -126,9 +126,9 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
 
     // Pack Kᵀ (dk × nk, B operand: row p = feature, column j = key) and V per block.
     let (kst, vst) = (c.k.strides, c.v.strides);
-    // SAFETY: keys klo0..khi ≤ Lk and features < dk/dv are inside the validated K and V views;
-    // the destinations lie in the workspace.
-    let kbase = unsafe { c.k.ptr.add(off([b, g, klo0, 0], kst)) };
+    // Keys klo0..khi ≤ Lk and features < dk/dv are inside the validated K and V views; the
+    // destinations lie in the workspace. Half-precision K and V are widened as they are packed.
+    let krow = [b, g, klo0, 0];
     // Microkernels that read B column by column (`DIRECT_B`) take K's rows as they are: the
     // pack is then a copy of each key's row (zero-padded to whole panels) instead of a
     // transpose into NR-wide rows, which cost ~4 % of a call at S = 128.
@@ -136,11 +136,11 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
     if nk > 0 {
         // SAFETY: as above.
         unsafe {
-            if k_cols {
-                pack_b_cols(nr, kp, kbase, kst[2], dk, nk);
+            with_elem!(c.k, krow, |kbase| if k_cols {
+                pack_b_cols(nr, kp, kbase, kst[2], dk, nk)
             } else {
-                pack_b(nr, kp, kbase, kst[3], kst[2], dk, nk);
-            }
+                pack_b(nr, kp, kbase, kst[3], kst[2], dk, nk)
+            })
         }
     }
     let nblocks = nk.div_ceil(bc);
@@ -149,8 +149,15 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
         let (j0, n) = (t * bc, bc.min(nk - t * bc));
         // SAFETY: as above; block t's panels occupy `dvp·n` floats at `vp + dvp·j0`.
         unsafe {
-            let src = c.v.ptr.add(off([b, g, klo0 + j0, 0], vst));
-            pack_b(nr, vp.add(dvp * j0), src, vst[2], vst[3], n, dv);
+            with_elem!(c.v, [b, g, klo0 + j0, 0], |src| pack_b(
+                nr,
+                vp.add(dvp * j0),
+                src,
+                vst[2],
+                vst[3],
+                n,
+                dv
+            ))
         }
     }
     // Per V block: does its packed panel hold a non-finite value? (Zero padding is finite.)
@@ -321,7 +328,7 @@ unsafe fn scalar_pv(
             for e in 0..dv {
                 // SAFETY: key j0+jj < Lk, feature e < dv: inside V; acc column e < dvp.
                 unsafe {
-                    let x = *c.v.ptr.add(off([b, g, j0 + jj, e], c.v.strides));
+                    let x = c.v.get([b, g, j0 + jj, e]);
                     *acc.add(e * mr + ii) += w * x;
                 }
             }

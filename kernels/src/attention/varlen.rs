@@ -40,8 +40,8 @@ impl<'a> Call<'a> {
         let (lq, lk) = seqs.lens(s);
         Call {
             q: self.q.sequence(q0, lq),
-            k: self.k.sequence(k0, lk),
-            v: self.v.sequence(k0, lk),
+            k: self.k.sequence(k0),
+            v: self.v.sequence(k0),
             o: self.o.wrapping_add(q0 * self.os[2]),
             lse: if self.lse.is_null() {
                 self.lse

@@ -3,7 +3,10 @@
 //!
 //! Portable code, `#[inline(always)]`: it is compiled inside each ISA's entry function, so the
 //! copies vectorise with that ISA's instructions. Each function has a fast path for the
-//! contiguous direction and a general strided one.
+//! contiguous direction and a general strided one. The source may hold any [`Element`]: it
+//! is widened to `f32` as it is copied (an `f32` source is copied as it is).
+
+use crate::elem::{widen, Element};
 
 /// Packs the `mc × kc` block of A at `a` (strides `rsa`, `csa`) into `⌈mc/MR⌉` micropanels of
 /// `MR × kc` (`MR = mr_tile`) at `dst`: panel `q` holds rows `q·MR ..`, column `p` of it at
@@ -14,10 +17,10 @@
 /// `a + i·rsa + p·csa` is readable for `i < mc`, `p < kc`; `dst` is writable for
 /// `⌈mc/MR⌉·MR·kc` elements and overlaps nothing that is read.
 #[inline(always)]
-pub(crate) unsafe fn pack_a(
+pub(crate) unsafe fn pack_a<E: Element>(
     mr_tile: usize,
     dst: *mut f32,
-    a: *const f32,
+    a: *const E,
     rsa: usize,
     csa: usize,
     mc: usize,
@@ -39,10 +42,10 @@ const PF_STEPS: usize = 8;
 /// As [`pack_a`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) unsafe fn pack_a_pf(
+pub(crate) unsafe fn pack_a_pf<E: Element>(
     mr_tile: usize,
     dst: *mut f32,
-    a: *const f32,
+    a: *const E,
     rsa: usize,
     csa: usize,
     mc: usize,
@@ -58,16 +61,17 @@ pub(crate) unsafe fn pack_a_pf(
         for p in 0..kc {
             let ahead = a.wrapping_add((p + PF_STEPS) * csa);
             for l in (0..full * mr).step_by(16) {
-                pf(ahead.wrapping_add(l));
+                pf(ahead.wrapping_add(l) as *const f32);
             }
             for q in 0..full {
                 // SAFETY: rows q·mr .. q·mr+mr < mc of column p are readable; panel q's column p
                 // lies inside `dst` (caller).
                 unsafe {
-                    core::ptr::copy_nonoverlapping(
+                    widen(
                         a.add(q * mr + p * csa),
-                        dst.add(q * mr * kc + p * mr),
+                        1,
                         mr,
+                        dst.add(q * mr * kc + p * mr),
                     )
                 };
             }
@@ -116,10 +120,10 @@ pub(crate) unsafe fn pack_a_pf(
 /// `b + p·rsb + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
 /// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
 #[inline(always)]
-pub(crate) unsafe fn pack_b(
+pub(crate) unsafe fn pack_b<E: Element>(
     nr_tile: usize,
     dst: *mut f32,
-    b: *const f32,
+    b: *const E,
     rsb: usize,
     csb: usize,
     kc: usize,
@@ -137,10 +141,10 @@ pub(crate) unsafe fn pack_b(
 /// As [`pack_b`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) unsafe fn pack_b_pf(
+pub(crate) unsafe fn pack_b_pf<E: Element>(
     nr_tile: usize,
     dst: *mut f32,
-    b: *const f32,
+    b: *const E,
     rsb: usize,
     csb: usize,
     kc: usize,
@@ -164,11 +168,11 @@ pub(crate) unsafe fn pack_b_pf(
 /// `k·round_up(n, MR)` elements and overlaps nothing that is read; `kc_blk ≥ 1`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(crate) unsafe fn pack_b_whole(
+pub(crate) unsafe fn pack_b_whole<E: Element>(
     mr_tile: usize,
     kc_blk: usize,
     dst: *mut f32,
-    b: *const f32,
+    b: *const E,
     rsb: usize,
     csb: usize,
     k: usize,
@@ -206,10 +210,10 @@ pub(crate) unsafe fn pack_b_whole(
 /// `b + p + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
 /// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
 #[inline(always)]
-pub(crate) unsafe fn pack_b_cols(
+pub(crate) unsafe fn pack_b_cols<E: Element>(
     nr_tile: usize,
     dst: *mut f32,
-    b: *const f32,
+    b: *const E,
     csb: usize,
     kc: usize,
     nc: usize,
@@ -222,7 +226,7 @@ pub(crate) unsafe fn pack_b_cols(
         unsafe {
             let d = dst.add(j * kc);
             if j < nc {
-                core::ptr::copy_nonoverlapping(b.add(j * csb), d, kc);
+                widen(b.add(j * csb), 1, kc, d);
             } else {
                 core::ptr::write_bytes(d, 0, kc);
             }
@@ -236,10 +240,10 @@ pub(crate) unsafe fn pack_b_cols(
 ///
 /// `src + i·rs + p·cs` readable for `i < MR`, `p < kc`; `out` writable for `MR·kc`.
 #[inline(always)]
-unsafe fn pack_panel_full(
+unsafe fn pack_panel_full<E: Element>(
     mr: usize,
     out: *mut f32,
-    src: *const f32,
+    src: *const E,
     rs: usize,
     cs: usize,
     kc: usize,
@@ -251,32 +255,32 @@ unsafe fn pack_panel_full(
         if rs == 1 {
             // Columns are contiguous: copy MR elements per step.
             for p in 0..kc {
-                pf(src.wrapping_add((p + PF_STEPS) * cs));
-                core::ptr::copy_nonoverlapping(src.add(p * cs), out.add(p * mr), mr);
+                pf(src.wrapping_add((p + PF_STEPS) * cs) as *const f32);
+                widen(src.add(p * cs), 1, mr, out.add(p * mr));
             }
         } else if cs == 1 {
             // Rows are contiguous: read 8-wide strips of each row, transpose into the panel.
             let mut p = 0;
             while p + 8 <= kc {
                 for i in 0..mr {
-                    pf(src.wrapping_add(i * rs + p + 2 * PF_STEPS));
+                    pf(src.wrapping_add(i * rs + p + 2 * PF_STEPS) as *const f32);
                     let s = src.add(i * rs + p);
                     for q in 0..8 {
-                        *out.add((p + q) * mr + i) = *s.add(q);
+                        *out.add((p + q) * mr + i) = (*s.add(q)).widen();
                     }
                 }
                 p += 8;
             }
             while p < kc {
                 for i in 0..mr {
-                    *out.add(p * mr + i) = *src.add(i * rs + p);
+                    *out.add(p * mr + i) = (*src.add(i * rs + p)).widen();
                 }
                 p += 1;
             }
         } else {
             for p in 0..kc {
                 for i in 0..mr {
-                    *out.add(p * mr + i) = *src.add(i * rs + p * cs);
+                    *out.add(p * mr + i) = (*src.add(i * rs + p * cs)).widen();
                 }
             }
         }
@@ -289,10 +293,10 @@ unsafe fn pack_panel_full(
 ///
 /// `src + i·rs + p·cs` readable for `i < rows`, `p < kc`; `out` writable for `MR·kc`.
 #[inline(always)]
-unsafe fn pack_panel_part(
+unsafe fn pack_panel_part<E: Element>(
     mr: usize,
     out: *mut f32,
-    src: *const f32,
+    src: *const E,
     rs: usize,
     cs: usize,
     rows: usize,
@@ -302,7 +306,7 @@ unsafe fn pack_panel_part(
         for i in 0..mr {
             let x = if i < rows {
                 // SAFETY: i < rows, p < kc (caller).
-                unsafe { *src.add(i * rs + p * cs) }
+                unsafe { (*src.add(i * rs + p * cs)).widen() }
             } else {
                 0.0
             };

@@ -1,4 +1,5 @@
 use super::offset;
+use crate::elem::Element;
 use crate::error::Error;
 use crate::options::{AttentionOptions, CausalVariant};
 use crate::shape::{check_attention, AttnDims};
@@ -13,7 +14,8 @@ const CHUNK: usize = 32;
 /// Straight from the definition, per query row: pass 1 finds `m`, the max over the visible
 /// logits and the sink; pass 2 sums `Σ = Σ exp(t − m)` (plus `exp(sink − m)`); pass 3 forms
 /// `O = Σ_visible (exp(t − m) / Σ) · v` (`CHUNK` columns at a time) and `lse = m + ln Σ`.
-/// Masked keys are skipped: their K and V rows are never read. Weights are never formed as
+/// Masked keys are skipped: their K and V rows are never read. Half-precision K and V are
+/// taken as the values they hold (widened exactly), the semantics every kernel follows. Weights are never formed as
 /// `exp(t − lse)`, which loses `Σ` when `|m| ≳ 1e16`.
 ///
 /// ```
@@ -31,10 +33,10 @@ const CHUNK: usize = 32;
 /// ).unwrap();
 /// assert_eq!(o, [2.0]);
 /// ```
-pub fn attention(
+pub fn attention<E: Element>(
     q: Tensor4Ref<'_>,
-    k: Tensor4Ref<'_>,
-    v: Tensor4Ref<'_>,
+    k: Tensor4Ref<'_, E>,
+    v: Tensor4Ref<'_, E>,
     o: Tensor4Mut<'_>,
     opts: &AttentionOptions<'_>,
     mut lse: Option<&mut [f32]>,
@@ -85,8 +87,9 @@ pub fn attention(
                                 let p = libm::exp(t - max) / sum;
                                 for e in e0..e1 {
                                     // SAFETY: check_attention proved [b, hk, j, e] inside V.
-                                    let ve =
-                                        unsafe { *v.ptr.add(offset([b, hk, j, e], v.strides)) };
+                                    let ve = unsafe {
+                                        (*v.ptr.add(offset([b, hk, j, e], v.strides))).widen()
+                                    };
                                     acc[e - e0] += p * ve as f64;
                                 }
                             }
@@ -116,9 +119,9 @@ pub fn attention(
 /// The logit of key `j` for query `i` (head `h`, kv head `hk`, batch `b`), or `None` when the
 /// key is not visible. Visibility is decided before K is read, so a masked key's K row is
 /// never touched.
-fn logit(
+fn logit<E: Element>(
     q: &Tensor4Ref<'_>,
-    k: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_, E>,
     opts: &AttentionOptions<'_>,
     d: &AttnDims,
     [b, h, hk, i, j]: [usize; 5],
@@ -164,7 +167,7 @@ fn logit(
         let (x, y) = unsafe {
             (
                 *q.ptr.add(offset([b, h, i, e], q.strides)),
-                *k.ptr.add(offset([b, hk, j, e], k.strides)),
+                (*k.ptr.add(offset([b, hk, j, e], k.strides))).widen(),
             )
         };
         dot += x as f64 * y as f64;

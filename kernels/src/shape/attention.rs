@@ -4,6 +4,7 @@ use super::common::{
     check_broadcast, check_disjoint, check_finite_nonzero_scale, check_slice_len, check_t4_mut,
     check_t4_ref, product, Span,
 };
+use crate::elem::Element;
 use crate::error::{Dim, Error, Operand};
 use crate::options::AttentionOptions;
 use crate::view::{Tensor4Mut, Tensor4Ref};
@@ -73,10 +74,10 @@ impl AttnDims {
 /// assert_eq!(err, Err(Error::ZeroWindow));
 /// # Ok::<(), Error>(())
 /// ```
-pub fn check_attention(
+pub fn check_attention<E: Element>(
     q: &Tensor4Ref<'_>,
-    k: &Tensor4Ref<'_>,
-    v: &Tensor4Ref<'_>,
+    k: &Tensor4Ref<'_, E>,
+    v: &Tensor4Ref<'_, E>,
     o: &Tensor4Mut<'_>,
     opts: &AttentionOptions<'_>,
     lse: Option<&[f32]>,

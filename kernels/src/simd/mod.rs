@@ -125,6 +125,17 @@ pub(crate) trait SimdF32: Copy {
     fn reduce_min(self, v: Self::V) -> f32;
     /// Sum over lanes, in this ISA's fixed order.
     fn reduce_add(self, v: Self::V) -> f32;
+    /// Widens `n` binary16 values (their bits) at `src` into `dst`, exactly. By default the
+    /// branch-free lane code of [`f16_bits_to_f32`](crate::elem::f16_bits_to_f32), which the
+    /// compiler vectorises; x86 tiers convert with F16C instead (one instruction per vector).
+    ///
+    /// # Safety
+    /// `src..src+n` readable, `dst..dst+n` writable, the two disjoint.
+    #[inline(always)]
+    unsafe fn widen_f16(self, src: *const u16, n: usize, dst: *mut f32) {
+        // SAFETY: the caller's ranges; `f16` is `repr(transparent)` over `u16`.
+        unsafe { crate::elem::widen(src as *const crate::elem::f16, 1, n, dst) }
+    }
     /// Hints that the cache line holding `p` will be read soon. Never faults, whatever `p`.
     #[inline(always)]
     fn prefetch_read(self, p: *const f32) {

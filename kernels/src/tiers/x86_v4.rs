@@ -1,5 +1,5 @@
 //! The x86-64-v4 tier: AVX-512 F/BW/DQ/VL, 512-bit vectors, the 32 × 12 microkernel. Its entries are the generic ones compiled with
-//! `#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]` ([`X86V4::FEATURES`]), reachable only through
+//! `#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]` ([`X86V4::FEATURES`]), reachable only through
 //! the table [`kernels`] builds from a `X86V4` token.
 
 use super::{entry, table, Entries, Tier};
@@ -28,7 +28,7 @@ impl Tier for X86V4 {
 
 /// # Safety
 /// As [`GemmEntry`](crate::gemm::GemmEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn gemm(args: &GemmArgs, ws: *mut f32) {
     // SAFETY: see the note above the entries.
     unsafe { entry::gemm::<X86V4>(args, ws) }
@@ -36,7 +36,7 @@ unsafe fn gemm(args: &GemmArgs, ws: *mut f32) {
 
 /// # Safety
 /// As [`SoftmaxEntry`](crate::softmax::SoftmaxEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn softmax(c: &SoftmaxCall) {
     // SAFETY: see the note above the entries.
     unsafe { entry::softmax::<X86V4>(c) }
@@ -44,7 +44,7 @@ unsafe fn softmax(c: &SoftmaxCall) {
 
 /// # Safety
 /// As [`ExpEntry`](crate::softmax::ExpEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn exp(x: *const f32, y: *mut f32, n: usize) {
     // SAFETY: see the note above the entries.
     unsafe { entry::exp::<X86V4>(x, y, n) }
@@ -52,7 +52,7 @@ unsafe fn exp(x: *const f32, y: *mut f32, n: usize) {
 
 /// # Safety
 /// As [`TileEntry`](crate::attention::TileEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn attn_tile(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
     // SAFETY: see the note above the entries.
     unsafe { entry::attn_tile::<X86V4>(c, task, ws) }
@@ -61,7 +61,7 @@ unsafe fn attn_tile(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
 /// # Safety
 /// As [`TileEntry`](crate::attention::TileEntry) for the single-block path; the CPU has
 /// [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn attn_short(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
     // SAFETY: see the note above the entries.
     unsafe { entry::attn_short::<X86V4>(c, task, ws) }
@@ -69,7 +69,7 @@ unsafe fn attn_short(c: &AttnCall<'_>, task: usize, ws: *mut f32) {
 
 /// # Safety
 /// As [`ChunkEntry`](crate::attention::ChunkEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f32) {
     // SAFETY: see the note above the entries.
     unsafe { entry::attn_chunk::<X86V4>(c, task, shared, ws) }
@@ -77,7 +77,7 @@ unsafe fn attn_chunk(c: &AttnCall<'_>, task: usize, shared: *mut f32, ws: *mut f
 
 /// # Safety
 /// As [`LayerNormEntry`](crate::norm::LayerNormEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn layer_norm(c: &crate::norm::LnCall) {
     // SAFETY: see the note above the entries.
     unsafe { entry::layer_norm::<X86V4>(c) }
@@ -85,7 +85,7 @@ unsafe fn layer_norm(c: &crate::norm::LnCall) {
 
 /// # Safety
 /// As [`EpilogueEntry`](crate::norm::EpilogueEntry); the CPU has [`X86V4::FEATURES`].
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn epilogue(c: &crate::norm::EpiCall) {
     // SAFETY: see the note above the entries.
     unsafe { entry::epilogue::<X86V4>(c) }

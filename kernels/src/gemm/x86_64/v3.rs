@@ -99,7 +99,7 @@ impl Microkernel for UkrX86V3 {
 /// As [`gemm_ukr_x86_v3`] with `NC = nr`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn edge_cols<const NV: usize>(
     kc: usize,
     alpha: f32,
@@ -138,7 +138,7 @@ unsafe fn edge_cols<const NV: usize>(
 /// readable (unless none) for `i < rows ≤ 8·NV`, `j < NC`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-#[target_feature(enable = "avx2,fma")]
+#[target_feature(enable = "avx2,fma,f16c")]
 unsafe fn gemm_ukr_x86_v3<const NV: usize, const NC: usize>(
     kc: usize,
     alpha: f32,

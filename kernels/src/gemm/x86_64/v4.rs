@@ -107,7 +107,7 @@ impl Microkernel for UkrX86V4 {
 /// As [`gemm_ukr_x86_v4`] with `NC = nr`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn edge_cols<const NV: usize>(
     kc: usize,
     alpha: f32,
@@ -154,7 +154,7 @@ unsafe fn edge_cols<const NV: usize>(
 /// readable (unless none) for the rows in `rows` and `j < NC`.
 #[allow(clippy::too_many_arguments)]
 #[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")]
 unsafe fn gemm_ukr_x86_v4<const NV: usize, const NC: usize>(
     kc: usize,
     alpha: f32,

@@ -235,6 +235,26 @@ impl SimdF32 for X86V3 {
         reduce(v, |a, b| unsafe { _mm_add_ps(a, b) })
     }
     #[inline(always)]
+    unsafe fn widen_f16(self, src: *const u16, n: usize, dst: *mut f32) {
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: the token proves F16C (in this tier's FEATURES); i + 8 ≤ n: inside
+            // both ranges (caller). The conversion is exact (denormals included).
+            unsafe {
+                _mm256_storeu_ps(
+                    dst.add(i),
+                    _mm256_cvtph_ps(_mm_loadu_si128(src.add(i) as *const __m128i)),
+                )
+            };
+            i += 8;
+        }
+        while i < n {
+            // SAFETY: i < n: inside both ranges (caller).
+            unsafe { *dst.add(i) = crate::elem::f16_bits_to_f32(*src.add(i)) };
+            i += 1;
+        }
+    }
+    #[inline(always)]
     fn prefetch_read(self, p: *const f32) {
         // SAFETY: see the impl; prefetch never faults, so any address is fine.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }

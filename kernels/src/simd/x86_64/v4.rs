@@ -181,6 +181,26 @@ impl SimdF32 for X86V4 {
         unsafe { _mm512_reduce_add_ps(v) }
     }
     #[inline(always)]
+    unsafe fn widen_f16(self, src: *const u16, n: usize, dst: *mut f32) {
+        let mut i = 0;
+        while i + 16 <= n {
+            // SAFETY: the token proves F16C (in this tier's FEATURES); i + 16 ≤ n: inside
+            // both ranges (caller). The conversion is exact (denormals included).
+            unsafe {
+                _mm512_storeu_ps(
+                    dst.add(i),
+                    _mm512_cvtph_ps(_mm256_loadu_si256(src.add(i) as *const __m256i)),
+                )
+            };
+            i += 16;
+        }
+        while i < n {
+            // SAFETY: i < n: inside both ranges (caller).
+            unsafe { *dst.add(i) = crate::elem::f16_bits_to_f32(*src.add(i)) };
+            i += 1;
+        }
+    }
+    #[inline(always)]
     fn prefetch_read(self, p: *const f32) {
         // SAFETY: see the impl; prefetch never faults, so any address is fine.
         unsafe { _mm_prefetch::<_MM_HINT_T1>(p as *const i8) }

@@ -1,0 +1,129 @@
+//! K and V stored in half precision against f32, single thread: the same call with K and V in
+//! `f32`, `bf16` and `f16` (Q and O in f32), functions named after the KV type.
+//!
+//! Groups:
+//! - `half_decode/Lk{Lk}_D128_Hkv8`: Lq = 1, H = 8, causal lower-right (a decode step over a
+//!   KV cache). Memory-bound: half the bytes should be about half the time.
+//! - `half_attention/S2048_D128`: H = 8, B = 1, non-causal prefill (K and V widened while they
+//!   are packed: no faster than f32 until a tier multiplies in half precision).
+//! - `half_attention/B32_H12_S128_D32`: an encoder batch (the single-block path).
+//!
+//! Throughput is in elements of K and V read (the same count for every type), so the figures
+//! compare directly. Run: `cargo bench --bench half` (`HUIYAN_BENCH_CLOCK=cpu` on a shared
+//! machine, see `common/clock.rs`).
+
+use std::hint::black_box;
+
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkGroup, Criterion, Throughput};
+
+#[path = "common/clock.rs"]
+mod clock;
+use huiyan::{
+    attention, bf16, f16, AttentionOptions, CausalVariant, Element, Tensor4Mut, Tensor4Ref,
+};
+use huiyan_testkit::Rng;
+
+/// `len` inputs uniform in [−0.5, 0.5).
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    Rng::new(seed).uniform_vec(len, -0.5, 0.5)
+}
+
+/// One attention call shape: `[B, Hq, Lq, D]` queries against `[B, Hkv, Lk, D]` keys.
+#[derive(Clone, Copy)]
+struct Shape {
+    b: usize,
+    hq: usize,
+    hkv: usize,
+    lq: usize,
+    lk: usize,
+    d: usize,
+}
+
+/// Benchmarks the call with K and V converted to `E` (rounded to nearest even) as `name`.
+fn bench_kv<M: Measurement, E: Element>(
+    g: &mut BenchmarkGroup<'_, M>,
+    name: &str,
+    s: Shape,
+    (q, k, v): (&[f32], &[f32], &[f32]),
+    opts: &AttentionOptions<'_>,
+    round: fn(f32) -> E,
+) {
+    let (k, v): (Vec<E>, Vec<E>) = (
+        k.iter().map(|&x| round(x)).collect(),
+        v.iter().map(|&x| round(x)).collect(),
+    );
+    let mut o = vec![0.0f32; s.b * s.hq * s.lq * s.d];
+    g.bench_function(name, |bch| {
+        bch.iter(|| {
+            attention(
+                Tensor4Ref::bhsd(black_box(q), [s.b, s.hq, s.lq, s.d]),
+                Tensor4Ref::bhsd(&k, [s.b, s.hkv, s.lk, s.d]),
+                Tensor4Ref::bhsd(&v, [s.b, s.hkv, s.lk, s.d]),
+                Tensor4Mut::bhsd(&mut o, [s.b, s.hq, s.lq, s.d]),
+                opts,
+                None,
+            )
+            .unwrap()
+        })
+    });
+}
+
+/// The three functions of one group.
+fn group<M: Measurement>(cr: &mut Criterion<M>, id: &str, s: Shape, opts: &AttentionOptions<'_>) {
+    let q = values(s.b * s.hq * s.lq * s.d, 1);
+    let (k, v) = (
+        values(s.b * s.hkv * s.lk * s.d, 2),
+        values(s.b * s.hkv * s.lk * s.d, 3),
+    );
+    let mut g = cr.benchmark_group(id);
+    g.throughput(Throughput::Elements((2 * s.b * s.hkv * s.lk * s.d) as u64));
+    g.sample_size(20);
+    let inputs = (&q[..], &k[..], &v[..]);
+    bench_kv(&mut g, "f32", s, inputs, opts, |x| x);
+    bench_kv(&mut g, "bf16", s, inputs, opts, bf16::from_f32);
+    bench_kv(&mut g, "f16", s, inputs, opts, f16::from_f32);
+    g.finish();
+}
+
+fn all<M: Measurement>(cr: &mut Criterion<M>) {
+    let decode = AttentionOptions {
+        is_causal: true,
+        causal_variant: CausalVariant::LowerRight,
+        ..Default::default()
+    };
+    for lk in [4096usize, 32768] {
+        let s = Shape {
+            b: 1,
+            hq: 8,
+            hkv: 8,
+            lq: 1,
+            lk,
+            d: 128,
+        };
+        group(cr, &format!("half_decode/Lk{lk}_D128_Hkv8"), s, &decode);
+    }
+    let plain = AttentionOptions::default();
+    let s = Shape {
+        b: 1,
+        hq: 8,
+        hkv: 8,
+        lq: 2048,
+        lk: 2048,
+        d: 128,
+    };
+    group(cr, "half_attention/S2048_D128", s, &plain);
+    let s = Shape {
+        b: 32,
+        hq: 12,
+        hkv: 12,
+        lq: 128,
+        lk: 128,
+        d: 32,
+    };
+    group(cr, "half_attention/B32_H12_S128_D32", s, &plain);
+}
+
+fn main() {
+    clock::main_with_clock(all, all);
+}
