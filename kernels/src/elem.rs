@@ -1,5 +1,5 @@
 //! Element types of stored inputs: `f32`, and the half-precision storage types [`bf16`] and
-//! [`f16`] of the `half` crate.
+//! [`f16`](struct@f16) of the `half` crate.
 //!
 //! Arithmetic is always `f32`. A half-precision input is widened to `f32` where the kernel reads
 //! it (while packing, or a block at a time into a buffer in L1), so a kernel that streams its
@@ -45,7 +45,7 @@ mod sealed {
     impl Sealed for super::f16 {}
 }
 
-/// A storage element type the kernels read: `f32`, [`bf16`] or [`f16`] (sealed).
+/// A storage element type the kernels read: `f32`, [`bf16`] or [`f16`](struct@f16) (sealed).
 pub trait Element: Copy + Send + Sync + sealed::Sealed + 'static {
     /// This type as a [`Dtype`].
     const DTYPE: Dtype;

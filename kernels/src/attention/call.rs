@@ -3,6 +3,7 @@
 //! [`decode`](super::decode) and [`job`](super::job), which all use it.
 
 use crate::elem::{widen, Dtype, Element};
+use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
 use crate::options::AttentionOptions;
 use crate::shape::AttnDims;
 use crate::simd::SimdF32;
@@ -107,6 +108,117 @@ impl Kv {
                 with_elem!(self, idx, |p| widen(p, st, n, dst))
             }
         }
+    }
+}
+
+impl Kv {
+    /// Packs the `kc × nc` B block at element `idx` (strides `rsb`, `csb`) as
+    /// `gemm::pack::pack_b`, or column by column as `pack_b_cols` when `cols` (`rsb = 1`).
+    /// `f32` is packed inline, as the `f32` drivers always did; half precision is widened by an
+    /// out-of-line copy, so that the `f32` code around the call is not reshaped by it.
+    ///
+    /// # Safety
+    ///
+    /// As the pack function, for the block at `idx`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(crate) unsafe fn pack_b(
+        &self,
+        idx: [usize; 4],
+        cols: bool,
+        nr: usize,
+        dst: *mut f32,
+        (rsb, csb): (usize, usize),
+        kc: usize,
+        nc: usize,
+    ) {
+        // SAFETY: forwarded; the f32 arm reads the view's own type.
+        unsafe {
+            if self.dtype == Dtype::F32 {
+                let p = self.at::<f32>(idx);
+                if cols {
+                    pack_b_cols(nr, dst, p, csb, kc, nc)
+                } else {
+                    pack_b(nr, dst, p, rsb, csb, kc, nc)
+                }
+            } else {
+                self.pack_b_widen(idx, cols, nr, dst, (rsb, csb), kc, nc)
+            }
+        }
+    }
+
+    /// [`Kv::pack_b`] for half precision.
+    ///
+    /// # Safety
+    ///
+    /// As [`Kv::pack_b`].
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    unsafe fn pack_b_widen(
+        &self,
+        idx: [usize; 4],
+        cols: bool,
+        nr: usize,
+        dst: *mut f32,
+        (rsb, csb): (usize, usize),
+        kc: usize,
+        nc: usize,
+    ) {
+        // SAFETY: forwarded; each arm reads the view's own type.
+        unsafe {
+            with_elem!(self, idx, |p| if cols {
+                pack_b_cols(nr, dst, p, csb, kc, nc)
+            } else {
+                pack_b(nr, dst, p, rsb, csb, kc, nc)
+            })
+        }
+    }
+
+    /// `gemm::pack::pack_a` of the `mc × kc` block at element `idx` (strides `rsa`, `csa`),
+    /// widening half precision out of line (as [`Kv::pack_b`]).
+    ///
+    /// # Safety
+    ///
+    /// As `pack_a`, for the block at `idx`.
+    #[inline(always)]
+    pub(crate) unsafe fn pack_a(
+        &self,
+        idx: [usize; 4],
+        mr: usize,
+        dst: *mut f32,
+        (rsa, csa): (usize, usize),
+        mc: usize,
+        kc: usize,
+    ) {
+        // SAFETY: forwarded; the f32 arm reads the view's own type.
+        unsafe {
+            if self.dtype == Dtype::F32 {
+                pack_a(mr, dst, self.at::<f32>(idx), rsa, csa, mc, kc)
+            } else {
+                self.pack_a_widen(idx, mr, dst, (rsa, csa), mc, kc)
+            }
+        }
+    }
+
+    /// [`Kv::pack_a`] for half precision.
+    ///
+    /// # Safety
+    ///
+    /// As [`Kv::pack_a`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn pack_a_widen(
+        &self,
+        idx: [usize; 4],
+        mr: usize,
+        dst: *mut f32,
+        (rsa, csa): (usize, usize),
+        mc: usize,
+        kc: usize,
+    ) {
+        // SAFETY: forwarded; each arm reads the view's own type.
+        unsafe { with_elem!(self, idx, |p| pack_a(mr, dst, p, rsa, csa, mc, kc)) }
     }
 }
 

@@ -21,12 +21,12 @@
 //! whose `V` rows hold a non-finite value accumulates `P·V` by a scalar loop over the visible
 //! keys only (`0 · NaN` would otherwise reach `O`).
 
-use super::call::{off, with_elem, Call, Kv};
+use super::call::{off, Call, Kv};
 use super::mask::{mask_panel, sink_logit, ElementOpts, Intervals};
 use super::online::softmax_panel;
 use crate::gemm::loops::tile_any;
 use crate::gemm::microkernel::{tile_buffered, Bias, Microkernel};
-use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
+use crate::gemm::pack::pack_a;
 use crate::simd::tanh::softcap_row;
 use crate::tier::Tier;
 use crate::workspace::Regions;
@@ -122,13 +122,7 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
     if nk > 0 {
         // SAFETY: keys klo..khi ≤ Lk and features < dk of kv head g are inside K; kp holds
         // ⌈nk/NR⌉·NR·dk floats. Half-precision keys are widened as they are packed.
-        unsafe {
-            with_elem!(c.k, krow, |kbase| if k_cols {
-                pack_b_cols(nr, kp, kbase, ks[2], dk, nk)
-            } else {
-                pack_b(nr, kp, kbase, ks[3], ks[2], dk, nk)
-            })
-        }
+        unsafe { c.k.pack_b(krow, k_cols, nr, kp, (ks[3], ks[2]), dk, nk) }
     }
     // Whether a V row of the unit holds a non-finite value: asked only by panels that mask
     // something, so computed on first use.
@@ -205,9 +199,7 @@ unsafe fn run_unit<T: Tier>(tier: T, c: &Call<'_>, b: usize, g: usize, ws: *mut 
                     } else {
                         // SAFETY: keys < kv ≤ nk and features e0..e0+me < dv of kv head g
                         // are inside V; vt holds MR·Lk floats.
-                        unsafe {
-                            with_elem!(c.v, ve, |vb| pack_a(mr, vt, vb, vs[3], vs[2], me, kv))
-                        };
+                        unsafe { c.v.pack_a(ve, mr, vt, (vs[3], vs[2]), me, kv) };
                         (vt as *const f32, mr)
                     };
                     let mut q0 = 0;

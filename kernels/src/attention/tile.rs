@@ -28,11 +28,11 @@
 //! element are therefore accumulated by a scalar path that skips masked keys, as the contract
 //! requires. Blocks without masked elements, or with finite V, never take it.
 
-use super::call::{off, with_elem, Call};
+use super::call::{off, Call};
 use super::mask::{any_nonfinite, mask_panel, ElementOpts, Intervals};
 use super::online::{rescale_panel, update_panel};
 use crate::gemm::microkernel::Microkernel;
-use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
+use crate::gemm::pack::pack_a;
 use crate::simd::tanh::softcap_row;
 use crate::tier::Tier;
 use crate::workspace::Regions;
@@ -135,13 +135,7 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
     let k_cols = T::Ukr::DIRECT_B && kst[3] == 1;
     if nk > 0 {
         // SAFETY: as above.
-        unsafe {
-            with_elem!(c.k, krow, |kbase| if k_cols {
-                pack_b_cols(nr, kp, kbase, kst[2], dk, nk)
-            } else {
-                pack_b(nr, kp, kbase, kst[3], kst[2], dk, nk)
-            })
-        }
+        unsafe { c.k.pack_b(krow, k_cols, nr, kp, (kst[3], kst[2]), dk, nk) }
     }
     let nblocks = nk.div_ceil(bc);
     // Non-finite flags per V block, kept after the packed panels of the last block.
@@ -149,15 +143,15 @@ pub(crate) unsafe fn run_task<T: Tier>(tier: T, c: &Call<'_>, task: usize, ws: *
         let (j0, n) = (t * bc, bc.min(nk - t * bc));
         // SAFETY: as above; block t's panels occupy `dvp·n` floats at `vp + dvp·j0`.
         unsafe {
-            with_elem!(c.v, [b, g, klo0 + j0, 0], |src| pack_b(
+            c.v.pack_b(
+                [b, g, klo0 + j0, 0],
+                false,
                 nr,
                 vp.add(dvp * j0),
-                src,
-                vst[2],
-                vst[3],
+                (vst[2], vst[3]),
                 n,
-                dv
-            ))
+                dv,
+            )
         }
     }
     // Per V block: does its packed panel hold a non-finite value? (Zero padding is finite.)
