@@ -114,7 +114,7 @@ impl Kv {
 impl Kv {
     /// Packs the `kc × nc` B block at element `idx` (strides `rsb`, `csb`) as
     /// `gemm::pack::pack_b`, or column by column as `pack_b_cols` when `cols` (`rsb = 1`).
-    /// `f32` is packed inline, as the `f32` drivers always did; half precision is widened by an
+    /// `f32` is packed inline; half precision is widened by an
     /// out-of-line copy, so that the `f32` code around the call is not reshaped by it.
     ///
     /// # Safety
