@@ -8,8 +8,12 @@
 //!   are packed: no faster than f32 until a tier multiplies in half precision).
 //! - `half_attention/B32_H12_S128_D32`: an encoder batch (the single-block path).
 //!
-//! Throughput is in elements of K and V read (the same count for every type), so the figures
-//! compare directly. Run: `cargo bench --bench half` (`HUIYAN_BENCH_CLOCK=cpu` on a shared
+//! - `half_matmul/1024` (1024³) and `half_matmul/512x1536x384`: `C = A·B` with A and B both in the named type (C in f32), at
+//!   a cube and an encoder projection; `bf16_via_f32` widens both operands into `f32` buffers
+//!   and multiplies those (what a caller without half-precision kernels does), per call.
+//!
+//! Attention throughput is in elements of K and V read, matmul's in multiply-adds (the same
+//! count for every type), so the figures compare directly. Run: `cargo bench --bench half` (`HUIYAN_BENCH_CLOCK=cpu` on a shared
 //! machine, see `common/clock.rs`).
 
 use std::hint::black_box;
@@ -20,7 +24,8 @@ use criterion::{BenchmarkGroup, Criterion, Throughput};
 #[path = "common/clock.rs"]
 mod clock;
 use huiyan::{
-    attention, bf16, f16, AttentionOptions, CausalVariant, Element, Tensor4Mut, Tensor4Ref,
+    attention, bf16, f16, matmul, AttentionOptions, CausalVariant, Element, MatMut, MatRef,
+    Tensor4Mut, Tensor4Ref,
 };
 use huiyan_testkit::Rng;
 
@@ -86,7 +91,67 @@ fn group<M: Measurement>(cr: &mut Criterion<M>, id: &str, s: Shape, opts: &Atten
     g.finish();
 }
 
+/// Benchmarks `C = A·B` (`m × k` by `k × n`, row-major) with A and B converted to `E`.
+fn bench_mm<M: Measurement, E: Element>(
+    g: &mut BenchmarkGroup<'_, M>,
+    name: &str,
+    (m, n, k): (usize, usize, usize),
+    (a, b): (&[f32], &[f32]),
+    round: fn(f32) -> E,
+) {
+    let a: Vec<E> = a.iter().map(|&x| round(x)).collect();
+    let b: Vec<E> = b.iter().map(|&x| round(x)).collect();
+    let mut c = vec![0.0f32; m * n];
+    g.bench_function(name, |bch| {
+        bch.iter(|| {
+            let (a, b) = (
+                MatRef::row_major(black_box(&a), m, k),
+                MatRef::row_major(&b, k, n),
+            );
+            matmul(1.0, a, b, 0.0, MatMut::row_major(&mut c, m, n)).unwrap()
+        })
+    });
+}
+
+/// The matmul group of one shape.
+fn matmul_group<M: Measurement>(cr: &mut Criterion<M>, (m, n, k): (usize, usize, usize)) {
+    let (a, b) = (values(m * k, 4), values(k * n, 5));
+    let id = if m == n && n == k {
+        format!("half_matmul/{m}")
+    } else {
+        format!("half_matmul/{m}x{n}x{k}")
+    };
+    let mut g = cr.benchmark_group(id);
+    g.throughput(Throughput::Elements((m * n * k) as u64));
+    g.sample_size(20);
+    let shape = (m, n, k);
+    bench_mm(&mut g, "f32", shape, (&a, &b), |x| x);
+    bench_mm(&mut g, "bf16", shape, (&a, &b), bf16::from_f32);
+    bench_mm(&mut g, "f16", shape, (&a, &b), f16::from_f32);
+    let (ah, bh): (Vec<bf16>, Vec<bf16>) = (
+        a.iter().map(|&x| bf16::from_f32(x)).collect(),
+        b.iter().map(|&x| bf16::from_f32(x)).collect(),
+    );
+    let (mut aw, mut bw) = (vec![0.0f32; m * k], vec![0.0f32; k * n]);
+    let mut c = vec![0.0f32; m * n];
+    g.bench_function("bf16_via_f32", |bch| {
+        bch.iter(|| {
+            for (w, h) in aw.iter_mut().zip(black_box(&ah)) {
+                *w = h.to_f32();
+            }
+            for (w, h) in bw.iter_mut().zip(&bh) {
+                *w = h.to_f32();
+            }
+            let (a, b) = (MatRef::row_major(&aw, m, k), MatRef::row_major(&bw, k, n));
+            matmul(1.0, a, b, 0.0, MatMut::row_major(&mut c, m, n)).unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn all<M: Measurement>(cr: &mut Criterion<M>) {
+    matmul_group(cr, (1024, 1024, 1024));
+    matmul_group(cr, (512, 1536, 384));
     let decode = AttentionOptions {
         is_causal: true,
         causal_variant: CausalVariant::LowerRight,

@@ -314,7 +314,7 @@ step_aarch64() {
   HUIYAN_FORCE_ISA=neon HUIYAN_REQUIRE_ISA=neon PROPTEST_CASES=${PROPTEST_CASES:-16} \
     xcargo aarch64 test --config 'profile.dev.opt-level=3' \
     --target aarch64-unknown-linux-gnu -p huiyan --test matmul --test matmul_packed \
-    --test softmax --test attention --test half_kv \
+    --test softmax --test attention --test half_kv --test half_matmul --test half_softmax \
     -- -Zunstable-options --report-time "${skip[@]}"
 }
 

@@ -2,6 +2,7 @@
 //! output projection — for self and cross attention over batch-first `[B, L, E]` inputs.
 
 use huiyan_kernels::attention::AttentionOptions;
+use huiyan_kernels::elem::Element;
 use huiyan_kernels::shape::product;
 use huiyan_kernels::{Dim, Error, Kernels, MatMut, MatRef, Operand, Tensor4Mut, Tensor4Ref};
 
@@ -126,7 +127,9 @@ impl MhaConfig {
     }
 }
 
-/// Projection weights of a [`MultiHeadAttention`] layer, borrowed from plain `f32` slices.
+/// Projection weights of a [`MultiHeadAttention`] layer, borrowed from plain slices of `f32`,
+/// [`bf16`](crate::bf16) or [`f16`](crate::f16) (`W`; the biases are widened to `f32` when the
+/// layer is built, the weights kept in `W` and widened as each product packs them).
 ///
 /// Layout: PyTorch's `nn.Linear` — each weight is `[out_features, in_features]`, row-major,
 /// and a projection computes `y = x·Wᵀ + b`. So a PyTorch state dict's tensors can be copied
@@ -139,23 +142,23 @@ impl MhaConfig {
 /// | `wv` | `[Hkv·d, vdim]` | `bv: [Hkv·d]` |
 /// | `wo` | `[E, Hq·d]` | `bo: [E]` |
 #[derive(Clone, Copy, Debug, Default)]
-pub struct MhaWeights<'a> {
+pub struct MhaWeights<'a, W = f32> {
     /// Query projection `[Hq·d, E]`.
-    pub wq: &'a [f32],
+    pub wq: &'a [W],
     /// Key projection `[Hkv·d, kdim]`.
-    pub wk: &'a [f32],
+    pub wk: &'a [W],
     /// Value projection `[Hkv·d, vdim]`.
-    pub wv: &'a [f32],
+    pub wv: &'a [W],
     /// Output projection `[E, Hq·d]`.
-    pub wo: &'a [f32],
+    pub wo: &'a [W],
     /// Optional query bias `[Hq·d]`.
-    pub bq: Option<&'a [f32]>,
+    pub bq: Option<&'a [W]>,
     /// Optional key bias `[Hkv·d]`.
-    pub bk: Option<&'a [f32]>,
+    pub bk: Option<&'a [W]>,
     /// Optional value bias `[Hkv·d]`.
-    pub bv: Option<&'a [f32]>,
+    pub bv: Option<&'a [W]>,
     /// Optional output bias `[E]`.
-    pub bo: Option<&'a [f32]>,
+    pub bo: Option<&'a [W]>,
 }
 
 /// Which attention weights [`MultiHeadAttention::forward`] should also return.
@@ -176,8 +179,11 @@ pub const MAX_WEIGHTS_ELEMENTS: usize = 64 << 20;
 
 /// Multi-head attention with Wq/Wk/Wv/Wo (+ optional biases), GQA, self and cross attention.
 ///
-/// Owns a copy of its weights and reusable scratch: after the first call with a given shape,
-/// [`forward`](Self::forward) allocates nothing.
+/// Owns a copy of its weights (in their own element type `W`: `f32`, [`bf16`](crate::bf16) or
+/// [`f16`](crate::f16)) and reusable scratch: after the first call with a given shape,
+/// [`forward`](Self::forward) allocates nothing. Inputs may be any of the three types too;
+/// everything is computed in `f32`, and a half-precision layer gives the bits of the `f32`
+/// layer built from the widened weights.
 ///
 /// ```
 /// use huiyan::{AttentionOptions, MhaConfig, MhaWeights, MultiHeadAttention, NeedWeights};
@@ -192,12 +198,12 @@ pub const MAX_WEIGHTS_ELEMENTS: usize = 64 << 20;
 /// # Ok::<(), huiyan::Error>(())
 /// ```
 #[derive(Clone, Debug)]
-pub struct MultiHeadAttention {
+pub struct MultiHeadAttention<W = f32> {
     cfg: MhaConfig,
-    wq: Vec<f32>,
-    wk: Vec<f32>,
-    wv: Vec<f32>,
-    wo: Vec<f32>,
+    wq: Vec<W>,
+    wk: Vec<W>,
+    wv: Vec<W>,
+    wo: Vec<W>,
     bq: Option<Vec<f32>>,
     bk: Option<Vec<f32>>,
     bv: Option<Vec<f32>>,
@@ -215,7 +221,7 @@ struct Scratch {
     row: Vec<f32>,
 }
 
-fn need(op: Operand, s: &[f32], needed: usize) -> Result<(), Error> {
+fn need<T>(op: Operand, s: &[T], needed: usize) -> Result<(), Error> {
     if s.len() != needed {
         // Weights must match exactly: a longer slice almost always means a wrong shape.
         return Err(Error::SliceTooShort {
@@ -227,14 +233,19 @@ fn need(op: Operand, s: &[f32], needed: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// The values of `s` as `f32` (exact).
+fn widened<T: Element>(s: &[T]) -> Vec<f32> {
+    s.iter().map(|x| x.widen()).collect()
+}
+
 /// `y[rows, out] = x[rows, in]·Wᵀ (+ b)`, through huiyan's matmul.
 #[allow(clippy::too_many_arguments)]
-fn linear(
+fn linear<X: Element, W: Element>(
     kernels: &Kernels,
-    x: &[f32],
+    x: &[X],
     rows: usize,
     inp: usize,
-    w: &[f32],
+    w: &[W],
     out: usize,
     b: Option<&[f32]>,
     y: &mut [f32],
@@ -258,7 +269,7 @@ fn linear(
     )
 }
 
-impl MultiHeadAttention {
+impl<W: Element> MultiHeadAttention<W> {
     /// Builds the layer, copying and checking the weights (lengths must match the config
     /// exactly: [`Error::SliceTooShort`] names the weight and the length it needs).
     ///
@@ -275,7 +286,7 @@ impl MultiHeadAttention {
     /// assert_eq!(err, Error::SliceTooShort { operand: Operand::Wk, needed: 16, got: 12 });
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn new(cfg: MhaConfig, w: &MhaWeights<'_>) -> Result<Self, Error> {
+    pub fn new(cfg: MhaConfig, w: &MhaWeights<'_, W>) -> Result<Self, Error> {
         cfg.validate()?;
         let (e, qo, kvo) = (cfg.embed_dim, cfg.q_out(), cfg.kv_out());
         need(Operand::Wq, w.wq, qo * e)?;
@@ -293,10 +304,10 @@ impl MultiHeadAttention {
             wk: w.wk.to_vec(),
             wv: w.wv.to_vec(),
             wo: w.wo.to_vec(),
-            bq: w.bq.map(<[f32]>::to_vec),
-            bk: w.bk.map(<[f32]>::to_vec),
-            bv: w.bv.map(<[f32]>::to_vec),
-            bo: w.bo.map(<[f32]>::to_vec),
+            bq: w.bq.map(widened),
+            bk: w.bk.map(widened),
+            bv: w.bv.map(widened),
+            bo: w.bo.map(widened),
             scratch: Scratch::default(),
         })
     }
@@ -356,11 +367,11 @@ impl MultiHeadAttention {
     /// # Ok::<(), huiyan::Error>(())
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn forward(
+    pub fn forward<X: Element>(
         &mut self,
-        query: &[f32],
-        key: &[f32],
-        value: &[f32],
+        query: &[X],
+        key: &[X],
+        value: &[X],
         batch: usize,
         len_q: usize,
         len_kv: usize,
@@ -404,12 +415,12 @@ impl MultiHeadAttention {
     /// # Ok::<(), huiyan::Error>(())
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn forward_with(
+    pub fn forward_with<X: Element>(
         &mut self,
         kernels: &Kernels,
-        query: &[f32],
-        key: &[f32],
-        value: &[f32],
+        query: &[X],
+        key: &[X],
+        value: &[X],
         batch: usize,
         len_q: usize,
         len_kv: usize,
@@ -423,21 +434,21 @@ impl MultiHeadAttention {
         let ov = |op| Error::Overflow { operand: op };
         let rows_q = product(&[batch, len_q]).ok_or(ov(Operand::Input))?;
         let rows_k = product(&[batch, len_kv]).ok_or(ov(Operand::Context))?;
-        let len = |op, s: &[f32], n: Option<usize>| -> Result<(), Error> {
+        let len = |op, got: usize, n: Option<usize>| -> Result<(), Error> {
             let n = n.ok_or(ov(op))?;
-            if s.len() < n {
+            if got < n {
                 return Err(Error::SliceTooShort {
                     operand: op,
                     needed: n,
-                    got: s.len(),
+                    got,
                 });
             }
             Ok(())
         };
-        len(Operand::Input, query, rows_q.checked_mul(e))?;
-        len(Operand::Context, key, rows_k.checked_mul(c.kdim))?;
-        len(Operand::Context, value, rows_k.checked_mul(c.vdim))?;
-        len(Operand::O, out, rows_q.checked_mul(e))?;
+        len(Operand::Input, query.len(), rows_q.checked_mul(e))?;
+        len(Operand::Context, key.len(), rows_k.checked_mul(c.kdim))?;
+        len(Operand::Context, value.len(), rows_k.checked_mul(c.vdim))?;
+        len(Operand::O, out.len(), rows_q.checked_mul(e))?;
         let wdims = match weights {
             NeedWeights::No => None,
             NeedWeights::PerHead => Some([batch, hq, len_q, len_kv]),

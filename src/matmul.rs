@@ -16,7 +16,7 @@
 use huiyan_kernels::gemm;
 #[cfg(not(feature = "rayon"))]
 use huiyan_kernels::shape;
-use huiyan_kernels::{isa::IsaId, Error, Kernels, MatMut, MatRef, Operand};
+use huiyan_kernels::{elem::Element, isa::IsaId, Error, Kernels, MatMut, MatRef, Operand};
 
 use crate::dispatch;
 
@@ -43,10 +43,10 @@ use crate::dispatch;
 /// matmul(1.0, at, MatRef::row_major(&a, 2, 3), 0.0, MatMut::row_major(&mut g, 3, 3)).unwrap();
 /// assert_eq!(g[0], 17.0);
 /// ```
-pub fn matmul(
+pub fn matmul<TA: Element, TB: Element>(
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
 ) -> Result<(), Error> {
@@ -65,11 +65,11 @@ pub fn matmul(
 ///     assert_eq!(c, [24.0], "{}", k.isa().name());
 /// }
 /// ```
-pub fn matmul_with(
+pub fn matmul_with<TA: Element, TB: Element>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
 ) -> Result<(), Error> {
@@ -96,10 +96,10 @@ pub fn matmul_with(
 /// assert_eq!(y, [2.5, 3.5, 0.0]);
 /// # Ok::<(), Error>(())
 /// ```
-pub fn matmul_bias(
+pub fn matmul_bias<TA: Element, TB: Element>(
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,
@@ -118,11 +118,11 @@ pub fn matmul_bias(
 ///     assert_eq!(c, [9.5, 10.5], "{}", k.isa().name());
 /// }
 /// ```
-pub fn matmul_bias_with(
+pub fn matmul_bias_with<TA: Element, TB: Element>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,
@@ -180,7 +180,7 @@ impl PackedB {
     /// let err = PackedB::new(MatRef::row_major(&b, 2, 3)).unwrap_err();
     /// assert_eq!(err, Error::SliceTooShort { operand: Operand::B, needed: 6, got: 5 });
     /// ```
-    pub fn new(b: MatRef<'_>) -> Result<Self, Error> {
+    pub fn new<E: Element>(b: MatRef<'_, E>) -> Result<Self, Error> {
         Self::with_kernels(dispatch::kernels(), b)
     }
 
@@ -195,7 +195,7 @@ impl PackedB {
     /// }
     /// # Ok::<(), huiyan::Error>(())
     /// ```
-    pub fn with_kernels(kernels: &Kernels, b: MatRef<'_>) -> Result<Self, Error> {
+    pub fn with_kernels<E: Element>(kernels: &Kernels, b: MatRef<'_, E>) -> Result<Self, Error> {
         huiyan_kernels::shape::check_mat_ref(Operand::B, &b)?;
         let len = gemm::packed_b_len(kernels, b.rows, b.cols);
         if len == usize::MAX {
@@ -276,9 +276,9 @@ impl PackedB {
 /// assert_eq!(err, Err(Error::DimMismatch { dim: Dim::K, expected: 1, got: 2 }));
 /// # Ok::<(), Error>(())
 /// ```
-pub fn matmul_packed(
+pub fn matmul_packed<TA: Element>(
     alpha: f32,
-    a: MatRef<'_>,
+    a: MatRef<'_, TA>,
     b: &PackedB,
     beta: f32,
     c: MatMut<'_>,

@@ -11,6 +11,7 @@
 //! elements each, cut by the shape alone) run it; with the `rayon` feature they spread over
 //! the pool. Rows never interact, so the result is bit-identical whatever the thread count.
 
+use huiyan_kernels::elem::Element;
 use huiyan_kernels::softmax as k;
 use huiyan_kernels::softmax::SoftmaxOptions;
 use huiyan_kernels::{Error, Kernels, MatMut, MatRef};
@@ -21,7 +22,9 @@ use crate::dispatch;
 pub const PAR_MIN_ELEMENTS: usize = k::TASK_ELEMENTS;
 
 /// Row softmax of `x` into `y` with the dispatched kernels; each row's logsumexp into `lse`
-/// when given (`−∞` for a fully masked row).
+/// when given (`−∞` for a fully masked row). `x` may be `f32`, [`bf16`](crate::bf16) or
+/// [`f16`](crate::f16) (scores that arrive in half precision): it is widened as it is read,
+/// and the result has the bits of [`softmax_inplace`] on the widened values.
 ///
 /// Outputs of 8 MiB or more with plain rows of 2048–32768 columns are written with
 /// non-temporal stores on x86 (`y` is never read for ownership), through a scratch row of the
@@ -36,8 +39,8 @@ pub const PAR_MIN_ELEMENTS: usize = k::TASK_ELEMENTS;
 /// softmax(MatRef::row_major(&x, 2, 2), MatMut::row_major(&mut y, 2, 2), &opts, None).unwrap();
 /// assert!((y[0] - 0.37754068).abs() < 1e-6 && (y[0] + y[1] - 1.0).abs() < 1e-6);
 /// ```
-pub fn softmax(
-    x: MatRef<'_>,
+pub fn softmax<E: Element>(
+    x: MatRef<'_, E>,
     y: MatMut<'_>,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&mut [f32]>,
@@ -62,9 +65,9 @@ pub fn softmax(
 /// }
 /// # Ok::<(), huiyan::Error>(())
 /// ```
-pub fn softmax_with(
+pub fn softmax_with<E: Element>(
     kernels: &Kernels,
-    x: MatRef<'_>,
+    x: MatRef<'_, E>,
     y: MatMut<'_>,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&mut [f32]>,

@@ -3,11 +3,11 @@
 //! the composite bound of `huiyan_testkit::layer`.
 
 use huiyan::{
-    AttentionOptions, AttentionPool, Dim, Error, MhaConfig, MhaWeights, MultiHeadAttention,
-    NeedWeights, Operand, Tensor4Mut, Tensor4Ref,
+    bf16, f16, AttentionOptions, AttentionPool, Dim, Element, Error, MhaConfig, MhaWeights,
+    MultiHeadAttention, NeedWeights, Operand, Tensor4Mut, Tensor4Ref,
 };
 use huiyan_testkit::problems::AttnShape;
-use huiyan_testkit::{assert_within, AttnProblem, LayerProblem, LayerShape, Rng};
+use huiyan_testkit::{assert_bits_eq, assert_within, AttnProblem, LayerProblem, LayerShape, Rng};
 use proptest::prelude::*;
 
 /// The layer's weights, borrowed from `p`.
@@ -113,6 +113,117 @@ proptest! {
         let (want, _) = p.reference();
         assert_within(&out, &want, &p.bounds().0, "pooling");
     }
+}
+
+/// A layer built from bf16 or f16 weights (biases too), run on bf16 or f16 (or `f32`) inputs,
+/// gives the bits of the `f32` layer built from the widened weights on the widened inputs, on
+/// every tier; the `f32` layer itself is checked against the references above.
+#[test]
+fn half_precision_weights_and_inputs_give_the_bits_of_f32() {
+    fn run<W: Element, X: Element>(rw: fn(f32) -> W, rx: fn(f32) -> X, name: &str) {
+        for (seed, cross, causal) in [(1, false, false), (2, true, false), (3, false, true)] {
+            let shape = LayerShape {
+                embed_dim: 24,
+                num_heads: 6,
+                num_kv_heads: 3,
+                head_dim: 4,
+                kdim: if cross { 10 } else { 24 },
+                vdim: if cross { 7 } else { 24 },
+                batch: 2,
+                len_q: 5,
+                len_kv: if cross { 9 } else { 5 },
+            };
+            let p = random_problem(shape, true, cross, seed);
+            let wh: [Vec<W>; 4] = p.w.clone().map(|w| w.iter().map(|&x| rw(x)).collect());
+            let bh: [Vec<W>; 4] =
+                p.b.clone()
+                    .map(|b| b.unwrap().iter().map(|&x| rw(x)).collect());
+            let xh: [Vec<X>; 3] = p.x.clone().map(|x| x.iter().map(|&v| rx(v)).collect());
+            let widen = |v: &[W]| v.iter().map(|x| x.widen()).collect::<Vec<f32>>();
+            let (w32, b32) = (
+                wh.each_ref().map(|w| widen(w)),
+                bh.each_ref().map(|b| widen(b)),
+            );
+            let x32: [Vec<f32>; 3] = xh.each_ref().map(|x| x.iter().map(|v| v.widen()).collect());
+            let cfg = MhaConfig::new(24, 6)
+                .unwrap()
+                .with_kv_heads(3)
+                .with_kv_dims(shape.kdim, shape.vdim);
+            let mut half = MultiHeadAttention::new(
+                cfg,
+                &MhaWeights {
+                    wq: &wh[0],
+                    wk: &wh[1],
+                    wv: &wh[2],
+                    wo: &wh[3],
+                    bq: Some(&bh[0]),
+                    bk: Some(&bh[1]),
+                    bv: Some(&bh[2]),
+                    bo: Some(&bh[3]),
+                },
+            )
+            .unwrap();
+            let mut full = MultiHeadAttention::new(
+                cfg,
+                &MhaWeights {
+                    wq: &w32[0],
+                    wk: &w32[1],
+                    wv: &w32[2],
+                    wo: &w32[3],
+                    bq: Some(&b32[0]),
+                    bk: Some(&b32[1]),
+                    bv: Some(&b32[2]),
+                    bo: Some(&b32[3]),
+                },
+            )
+            .unwrap();
+            let opts = AttentionOptions {
+                is_causal: causal,
+                ..Default::default()
+            };
+            let (b, lq, lk) = (shape.batch, shape.len_q, shape.len_kv);
+            for kern in huiyan::dispatch::under_test() {
+                let ctx = format!("{name} {} seed {seed}", kern.isa().name());
+                let mut got = vec![f32::NAN; shape.output_len()];
+                let mut want = vec![f32::NAN; shape.output_len()];
+                let [q, k, v] = &xh;
+                half.forward_with(
+                    &kern,
+                    q,
+                    k,
+                    v,
+                    b,
+                    lq,
+                    lk,
+                    &opts,
+                    &mut got,
+                    NeedWeights::No,
+                    None,
+                )
+                .unwrap();
+                let [q, k, v] = &x32;
+                full.forward_with(
+                    &kern,
+                    q,
+                    k,
+                    v,
+                    b,
+                    lq,
+                    lk,
+                    &opts,
+                    &mut want,
+                    NeedWeights::No,
+                    None,
+                )
+                .unwrap();
+                assert_bits_eq(&got, &want, &ctx);
+            }
+        }
+    }
+    run(bf16::from_f32, bf16::from_f32, "bf16 weights, bf16 inputs");
+    run(f16::from_f32, f16::from_f32, "f16 weights, f16 inputs");
+    run(bf16::from_f32, |x| x, "bf16 weights, f32 inputs");
+    run(|x| x, f16::from_f32, "f32 weights, f16 inputs");
 }
 
 fn eye(n: usize) -> Vec<f32> {
@@ -307,7 +418,7 @@ fn layer_weights_of_empty_key_sequence_are_empty_not_an_error() {
         // No key to attend to: O = 0, so the output is 0 (no output bias).
         assert!(out.iter().all(|&x| x == 0.0), "{need:?}: {out:?}");
         // Batch 0: nothing to compute, whatever len_kv says.
-        mha.forward(
+        mha.forward::<f32>(
             &[],
             &[],
             &[],
@@ -331,7 +442,7 @@ fn fuzz_mha_layer_empty_weights_with_huge_len_kv_allocate_nothing() {
     let mut mha = identity_layer();
     let opts = AttentionOptions::default();
     for need in [NeedWeights::PerHead, NeedWeights::Averaged] {
-        let r = mha.forward(
+        let r = mha.forward::<f32>(
             &[],
             &[],
             &[],

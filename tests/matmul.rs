@@ -431,8 +431,8 @@ fn zero_dims() {
         matmul_with(
             &k,
             1.0,
-            MatRef::row_major(&[], 2, 0),
-            MatRef::row_major(&[], 0, 3),
+            MatRef::<f32>::row_major(&[], 2, 0),
+            MatRef::<f32>::row_major(&[], 0, 3),
             0.0,
             MatMut::row_major(&mut c, 2, 3),
         )
@@ -442,8 +442,8 @@ fn zero_dims() {
         matmul_with(
             &k,
             1.0,
-            MatRef::row_major(&[], 2, 0),
-            MatRef::row_major(&[], 0, 3),
+            MatRef::<f32>::row_major(&[], 2, 0),
+            MatRef::<f32>::row_major(&[], 0, 3),
             0.5,
             MatMut::col_major(&mut c, 2, 3),
         )

@@ -61,7 +61,7 @@ pub enum EmbedError {
         /// The tensor name (without a `bert.` prefix; both spellings are looked up).
         tensor: String,
     },
-    /// A tensor has another element type than `F32`.
+    /// A tensor is stored in another element type than `F32`, `BF16` or `F16`.
     Dtype {
         /// The file.
         file: PathBuf,
@@ -138,7 +138,11 @@ impl fmt::Display for EmbedError {
                 file,
                 tensor,
                 found,
-            } => write!(f, "{}: tensor {tensor} is {found}, not F32", file.display()),
+            } => write!(
+                f,
+                "{}: tensor {tensor} is {found}, not F32, BF16 or F16",
+                file.display()
+            ),
             EmbedError::Shape {
                 file,
                 tensor,

@@ -111,8 +111,9 @@ impl Embedder {
     /// Loads `dir/config.json`, `dir/model.safetensors` and `dir/tokenizer.json`.
     ///
     /// The sizes come from the config, never from constants; every tensor the config implies
-    /// is checked for its name (with or without a `bert.` prefix), dtype (`F32`) and shape,
-    /// and read straight into its prepacked place. Anything missing, truncated or mismatched
+    /// is checked for its name (with or without a `bert.` prefix), dtype (`F32`, or `BF16` /
+    /// `F16`, widened to `f32` as it is read) and shape, and read straight into its prepacked
+    /// place. Anything missing, truncated or mismatched
     /// is an [`EmbedError`] naming the file and the tensor.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self, EmbedError> {
         Self::load_with(dir, *huiyan::dispatch::kernels())

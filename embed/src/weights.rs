@@ -1,13 +1,15 @@
-//! Reading `model.safetensors` tensor by tensor, straight into `f32` vectors: the header is
-//! parsed with the `safetensors` crate, each tensor's bytes are read from the file at its
-//! offset, so the file is never held in memory whole (peak memory at load is the weights once,
-//! not twice).
+//! Reading `model.safetensors` tensor by tensor, straight into `f32` vectors (`F32`, or `BF16`
+//! and `F16` widened exactly): the header is parsed with the `safetensors` crate, each tensor's
+//! bytes are read from the file at its offset, so the file is never held in memory whole (peak
+//! memory at load is the weights once, not twice, plus one half-precision tensor's bytes).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, Metadata};
+
+use huiyan::Element;
 
 use crate::error::EmbedError;
 
@@ -78,9 +80,10 @@ impl TensorFile {
         self.stored_name(name).is_some()
     }
 
-    /// Reads tensor `name`, which must be `F32` of exactly `shape`: its elements in row-major
-    /// order. Errors: [`EmbedError::MissingTensor`], [`EmbedError::Dtype`],
-    /// [`EmbedError::Shape`], [`EmbedError::Truncated`], [`EmbedError::Io`].
+    /// Reads tensor `name`, which must be of exactly `shape` and stored as `F32`, `BF16` or
+    /// `F16`: its elements in row-major order, as `f32` (half precision widened, exactly).
+    /// Errors: [`EmbedError::MissingTensor`], [`EmbedError::Dtype`], [`EmbedError::Shape`],
+    /// [`EmbedError::Truncated`], [`EmbedError::Io`].
     pub fn read_f32(&mut self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
         let Some(stored) = self.stored_name(name) else {
             return Err(EmbedError::MissingTensor {
@@ -89,13 +92,18 @@ impl TensorFile {
             });
         };
         let info = self.meta.info(&stored).expect("found above");
-        if info.dtype != Dtype::F32 {
-            return Err(EmbedError::Dtype {
-                file: self.path.clone(),
-                tensor: name.into(),
-                found: format!("{:?}", info.dtype),
-            });
-        }
+        let size = match info.dtype {
+            Dtype::F32 => 4,
+            Dtype::BF16 | Dtype::F16 => 2,
+            _ => {
+                return Err(EmbedError::Dtype {
+                    file: self.path.clone(),
+                    tensor: name.into(),
+                    found: format!("{:?}", info.dtype),
+                })
+            }
+        };
+        let dtype = info.dtype;
         if info.shape != shape {
             return Err(EmbedError::Shape {
                 file: self.path.clone(),
@@ -107,10 +115,10 @@ impl TensorFile {
         let (s, e) = info.data_offsets;
         let count: usize = shape.iter().product();
         let needed = self.data_start + e as u64;
-        if e < s || e - s != 4 * count {
+        if e < s || e - s != size * count {
             return Err(EmbedError::Header {
                 file: self.path.clone(),
-                message: format!("tensor {name}: offsets {s}..{e} do not hold {count} f32"),
+                message: format!("tensor {name}: offsets {s}..{e} do not hold {count} {dtype:?}"),
             });
         }
         if needed > self.len {
@@ -129,13 +137,26 @@ impl TensorFile {
             .seek(SeekFrom::Start(self.data_start + s as u64))
             .map_err(io)?;
         let mut out = vec![0.0f32; count];
-        // Read the little-endian bytes into the vector's own memory, then fix the byte order
-        // on a big-endian host.
-        let bytes: &mut [u8] = bytemuck_f32(&mut out);
-        self.file.read_exact(bytes).map_err(io)?;
-        if cfg!(target_endian = "big") {
-            for v in &mut out {
-                *v = f32::from_bits(u32::from_le(v.to_bits()));
+        if dtype == Dtype::F32 {
+            // Read the little-endian bytes into the vector's own memory, then fix the byte
+            // order on a big-endian host.
+            let bytes: &mut [u8] = bytemuck_f32(&mut out);
+            self.file.read_exact(bytes).map_err(io)?;
+            if cfg!(target_endian = "big") {
+                for v in &mut out {
+                    *v = f32::from_bits(u32::from_le(v.to_bits()));
+                }
+            }
+        } else {
+            let mut bytes = vec![0u8; 2 * count];
+            self.file.read_exact(&mut bytes).map_err(io)?;
+            let widen = if dtype == Dtype::BF16 {
+                |h| huiyan::bf16::from_bits(h).widen()
+            } else {
+                |h| huiyan::f16::from_bits(h).widen()
+            };
+            for (v, b) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *v = widen(u16::from_le_bytes([b[0], b[1]]));
             }
         }
         Ok(out)

@@ -8,9 +8,50 @@ use std::collections::BTreeMap;
 use common::*;
 use huiyan_embed::{EmbedError, Embedder};
 use huiyan_testkit::assert_bits_eq;
+use safetensors::tensor::Dtype;
 
 fn load_err(dir: &std::path::Path) -> EmbedError {
     Embedder::load(dir).expect_err("must be rejected")
+}
+
+/// A checkpoint stored in BF16 or F16 loads (each tensor widened as it is read) and embeds with
+/// the bits of the F32 checkpoint of the same, rounded, values, on every tier.
+#[test]
+fn half_precision_checkpoints_embed_as_their_widened_values() {
+    let w = tiny_weights(5);
+    let sentences = ["The weather is sunny today.", "", "cats running fast!"];
+    type Round = fn(f32) -> f32;
+    let kinds: [(&str, Dtype, Round); 2] = [
+        ("bf16", Dtype::BF16, |x| huiyan::bf16::from_f32(x).to_f32()),
+        ("f16", Dtype::F16, |x| huiyan::f16::from_f32(x).to_f32()),
+    ];
+    for (name, dtype, round) in kinds {
+        let rounded: BTreeMap<String, Vec<f32>> = w
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().map(|&x| round(x)).collect()))
+            .collect();
+        let (dh, d32) = (
+            scratch_dir(&format!("tiny_{name}")),
+            scratch_dir(&format!("tiny_{name}_as_f32")),
+        );
+        write_tiny_as(&dh, &w, dtype);
+        write_tiny_as(&d32, &rounded, Dtype::F32);
+        let r = reference(TINY, &rounded);
+        for k in huiyan::dispatch::under_test() {
+            let got = Embedder::load_with(&dh, k)
+                .unwrap()
+                .embed(&sentences)
+                .unwrap();
+            let e32 = Embedder::load_with(&d32, k).unwrap();
+            let want = e32.embed(&sentences).unwrap();
+            for (i, s) in sentences.iter().enumerate() {
+                let ctx = format!("{name} {} {s:?}", k.isa().name());
+                assert_bits_eq(got.get(i), want.get(i), &ctx);
+                let c = cosine(got.get(i), &r.embed(&e32.tokenize(s).unwrap()));
+                assert!(c >= 0.99999, "{ctx}: cosine {c}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -154,7 +195,7 @@ fn error_catalogue() {
             if tensor == name && expected == &[40, 16] && found == &[16, 40]),
         "{e}"
     );
-    // A wrong dtype: the same bytes declared F16 (twice the elements).
+    // A wrong dtype: the same bytes declared I32.
     let e = with_edit("dtype", |d, _| {
         let p = d.join("model.safetensors");
         let mut b = std::fs::read(&p).unwrap();
@@ -164,13 +205,13 @@ fn error_catalogue() {
         assert!(header.contains(key), "{header}");
         let h2 = header.replace(
             key,
-            "\"embeddings.LayerNorm.bias\":{\"dtype\":\"F16\",\"shape\":[32]",
+            "\"embeddings.LayerNorm.bias\":{\"dtype\":\"I32\",\"shape\":[16]",
         );
         b.splice(8..8 + n, h2.into_bytes());
         std::fs::write(&p, b).unwrap();
     });
     assert!(
-        matches!(&e, EmbedError::Dtype { tensor, found, .. } if tensor == "embeddings.LayerNorm.bias" && found == "F16"),
+        matches!(&e, EmbedError::Dtype { tensor, found, .. } if tensor == "embeddings.LayerNorm.bias" && found == "I32"),
         "{e}"
     );
     // A token id outside the config's vocabulary: a typed error, not an out-of-bounds gather.

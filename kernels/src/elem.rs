@@ -151,6 +151,82 @@ pub(crate) unsafe fn widen<E: Element>(src: *const E, stride: usize, n: usize, d
     }
 }
 
+/// A read-only pointer to stored elements whose type is a run-time [`Dtype`]: how a validated
+/// call carries an input of any [`Element`] type through code that is not generic over it.
+/// Offsets count elements of that type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ElemPtr {
+    ptr: *const u8,
+    pub(crate) dtype: Dtype,
+}
+
+impl ElemPtr {
+    /// The elements at `p`, of type `E`.
+    #[inline(always)]
+    pub(crate) fn new<E: Element>(p: *const E) -> Self {
+        ElemPtr {
+            ptr: p as *const u8,
+            dtype: E::DTYPE,
+        }
+    }
+
+    /// The elements of type `dtype` at `ptr`.
+    #[inline(always)]
+    pub(crate) fn from_raw(ptr: *const u8, dtype: Dtype) -> Self {
+        ElemPtr { ptr, dtype }
+    }
+
+    /// A null `f32` pointer (an operand that is not there).
+    pub(crate) const NULL: ElemPtr = ElemPtr {
+        ptr: core::ptr::null(),
+        dtype: Dtype::F32,
+    };
+
+    /// `n` elements further on (wrapping arithmetic: meaningful while inside the operand).
+    #[inline(always)]
+    pub(crate) fn wrapping_add(self, n: usize) -> Self {
+        ElemPtr {
+            ptr: self.ptr.wrapping_add(n.wrapping_mul(self.dtype.size())),
+            ..self
+        }
+    }
+
+    /// The pointer as `f32` when the elements are `f32`.
+    #[inline(always)]
+    pub(crate) fn as_f32(self) -> Option<*const f32> {
+        (self.dtype == Dtype::F32).then_some(self.ptr as *const f32)
+    }
+
+    /// The pointer as an `E` pointer (meaningful only for `E` = the elements' type).
+    #[inline(always)]
+    pub(crate) fn cast<E>(self) -> *const E {
+        self.ptr as *const E
+    }
+}
+
+/// Evaluates `$body` once per [`Dtype`], with the type alias `$E` naming that element type:
+/// `with_dtype!(d, E => f::<E>())` instantiates `f` for `f32`, [`bf16`] and [`f16`] and runs
+/// the one `d` names.
+macro_rules! with_dtype {
+    ($dtype:expr, $E:ident => $body:expr) => {
+        match $dtype {
+            $crate::elem::Dtype::F32 => {
+                type $E = f32;
+                $body
+            }
+            $crate::elem::Dtype::Bf16 => {
+                type $E = $crate::elem::bf16;
+                $body
+            }
+            $crate::elem::Dtype::F16 => {
+                type $E = $crate::elem::f16;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_dtype;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -256,13 +256,13 @@ fn packed_b_storage_and_source() {
         assert_eq!(e.map(drop), Err(want));
         assert!(buf.iter().all(|&x| x == 1.0));
         // An empty B packs into no storage and multiplies as k = 0 / n = 0.
-        let pb = KPackedB::new(&k, MatRef::row_major(&[], 0, 5), &mut [][..]).unwrap();
+        let pb = KPackedB::new(&k, MatRef::<f32>::row_major(&[], 0, 5), &mut [][..]).unwrap();
         let mut c = vec![f32::NAN; 10];
         let cv = MatMut::row_major(&mut c, 2, 5);
         gemm_packed(
             &k,
             1.0,
-            MatRef::row_major(&[], 2, 0),
+            MatRef::<f32>::row_major(&[], 2, 0),
             &pb,
             0.0,
             cv,

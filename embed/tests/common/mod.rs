@@ -134,14 +134,32 @@ pub fn tokenizer_json() -> String {
     )
 }
 
-/// safetensors bytes of `tensors` (all F32, or `dtype` for the one named `odd`).
+/// safetensors bytes of `tensors`, all F32.
 pub fn safetensors_bytes(
     tensors: &BTreeMap<String, Vec<f32>>,
     shapes: &BTreeMap<String, Vec<usize>>,
 ) -> Vec<u8> {
+    safetensors_bytes_as(tensors, shapes, Dtype::F32)
+}
+
+/// safetensors bytes of `tensors`, all stored as `dtype` (`F32`, or `BF16` / `F16` rounded to
+/// nearest even).
+pub fn safetensors_bytes_as(
+    tensors: &BTreeMap<String, Vec<f32>>,
+    shapes: &BTreeMap<String, Vec<usize>>,
+    dtype: Dtype,
+) -> Vec<u8> {
+    let encode = |x: f32| -> Vec<u8> {
+        match dtype {
+            Dtype::F32 => x.to_le_bytes().to_vec(),
+            Dtype::BF16 => huiyan::bf16::from_f32(x).to_bits().to_le_bytes().to_vec(),
+            Dtype::F16 => huiyan::f16::from_f32(x).to_bits().to_le_bytes().to_vec(),
+            other => panic!("no encoding for {other:?}"),
+        }
+    };
     let bytes: BTreeMap<&String, Vec<u8>> = tensors
         .iter()
-        .map(|(k, v)| (k, v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .map(|(k, v)| (k, v.iter().flat_map(|&x| encode(x)).collect()))
         .collect();
     let views: Vec<(String, TensorView<'_>)> = bytes
         .iter()
@@ -149,7 +167,7 @@ pub fn safetensors_bytes(
             let shape = shapes[*k].clone();
             (
                 (*k).clone(),
-                TensorView::new(Dtype::F32, shape, b).expect("consistent"),
+                TensorView::new(dtype, shape, b).expect("consistent"),
             )
         })
         .collect();
@@ -167,14 +185,19 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// Writes the tiny model into `dir` (seeded weights, optionally edited first).
 pub fn write_tiny(dir: &Path, seed: u64) -> BTreeMap<String, Vec<f32>> {
     let w = tiny_weights(seed);
+    write_tiny_as(dir, &w, Dtype::F32);
+    w
+}
+
+/// Writes the tiny model with weights `w` stored as `dtype` into `dir`.
+pub fn write_tiny_as(dir: &Path, w: &BTreeMap<String, Vec<f32>>, dtype: Dtype) {
     std::fs::write(dir.join("config.json"), config_json(&TINY)).unwrap();
     std::fs::write(dir.join("tokenizer.json"), tokenizer_json()).unwrap();
     std::fs::write(
         dir.join("model.safetensors"),
-        safetensors_bytes(&w, &tensor_shapes(&TINY)),
+        safetensors_bytes_as(w, &tensor_shapes(&TINY), dtype),
     )
     .unwrap();
-    w
 }
 
 /// The reference encoder over weights `w`.

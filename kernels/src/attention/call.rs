@@ -2,8 +2,8 @@
 //! the strided offset every driver computes ([`off`]). Below [`tile`](super::tile),
 //! [`decode`](super::decode) and [`job`](super::job), which all use it.
 
-use crate::elem::{widen, Dtype, Element};
-use crate::gemm::pack::{pack_a, pack_b, pack_b_cols};
+use crate::elem::{widen, Dtype, ElemPtr, Element};
+use crate::gemm::pack::{pack_a, pack_a_elem, pack_b_cols, pack_b_cols_elem, pack_b_elem};
 use crate::options::AttentionOptions;
 use crate::shape::AttnDims;
 use crate::simd::SimdF32;
@@ -112,10 +112,16 @@ impl Kv {
 }
 
 impl Kv {
+    /// Element `idx` as a run-time typed pointer (wrapping arithmetic, as [`Kv::at`]).
+    #[inline(always)]
+    fn elem_at(&self, idx: [usize; 4]) -> ElemPtr {
+        ElemPtr::from_raw(self.ptr, self.dtype).wrapping_add(off(idx, self.strides))
+    }
+
     /// Packs the `kc × nc` B block at element `idx` (strides `rsb`, `csb`) as
-    /// `gemm::pack::pack_b`, or column by column as `pack_b_cols` when `cols` (`rsb = 1`).
-    /// `f32` is packed inline; half precision is widened by an
-    /// out-of-line copy, so that the `f32` code around the call is not reshaped by it.
+    /// `gemm::pack::pack_b_elem`, or column by column as `pack_b_cols_elem` when `cols`
+    /// (`rsb = 1`). `f32` is packed inline; half precision is widened by an out-of-line copy,
+    /// so that the `f32` code around the call is not reshaped by it.
     ///
     /// # Safety
     ///
@@ -134,15 +140,11 @@ impl Kv {
     ) {
         // SAFETY: forwarded; the f32 arm reads the view's own type.
         unsafe {
-            if self.dtype == Dtype::F32 {
-                let p = self.at::<f32>(idx);
-                if cols {
-                    pack_b_cols(nr, dst, p, csb, kc, nc)
-                } else {
-                    pack_b(nr, dst, p, rsb, csb, kc, nc)
-                }
-            } else {
-                self.pack_b_widen(idx, cols, nr, dst, (rsb, csb), kc, nc)
+            match self.as_f32() {
+                Some(_) if cols => pack_b_cols(nr, dst, self.at::<f32>(idx), csb, kc, nc),
+                // Packing B is packing Bᵀ as an A: the strides swap.
+                Some(_) => pack_a(nr, dst, self.at::<f32>(idx), csb, rsb, nc, kc),
+                None => self.pack_b_widen(idx, cols, nr, dst, (rsb, csb), kc, nc),
             }
         }
     }
@@ -165,13 +167,14 @@ impl Kv {
         kc: usize,
         nc: usize,
     ) {
-        // SAFETY: forwarded; each arm reads the view's own type.
+        let b = self.elem_at(idx);
+        // SAFETY: forwarded.
         unsafe {
-            with_elem!(self, idx, |p| if cols {
-                pack_b_cols(nr, dst, p, csb, kc, nc)
+            if cols {
+                pack_b_cols_elem(nr, dst, b, csb, kc, nc)
             } else {
-                pack_b(nr, dst, p, rsb, csb, kc, nc)
-            })
+                pack_b_elem(nr, dst, b, rsb, csb, kc, nc, |_| {})
+            }
         }
     }
 
@@ -193,10 +196,9 @@ impl Kv {
     ) {
         // SAFETY: forwarded; the f32 arm reads the view's own type.
         unsafe {
-            if self.dtype == Dtype::F32 {
-                pack_a(mr, dst, self.at::<f32>(idx), rsa, csa, mc, kc)
-            } else {
-                self.pack_a_widen(idx, mr, dst, (rsa, csa), mc, kc)
+            match self.as_f32() {
+                Some(_) => pack_a(mr, dst, self.at::<f32>(idx), rsa, csa, mc, kc),
+                None => self.pack_a_widen(idx, mr, dst, (rsa, csa), mc, kc),
             }
         }
     }
@@ -217,8 +219,8 @@ impl Kv {
         mc: usize,
         kc: usize,
     ) {
-        // SAFETY: forwarded; each arm reads the view's own type.
-        unsafe { with_elem!(self, idx, |p| pack_a(mr, dst, p, rsa, csa, mc, kc)) }
+        // SAFETY: forwarded.
+        unsafe { pack_a_elem(mr, dst, self.elem_at(idx), rsa, csa, mc, kc, |_| {}) }
     }
 }
 
@@ -226,20 +228,10 @@ impl Kv {
 /// one instance of `$body` per [`Dtype`].
 macro_rules! with_elem {
     ($kv:expr, $idx:expr, |$p:ident| $body:expr) => {
-        match $kv.dtype {
-            $crate::elem::Dtype::F32 => {
-                let $p = $kv.at::<f32>($idx);
-                $body
-            }
-            $crate::elem::Dtype::Bf16 => {
-                let $p = $kv.at::<$crate::elem::bf16>($idx);
-                $body
-            }
-            $crate::elem::Dtype::F16 => {
-                let $p = $kv.at::<$crate::elem::f16>($idx);
-                $body
-            }
-        }
+        $crate::elem::with_dtype!($kv.dtype, E => {
+            let $p = $kv.at::<E>($idx);
+            $body
+        })
     };
 }
 pub(crate) use with_elem;

@@ -2,6 +2,7 @@
 //! jobs take (transposed, a block of rows or of columns).
 
 use super::microkernel::Bias;
+use crate::elem::ElemPtr;
 
 /// Which operand of a [`GemmArgs`] is given as prepacked micropanels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +27,8 @@ pub(crate) struct Prepacked {
     pub first: usize,
 }
 
-/// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx`; the
-/// bias term of `C(i, j)` is `bias`'s `(i, j)`. With `packed`, that side's pointer and strides
+/// A validated gemm call in raw form. Element `(i, j)` of X is at `x + i·rsx + j·csx` (A and B
+/// may hold any [`Element`](crate::elem::Element) type; C and the bias are `f32`); the bias term of `C(i, j)` is `bias`'s `(i, j)`. With `packed`, that side's pointer and strides
 /// are unused (the prepacked panels stand for the operand).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct GemmArgs {
@@ -36,10 +37,10 @@ pub(crate) struct GemmArgs {
     pub k: usize,
     pub alpha: f32,
     pub beta: f32,
-    pub a: *const f32,
+    pub a: ElemPtr,
     pub rsa: usize,
     pub csa: usize,
-    pub b: *const f32,
+    pub b: ElemPtr,
     pub rsb: usize,
     pub csb: usize,
     pub c: *mut f32,

@@ -5,16 +5,17 @@
 use super::args::{GemmArgs, Prepacked, Side};
 use super::microkernel::Bias;
 use super::packed::PackedB;
+use crate::elem::{ElemPtr, Element};
 use crate::error::{Error, Operand};
 use crate::kernels::Kernels;
 use crate::shape::{check_gemm_bias, check_gemm_packed};
 use crate::view::{MatMut, MatRef};
 
 /// [`check_gemm_bias`] into the raw form of the call.
-pub(crate) fn validated(
+pub(crate) fn validated<TA: Element, TB: Element>(
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,
@@ -22,7 +23,7 @@ pub(crate) fn validated(
     let dims = check_gemm_bias(&a, &b, &c, bias)?;
     let args = raw(dims, alpha, a, beta, c, bias);
     Ok(GemmArgs {
-        b: b.ptr,
+        b: ElemPtr::new(b.ptr),
         rsb: b.rs,
         csb: b.cs,
         ..args
@@ -31,10 +32,10 @@ pub(crate) fn validated(
 
 /// The raw form of a validated call, with no B yet (`b` null: the caller sets B, or the
 /// prepacked panels that stand for it).
-fn raw(
+fn raw<TA: Element>(
     (m, n, k): (usize, usize, usize),
     alpha: f32,
-    a: MatRef<'_>,
+    a: MatRef<'_, TA>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,
@@ -53,10 +54,10 @@ fn raw(
         k,
         alpha,
         beta,
-        a: a.ptr,
+        a: ElemPtr::new(a.ptr),
         rsa: a.rs,
         csa: a.cs,
-        b: core::ptr::null(),
+        b: ElemPtr::NULL,
         rsb: 0,
         csb: 0,
         c: c.ptr,
@@ -70,10 +71,10 @@ fn raw(
 /// Validates `C ← α·A·B + β·C + bias` with B prepacked: `packed` was packed for `kernels`
 /// ([`Error::PackedForOtherKernels`]), its storage still holds its panels, and the rest as
 /// [`check_gemm_packed`].
-pub(crate) fn validated_packed<S: AsRef<[f32]>>(
+pub(crate) fn validated_packed<TA: Element, S: AsRef<[f32]>>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
+    a: MatRef<'_, TA>,
     packed: &PackedB<S>,
     beta: f32,
     c: MatMut<'_>,

@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use super::check::{validated, validated_packed};
 use super::packed::PackedB;
 use super::{GemmArgs, GemmKernel};
+use crate::elem::Element;
 use crate::error::Error;
 use crate::job::{blocks, Claims, Job};
 use crate::kernels::Kernels;
@@ -91,11 +92,11 @@ impl core::fmt::Debug for GemmJob<'_> {
 
 impl<'a> GemmJob<'a> {
     /// Validates the call (everything: on `Err` nothing is written) and cuts it into tasks.
-    pub fn new(
+    pub fn new<TA: Element, TB: Element>(
         kernels: &Kernels,
         alpha: f32,
-        a: MatRef<'a>,
-        b: MatRef<'a>,
+        a: MatRef<'a, TA>,
+        b: MatRef<'a, TB>,
         beta: f32,
         c: MatMut<'a>,
     ) -> Result<Self, Error> {
@@ -120,11 +121,11 @@ impl<'a> GemmJob<'a> {
     /// # Ok::<(), huiyan_kernels::Error>(())
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn with_bias(
+    pub fn with_bias<TA: Element, TB: Element>(
         kernels: &Kernels,
         alpha: f32,
-        a: MatRef<'a>,
-        b: MatRef<'a>,
+        a: MatRef<'a, TA>,
+        b: MatRef<'a, TB>,
         beta: f32,
         c: MatMut<'a>,
         bias: Option<&'a [f32]>,
@@ -170,10 +171,10 @@ impl<'a> GemmJob<'a> {
     /// # Ok::<(), huiyan_kernels::Error>(())
     /// ```
     #[allow(clippy::too_many_arguments)]
-    pub fn packed<S: AsRef<[f32]>>(
+    pub fn packed<TA: Element, S: AsRef<[f32]>>(
         kernels: &Kernels,
         alpha: f32,
-        a: MatRef<'a>,
+        a: MatRef<'a, TA>,
         b: &'a PackedB<S>,
         beta: f32,
         c: MatMut<'a>,

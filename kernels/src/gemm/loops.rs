@@ -21,7 +21,7 @@
 use super::args::{GemmArgs, Side};
 use super::blocking::Blocking;
 use super::microkernel::{tile_buffered, Bias, Microkernel};
-use super::pack::{pack_a_pf, pack_b_cols, pack_b_pf};
+use super::pack::{pack_a_elem, pack_b_cols_elem, pack_b_elem};
 
 /// One tile of any size `mr ≤ MR`, `nr ≤ NR` and any C strides: full tiles with `rsc = 1` go
 /// straight to the kernel, edges with `rsc = 1` to [`Microkernel::tile_edge`], the rest through
@@ -150,9 +150,12 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
     let (mr_k, nr_k) = (K::MR, K::NR);
     // After `oriented`, a prepacked operand is on the A side.
     let pre_a = g.packed.filter(|p| p.side == Side::A);
-    let direct_a = pre_a.is_none() && g.rsa == 1 && n <= DIRECT_A_MAX_N;
+    // Only f32 operands are read in place; half precision is always packed (widened).
+    let (a32, b32) = (g.a.as_f32().is_some(), g.b.as_f32().is_some());
+    let direct_a = a32 && pre_a.is_none() && g.rsa == 1 && n <= DIRECT_A_MAX_N;
     let small_b = k.saturating_mul(n) <= DIRECT_ELEMS;
-    let direct_b = (m <= DIRECT_MAX || small_b) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
+    let direct_b =
+        b32 && (m <= DIRECT_MAX || small_b) && (g.csb == 1 || (K::DIRECT_B && g.rsb == 1));
     let kc_blk = bl.kc_for(k);
     // SAFETY: the caller provides this orientation's layout plus ALIGN_SLACK, so the layout
     // fits from the first 64-byte boundary (at most ALIGN_SLACK elements in).
@@ -179,19 +182,20 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
             // SAFETY: rows pc..pc+kc, columns jc+nc−b_tail..jc+nc are inside B; bp has room for
             // round_up(nc, NR)·kc elements.
             unsafe {
-                let b0 = g.b.add(pc * g.rsb + (jc + nc - b_tail) * g.csb);
+                let b0 = g.b.wrapping_add(pc * g.rsb + (jc + nc - b_tail) * g.csb);
                 if b_cols {
-                    pack_b_cols(nr_k, bp, b0, g.csb, kc, b_tail);
+                    pack_b_cols_elem(nr_k, bp, b0, g.csb, kc, b_tail);
                 } else {
-                    pack_b_pf(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail, K::prefetch);
+                    pack_b_elem(nr_k, bp, b0, g.rsb, g.csb, kc, b_tail, K::prefetch);
                 }
             }
             let b_at = |jr: usize| {
                 let q = if direct_b {
                     if jr + nr_k <= nc {
-                        // SAFETY: a whole micropanel inside B (validated extent).
+                        // SAFETY: a whole micropanel inside B (validated extent), whose
+                        // elements are f32 (`direct_b`).
                         return (
-                            unsafe { g.b.add(pc * g.rsb + (jc + jr) * g.csb) },
+                            unsafe { g.b.cast::<f32>().add(pc * g.rsb + (jc + jr) * g.csb) },
                             g.rsb,
                             g.csb,
                         );
@@ -217,8 +221,8 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
                     // SAFETY: rows ic+mc−a_tail..ic+mc, columns pc..pc+kc are inside A; ap has
                     // room for round_up(mc, MR)·kc elements.
                     unsafe {
-                        let a0 = g.a.add((ic + mc - a_tail) * g.rsa + pc * g.csa);
-                        pack_a_pf(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc, K::prefetch);
+                        let a0 = g.a.wrapping_add((ic + mc - a_tail) * g.rsa + pc * g.csa);
+                        pack_a_elem(mr_k, ap, a0, g.rsa, g.csa, a_tail, kc, K::prefetch);
                     }
                 }
                 let a_at = |ir: usize| {
@@ -230,8 +234,12 @@ pub(crate) unsafe fn gemm_nest<K: Microkernel>(uk: K, args: &GemmArgs, ws: *mut 
                             mr_k,
                         )
                     } else if direct_a && ir + mr_k <= mc {
-                        // SAFETY: a whole micropanel inside A (validated extent).
-                        (unsafe { g.a.add((ic + ir) + pc * g.csa) }, g.csa)
+                        // SAFETY: a whole micropanel inside A (validated extent), whose
+                        // elements are f32 (`direct_a`).
+                        (
+                            unsafe { g.a.cast::<f32>().add((ic + ir) + pc * g.csa) },
+                            g.csa,
+                        )
                     } else if direct_a {
                         (ap as *const f32, mr_k)
                     } else {

@@ -9,7 +9,7 @@
 //!
 //! Everything is `pub(crate)` and ISA-generic; a driver written against `K: Microkernel` and
 //! called from a tier's `#[target_feature]` entry gets that tier's code: it packs with
-//! [`pack_a`](super::pack::pack_a) / [`pack_b`](super::pack::pack_b) (any strided block into
+//! [`pack_a`](super::pack::pack_a) / [`pack_b_elem`](super::pack::pack_b_elem) (any strided block into
 //! zero-padded micropanels: `Q`, `P` as A; `Kᵀ`, `V` as B) and runs [`Microkernel::tile`] /
 //! [`Microkernel::tile_strided`] on the panels, sized by [`Microkernel::MR`] and
 //! [`Microkernel::NR`].

@@ -73,6 +73,7 @@ pub(crate) mod scalar;
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 pub(crate) mod x86_64;
 
+use crate::elem::Element;
 use crate::error::Error;
 use crate::kernels::Kernels;
 use crate::shape::check_workspace;
@@ -129,11 +130,11 @@ pub fn gemm_workspace_len(kernels: &Kernels, m: usize, n: usize, k: usize) -> us
 ///                      0.0, MatMut::row_major(&mut c, 2, 2), &mut []);
 /// assert!(matches!(err, Err(Error::DimMismatch { .. })));
 /// ```
-pub fn gemm(
+pub fn gemm<TA: Element, TB: Element>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     workspace: &mut [f32],
@@ -164,11 +165,11 @@ pub fn gemm(
 /// # Ok::<(), Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_bias(
+pub fn gemm_bias<TA: Element, TB: Element>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,

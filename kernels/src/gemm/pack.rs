@@ -6,7 +6,7 @@
 //! contiguous direction and a general strided one. The source may hold any [`Element`]: it
 //! is widened to `f32` as it is copied (an `f32` source is copied as it is).
 
-use crate::elem::{widen, Element};
+use crate::elem::{widen, with_dtype, ElemPtr, Element};
 
 /// Packs the `mc × kc` block of A at `a` (strides `rsa`, `csa`) into `⌈mc/MR⌉` micropanels of
 /// `MR × kc` (`MR = mr_tile`) at `dst`: panel `q` holds rows `q·MR ..`, column `p` of it at
@@ -111,50 +111,6 @@ pub(crate) unsafe fn pack_a_pf<E: Element>(
     }
 }
 
-/// Packs the `kc × nc` block of B at `b` (strides `rsb`, `csb`) into `⌈nc/NR⌉` micropanels of
-/// `kc × NR` (`NR = nr_tile`) at `dst`: panel `q` holds columns `q·NR ..`, row `p` of it at
-/// `dst + q·NR·kc + p·NR`; columns past `nc` are zero.
-///
-/// # Safety
-///
-/// `b + p·rsb + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
-/// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
-#[inline(always)]
-pub(crate) unsafe fn pack_b<E: Element>(
-    nr_tile: usize,
-    dst: *mut f32,
-    b: *const E,
-    rsb: usize,
-    csb: usize,
-    kc: usize,
-    nc: usize,
-) {
-    // Packing B is packing Bᵀ as an "A": the roles of the two strides swap.
-    // SAFETY: the same ranges as the caller's, read through swapped strides.
-    unsafe { pack_a(nr_tile, dst, b, csb, rsb, nc, kc) }
-}
-
-/// [`pack_b`] with a prefetch hint (see [`pack_a_pf`]).
-///
-/// # Safety
-///
-/// As [`pack_b`].
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-pub(crate) unsafe fn pack_b_pf<E: Element>(
-    nr_tile: usize,
-    dst: *mut f32,
-    b: *const E,
-    rsb: usize,
-    csb: usize,
-    kc: usize,
-    nc: usize,
-    pf: impl Fn(*const f32),
-) {
-    // SAFETY: as pack_b.
-    unsafe { pack_a_pf(nr_tile, dst, b, csb, rsb, nc, kc, pf) }
-}
-
 /// Packs the whole `k × n` B at `b` (strides `rsb`, `csb`) into the layout of a
 /// [`PackedB`](super::PackedB): for each rank-`kc` block at depth `pc` (`k` cut by
 /// `kc_blk`, the last block shallower), `⌈n/MR⌉` micropanels of `MR` columns of B × `kc`,
@@ -232,6 +188,80 @@ pub(crate) unsafe fn pack_b_cols<E: Element>(
             }
         }
     }
+}
+
+/// [`pack_a_pf`] of an operand whose element type is known at run time: one instance per
+/// type, all inline (the caller's target features convert half precision as they copy). The
+/// prefetch hint is issued for `f32` sources only.
+///
+/// # Safety
+///
+/// As [`pack_a`], reading `a`'s own element type.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn pack_a_elem(
+    mr_tile: usize,
+    dst: *mut f32,
+    a: ElemPtr,
+    rsa: usize,
+    csa: usize,
+    mc: usize,
+    kc: usize,
+    pf: impl Fn(*const f32),
+) {
+    // SAFETY: the caller's contract; each arm reads the operand's own type.
+    unsafe {
+        match a.as_f32() {
+            Some(p) => pack_a_pf(mr_tile, dst, p, rsa, csa, mc, kc, pf),
+            None => {
+                with_dtype!(a.dtype, E => pack_a(mr_tile, dst, a.cast::<E>(), rsa, csa, mc, kc))
+            }
+        }
+    }
+}
+
+/// Packs the `kc × nc` block of B at `b` (strides `rsb`, `csb`) into `⌈nc/NR⌉` micropanels of
+/// `kc × NR` (`NR = nr_tile`) at `dst`: panel `q` holds columns `q·NR ..`, row `p` of it at
+/// `dst + q·NR·kc + p·NR`; columns past `nc` are zero. Element types as [`pack_a_elem`].
+///
+/// # Safety
+///
+/// `b + p·rsb + j·csb` is readable for `p < kc`, `j < nc`; `dst` is writable for
+/// `⌈nc/NR⌉·NR·kc` elements and overlaps nothing that is read.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) unsafe fn pack_b_elem(
+    nr_tile: usize,
+    dst: *mut f32,
+    b: ElemPtr,
+    rsb: usize,
+    csb: usize,
+    kc: usize,
+    nc: usize,
+    pf: impl Fn(*const f32),
+) {
+    // Packing B is packing Bᵀ as an "A": the roles of the two strides swap.
+    // SAFETY: the same ranges as the caller's, read through swapped strides.
+    unsafe { pack_a_elem(nr_tile, dst, b, csb, rsb, nc, kc, pf) }
+}
+
+/// [`pack_b_cols`] of an operand whose element type is known at run time (as
+/// [`pack_a_elem`]).
+///
+/// # Safety
+///
+/// As [`pack_b_cols`], reading `b`'s own element type.
+#[inline(always)]
+pub(crate) unsafe fn pack_b_cols_elem(
+    nr_tile: usize,
+    dst: *mut f32,
+    b: ElemPtr,
+    csb: usize,
+    kc: usize,
+    nc: usize,
+) {
+    // SAFETY: the caller's contract; each arm reads the operand's own type.
+    unsafe { with_dtype!(b.dtype, E => pack_b_cols(nr_tile, dst, b.cast::<E>(), csb, kc, nc)) }
 }
 
 /// One full panel: `MR` rows from `src` (strides `rs`, `cs`) to `out` (column `p` at `p·MR`).

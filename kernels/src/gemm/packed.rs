@@ -4,6 +4,7 @@
 use super::blocking::{Blocking, ALIGN_SLACK};
 use super::check::validated_packed;
 use super::pack::pack_b_whole;
+use crate::elem::Element;
 use crate::error::{Error, Operand};
 use crate::isa::IsaId;
 use crate::kernels::Kernels;
@@ -98,7 +99,11 @@ impl<S: AsRef<[f32]> + AsMut<[f32]>> PackedB<S> {
     /// assert_eq!((p.k(), p.n()), (2, 3));
     /// # Ok::<(), Error>(())
     /// ```
-    pub fn new(kernels: &Kernels, b: MatRef<'_>, mut storage: S) -> Result<Self, Error> {
+    pub fn new<E: Element>(
+        kernels: &Kernels,
+        b: MatRef<'_, E>,
+        mut storage: S,
+    ) -> Result<Self, Error> {
         let (k, n) = (b.rows, b.cols);
         let blocking = kernels.gemm.blocking;
         let needed = blocking.packed_b_len(k, n).ok_or(Error::Overflow {
@@ -277,10 +282,10 @@ pub fn gemm_packed_workspace_len(kernels: &Kernels, m: usize, n: usize, k: usize
 /// # Ok::<(), Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
-pub fn gemm_packed<S: AsRef<[f32]>>(
+pub fn gemm_packed<TA: Element, S: AsRef<[f32]>>(
     kernels: &Kernels,
     alpha: f32,
-    a: MatRef<'_>,
+    a: MatRef<'_, TA>,
     b: &PackedB<S>,
     beta: f32,
     c: MatMut<'_>,

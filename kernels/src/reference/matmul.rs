@@ -1,8 +1,10 @@
+use crate::elem::Element;
 use crate::error::Error;
 use crate::shape::check_gemm_bias;
 use crate::view::{MatMut, MatRef};
 
-/// Reference `C ← α·A·B + β·C` (contract: [`crate::gemm`]), accumulating in `f64`.
+/// Reference `C ← α·A·B + β·C` (contract: [`crate::gemm`]), accumulating in `f64`; A and B of
+/// any [`Element`] type, read as the `f32` values they widen to.
 ///
 /// ```
 /// use huiyan_kernels::{reference, MatMut, MatRef};
@@ -13,10 +15,10 @@ use crate::view::{MatMut, MatRef};
 ///                   0.0, MatMut::row_major(&mut c, 2, 2)).unwrap();
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
-pub fn matmul(
+pub fn matmul<TA: Element, TB: Element>(
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
 ) -> Result<(), Error> {
@@ -35,10 +37,10 @@ pub fn matmul(
 ///                        0.5, MatMut::row_major(&mut c, 2, 2), Some(&[10.0, 20.0])).unwrap();
 /// assert_eq!(c, [11.5, 22.5, 13.5, 24.5]);
 /// ```
-pub fn matmul_bias(
+pub fn matmul_bias<TA: Element, TB: Element>(
     alpha: f32,
-    a: MatRef<'_>,
-    b: MatRef<'_>,
+    a: MatRef<'_, TA>,
+    b: MatRef<'_, TB>,
     beta: f32,
     c: MatMut<'_>,
     bias: Option<&[f32]>,
@@ -54,8 +56,8 @@ pub fn matmul_bias(
                 // slice; offsets cannot overflow because the extents did not.
                 let (x, y) = unsafe {
                     (
-                        *a.ptr.add(i * a.rs + p * a.cs),
-                        *b.ptr.add(p * b.rs + j * b.cs),
+                        (*a.ptr.add(i * a.rs + p * a.cs)).widen(),
+                        (*b.ptr.add(p * b.rs + j * b.cs)).widen(),
                     )
                 };
                 acc += x as f64 * y as f64;

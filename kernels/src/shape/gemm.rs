@@ -19,9 +19,9 @@ use crate::view::{MatMut, MatRef};
 /// let err = check_gemm(&av, &bad, &MatMut::row_major(&mut c, 2, 3));
 /// assert_eq!(err, Err(Error::DimMismatch { dim: Dim::K, expected: 3, got: 4 }));
 /// ```
-pub fn check_gemm(
-    a: &MatRef<'_>,
-    b: &MatRef<'_>,
+pub fn check_gemm<TA, TB>(
+    a: &MatRef<'_, TA>,
+    b: &MatRef<'_, TB>,
     c: &MatMut<'_>,
 ) -> Result<(usize, usize, usize), Error> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
@@ -70,9 +70,9 @@ pub fn check_gemm(
 /// let err = check_gemm_bias(&av, &bv, &cv, Some(&[0.0; 5]));
 /// assert_eq!(err, Err(Error::SliceTooShort { operand: Operand::Bias, needed: 4, got: 5 }));
 /// ```
-pub fn check_gemm_bias(
-    a: &MatRef<'_>,
-    b: &MatRef<'_>,
+pub fn check_gemm_bias<TA, TB>(
+    a: &MatRef<'_, TA>,
+    b: &MatRef<'_, TB>,
     c: &MatMut<'_>,
     bias: Option<&[f32]>,
 ) -> Result<(usize, usize, usize), Error> {
@@ -86,8 +86,8 @@ pub fn check_gemm_bias(
 /// also checks the kernel table). A is `m × k` and C `m × n` ([`Error::DimMismatch`]), each
 /// view covers its shape, C is injective and overlaps neither A, the panels nor the bias, which
 /// has exactly `n` elements. Returns `(m, n, k)`.
-pub(crate) fn check_gemm_packed(
-    a: &MatRef<'_>,
+pub(crate) fn check_gemm_packed<TA>(
+    a: &MatRef<'_, TA>,
     (k, n): (usize, usize),
     packed: Span,
     c: &MatMut<'_>,

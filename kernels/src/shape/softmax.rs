@@ -37,8 +37,8 @@ fn unit_last_axis(op: Operand, len_last: usize, stride_last: usize) -> Result<()
 /// let err = check_softmax(&MatRef::row_major(&x, 2, 3), None, &zero, None);
 /// assert_eq!(err, Err(Error::InvalidScale { scale: 0.0 }));
 /// ```
-pub fn check_softmax(
-    x: &MatRef<'_>,
+pub fn check_softmax<T>(
+    x: &MatRef<'_, T>,
     y: Option<&MatMut<'_>>,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&[f32]>,

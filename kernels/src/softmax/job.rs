@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 use super::call::{make_call, Call};
 use super::plan::{scratch_len, Path};
 use super::SoftmaxKernel;
+use crate::elem::{widen, with_dtype, ElemPtr, Element};
 use crate::error::Error;
 use crate::job::{blocks, Claims, Job};
 use crate::kernels::Kernels;
@@ -15,6 +16,10 @@ use crate::view::{MatMut, MatRef};
 /// Elements per task (at least; whole rows, an even number of them): a task this size runs
 /// long enough (tens of microseconds) that handing it to another thread pays.
 pub const TASK_ELEMENTS: usize = 1 << 16;
+
+/// Elements of a half-precision input widened into `y` before they are normalised (16 KiB of
+/// `f32`: half an L1 data cache).
+const WIDEN_CHUNK: usize = 4096;
 
 /// Row softmax (contract: [the module](super)) as tasks any number of threads can share
 /// ([`Job`]), out of place or in place.
@@ -48,6 +53,9 @@ pub const TASK_ELEMENTS: usize = 1 << 16;
 /// ```
 pub struct SoftmaxJob<'a> {
     call: Call,
+    /// A half-precision `x` (its first element, row stride): each task widens its rows into
+    /// `y` a chunk at a time and runs `call`, which is in place on `y`.
+    src: Option<(ElemPtr, usize)>,
     kern: SoftmaxKernel,
     rows_per_task: usize,
     claims: Claims,
@@ -76,16 +84,32 @@ impl core::fmt::Debug for SoftmaxJob<'_> {
 impl<'a> SoftmaxJob<'a> {
     /// Out of place: `y ← softmax(x)`. Validates everything first (on `Err` nothing is
     /// written).
-    pub fn new(
+    ///
+    /// `x` may be stored in `f32`, [`bf16`](crate::elem::bf16) or [`f16`](crate::elem::f16).
+    /// A half-precision `x` is widened into `y` a chunk of rows at a time, each chunk then
+    /// normalised in place while it is in cache: the result has the bits of
+    /// [`new_inplace`](Self::new_inplace) on the widened values, and memory sees `x` read
+    /// once (half the bytes of an `f32` input) and `y` written once.
+    pub fn new<E: Element>(
         kernels: &Kernels,
-        x: MatRef<'a>,
+        x: MatRef<'a, E>,
         y: MatMut<'a>,
         opts: &SoftmaxOptions<'a>,
         lse: Option<&'a mut [f32]>,
     ) -> Result<Self, Error> {
         check_softmax(&x, Some(&y), opts, lse.as_deref())?;
-        let call = make_call(&kernels.softmax, &x, y.ptr, y.rs, opts, lse, true);
-        Ok(Self::of(kernels, call))
+        let (call, src) = match x.as_f32() {
+            Some(x) => (
+                make_call(&kernels.softmax, &x, y.ptr, y.rs, opts, lse, true),
+                None,
+            ),
+            None => {
+                let (yp, rsy) = (y.ptr, y.rs);
+                let call = make_call(&kernels.softmax, &y.as_ref(), yp, rsy, opts, lse, true);
+                (call, Some((ElemPtr::new(x.ptr), x.rs)))
+            }
+        };
+        Ok(Self::of(kernels, call, src))
     }
 
     /// In place: `x ← softmax(x)`. Validates everything first (on `Err` nothing is written).
@@ -98,13 +122,14 @@ impl<'a> SoftmaxJob<'a> {
         let xr = x.as_ref();
         check_softmax(&xr, None, opts, lse.as_deref())?;
         let call = make_call(&kernels.softmax, &xr, x.ptr, x.rs, opts, lse, true);
-        Ok(Self::of(kernels, call))
+        Ok(Self::of(kernels, call, None))
     }
 
-    fn of(kernels: &Kernels, call: Call) -> Self {
+    fn of(kernels: &Kernels, call: Call, src: Option<(ElemPtr, usize)>) -> Self {
         // An even number of rows: the short path takes rows in pairs.
         let rows_per_task = TASK_ELEMENTS.div_ceil(call.cols.max(1)).next_multiple_of(2);
         SoftmaxJob {
+            src,
             kern: kernels.softmax,
             rows_per_task,
             claims: Claims::new(blocks(call.rows, rows_per_task)),
@@ -134,12 +159,43 @@ impl Job for SoftmaxJob<'_> {
         };
         let r0 = t * self.rows_per_task;
         let r1 = (r0 + self.rows_per_task).min(self.call.rows);
-        let rows = self.call.rows(r0, r1, workspace.as_mut_ptr());
-        // SAFETY: rows r0..r1 ≤ rows of a validated call (its sub-views stay inside every
-        // operand); task t is this thread's alone; on the streaming path the workspace holds
-        // scratch_len elements (checked above) and is the caller's exclusive slice; the entry's
-        // ISA was proven by the token that built `kernels`.
-        unsafe { (self.kern.rows)(&rows) };
+        let Some((x, rsx)) = self.src else {
+            let rows = self.call.rows(r0, r1, workspace.as_mut_ptr());
+            // SAFETY: rows r0..r1 ≤ rows of a validated call (its sub-views stay inside every
+            // operand); task t is this thread's alone; on the streaming path the workspace
+            // holds scratch_len elements (checked above) and is the caller's exclusive slice;
+            // the entry's ISA was proven by the token that built `kernels`.
+            unsafe { (self.kern.rows)(&rows) };
+            return Ok(true);
+        };
+        let (cols, rsy) = (self.call.cols, self.call.rsy);
+        // Chunks of about WIDEN_CHUNK elements, an even number of rows (the short path takes
+        // rows in pairs), so that the widened rows are still in L1 when they are normalised.
+        let step = WIDEN_CHUNK.div_ceil(cols.max(1)).next_multiple_of(2);
+        let mut c0 = r0;
+        while c0 < r1 {
+            let c1 = (c0 + step).min(r1);
+            for r in c0..c1 {
+                // SAFETY: row r < rows of the validated x (cols contiguous elements) and of y
+                // (cols contiguous floats), which do not overlap (checked by check_softmax);
+                // task t owns rows r0..r1 of y.
+                unsafe {
+                    with_dtype!(x.dtype, E => widen(
+                        x.wrapping_add(r * rsx).cast::<E>(),
+                        1,
+                        cols,
+                        self.call.y.add(r * rsy),
+                    ))
+                };
+            }
+            // The call is in place on y (never streamed: in-place calls do not stream).
+            let rows = self.call.rows(c0, c1, core::ptr::null_mut());
+            // SAFETY: rows c0..c1 of a validated in-place call on y, now holding the widened
+            // x; task t is this thread's alone; the entry's ISA was proven by the token that
+            // built `kernels`.
+            unsafe { (self.kern.rows)(&rows) };
+            c0 = c1;
+        }
         Ok(true)
     }
 }

@@ -46,7 +46,9 @@ pub use crate::simd::{exp_flush_lane, exp_lane, tanh_lane};
 pub(crate) use call::Call;
 pub use job::{SoftmaxJob, TASK_ELEMENTS};
 
+use crate::elem::Element;
 use crate::error::Error;
+use crate::job::Job;
 use crate::kernels::Kernels;
 pub use crate::options::SoftmaxOptions;
 use crate::shape::check_softmax;
@@ -114,7 +116,9 @@ pub(crate) unsafe fn run<S: SimdF32>(s: S, c: &Call) {
 }
 
 /// Row softmax of `x` into `y` (contract: [this module](self)), with the kernels of
-/// `kernels`; writes each row's logsumexp into `lse` when given.
+/// `kernels`; writes each row's logsumexp into `lse` when given. `x` may be stored in `f32`,
+/// [`bf16`](crate::elem::bf16) or [`f16`](crate::elem::f16); a half-precision `x` gives the
+/// bits of [`softmax_inplace`] on its widened values ([`SoftmaxJob::new`]).
 ///
 /// Validates everything first ([`check_softmax`]); on `Err` nothing was written. Never
 /// allocates, never panics.
@@ -138,13 +142,19 @@ pub(crate) unsafe fn run<S: SimdF32>(s: S, c: &Call) {
 /// assert!(e.is_err());
 /// assert_eq!(y2, [7.0; 5]);
 /// ```
-pub fn softmax(
+pub fn softmax<E: Element>(
     kernels: &Kernels,
-    x: MatRef<'_>,
+    x: MatRef<'_, E>,
     y: MatMut<'_>,
     opts: &SoftmaxOptions<'_>,
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
+    let Some(x) = x.as_f32() else {
+        // Half precision: widened into `y` chunk by chunk ([`SoftmaxJob::new`]), no workspace.
+        let job = SoftmaxJob::new(kernels, x, y, opts, lse)?;
+        while job.run_next(&mut [])? {}
+        return Ok(());
+    };
     check_softmax(&x, Some(&y), opts, lse.as_deref())?;
     let call = make_call(&kernels.softmax, &x, y.ptr, y.rs, opts, lse, false);
     // SAFETY: the call was validated above, without a scratch (so it does not stream); the

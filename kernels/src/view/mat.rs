@@ -31,6 +31,22 @@ unsafe impl<T: Sync> Send for MatRef<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: Sync> Sync for MatRef<'_, T> {}
 
+impl<'a, T: crate::elem::Element> MatRef<'a, T> {
+    /// The same view typed as `f32`, when `T` is `f32` (the element trait is sealed: its
+    /// `DTYPE` names the type).
+    pub(crate) fn as_f32(self) -> Option<MatRef<'a, f32>> {
+        (T::DTYPE == crate::elem::Dtype::F32).then_some(MatRef {
+            ptr: self.ptr as *const f32,
+            len: self.len,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+            _life: PhantomData,
+        })
+    }
+}
+
 impl<'a, T> MatRef<'a, T> {
     /// A `rows × cols` view of `data` with row stride `rs` and column stride `cs`.
     ///
