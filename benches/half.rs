@@ -12,8 +12,12 @@
 //!   a cube and an encoder projection; `bf16_via_f32` widens both operands into `f32` buffers
 //!   and multiplies those (what a caller without half-precision kernels does), per call.
 //!
-//! Attention throughput is in elements of K and V read, matmul's in multiply-adds (the same
-//! count for every type), so the figures compare directly. Run: `cargo bench --bench half` (`HUIYAN_BENCH_CLOCK=cpu` on a shared
+//! - `half_softmax/<rows>x<cols>`: row softmax of scores stored in the named type into `f32`
+//!   (memory-sized: 16 MiB of output); `bf16_via_f32` widens the whole input into an `f32`
+//!   buffer first, per call.
+//!
+//! Attention throughput is in elements of K and V read, matmul's in multiply-adds, softmax's in
+//! scores (the same count for every type), so the figures compare directly. Run: `cargo bench --bench half` (`HUIYAN_BENCH_CLOCK=cpu` on a shared
 //! machine, see `common/clock.rs`).
 
 use std::hint::black_box;
@@ -24,8 +28,8 @@ use criterion::{BenchmarkGroup, Criterion, Throughput};
 #[path = "common/clock.rs"]
 mod clock;
 use huiyan::{
-    attention, bf16, f16, matmul, AttentionOptions, CausalVariant, Element, MatMut, MatRef,
-    Tensor4Mut, Tensor4Ref,
+    attention, bf16, f16, matmul, softmax, AttentionOptions, CausalVariant, Element, MatMut,
+    MatRef, SoftmaxOptions, Tensor4Mut, Tensor4Ref,
 };
 use huiyan_testkit::Rng;
 
@@ -149,7 +153,52 @@ fn matmul_group<M: Measurement>(cr: &mut Criterion<M>, (m, n, k): (usize, usize,
     g.finish();
 }
 
+/// Benchmarks a row softmax of `x` converted to `E` into an `f32` output.
+fn bench_softmax<M: Measurement, E: Element>(
+    g: &mut BenchmarkGroup<'_, M>,
+    name: &str,
+    (rows, cols): (usize, usize),
+    x: &[f32],
+    round: fn(f32) -> E,
+) {
+    let x: Vec<E> = x.iter().map(|&v| round(v)).collect();
+    let mut y = vec![0.0f32; rows * cols];
+    let opts = SoftmaxOptions::default();
+    g.bench_function(name, |bch| {
+        bch.iter(|| {
+            let x = MatRef::row_major(black_box(&x), rows, cols);
+            softmax(x, MatMut::row_major(&mut y, rows, cols), &opts, None).unwrap()
+        })
+    });
+}
+
+/// The softmax group of one shape.
+fn softmax_group<M: Measurement>(cr: &mut Criterion<M>, (rows, cols): (usize, usize)) {
+    let x: Vec<f32> = values(rows * cols, 6).iter().map(|v| 8.0 * v).collect();
+    let mut g = cr.benchmark_group(format!("half_softmax/{rows}x{cols}"));
+    g.throughput(Throughput::Elements((rows * cols) as u64));
+    g.sample_size(20);
+    bench_softmax(&mut g, "f32", (rows, cols), &x, |v| v);
+    bench_softmax(&mut g, "bf16", (rows, cols), &x, bf16::from_f32);
+    bench_softmax(&mut g, "f16", (rows, cols), &x, f16::from_f32);
+    let xh: Vec<bf16> = x.iter().map(|&v| bf16::from_f32(v)).collect();
+    let (mut xw, mut y) = (vec![0.0f32; rows * cols], vec![0.0f32; rows * cols]);
+    let opts = SoftmaxOptions::default();
+    g.bench_function("bf16_via_f32", |bch| {
+        bch.iter(|| {
+            for (w, h) in xw.iter_mut().zip(black_box(&xh)) {
+                *w = h.to_f32();
+            }
+            let x = MatRef::row_major(&xw, rows, cols);
+            softmax(x, MatMut::row_major(&mut y, rows, cols), &opts, None).unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn all<M: Measurement>(cr: &mut Criterion<M>) {
+    softmax_group(cr, (8192, 512));
+    softmax_group(cr, (1024, 4096));
     matmul_group(cr, (1024, 1024, 1024));
     matmul_group(cr, (512, 1536, 384));
     let decode = AttentionOptions {
