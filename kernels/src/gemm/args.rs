@@ -89,6 +89,19 @@ impl GemmArgs {
         }
     }
 
+    /// Columns `c0..c1` of C (and of B): a product of `c1 − c0` columns, with wrapping
+    /// pointer arithmetic as [`rows`](Self::rows). B must not be the prepacked side.
+    #[inline(always)]
+    pub(crate) fn cols(self, c0: usize, c1: usize) -> GemmArgs {
+        GemmArgs {
+            n: c1 - c0,
+            b: self.b.wrapping_add(c0 * self.csb),
+            c: self.c.wrapping_add(c0 * self.csc),
+            bias: self.bias.at(0, c0),
+            ..self
+        }
+    }
+
     /// Rows `r0..r1` of C (and of A): a product of `r1 − r0` rows. The pointers are computed
     /// with wrapping arithmetic; they address elements of the whole product when
     /// `r0 ≤ r1 ≤ m`. A prepacked A needs `r0` to be a multiple of its `MR`.

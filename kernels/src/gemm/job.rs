@@ -21,6 +21,11 @@ const GRAIN: usize = 96;
 const MIN_ROWS: usize = 2 * GRAIN;
 /// Fewest multiply-adds per task: below this a thread hop costs more than the task.
 const MIN_FMAS: usize = 1 << 21;
+/// Fewest columns of `Cᵀ` (tokens of a layer's product) per task when a product with B
+/// prepacked is also cut along them: a layer's output has few `GRAIN` blocks of features
+/// (hidden 384: four), too few to share evenly between threads, so each block of features is
+/// cut into blocks of tokens too (every task still reads only prepacked panels).
+const MIN_COLS: usize = 32;
 
 /// `C ← α·A·B + β·C` (contract: [the module](super)) as tasks any number of threads can
 /// share ([`Job`]).
@@ -31,9 +36,9 @@ const MIN_FMAS: usize = 1 << 21;
 /// element of C is summed in the same order in any block, so the result has the bits of
 /// [`gemm`](super::gemm) whatever the thread count.
 ///
-/// With B prepacked ([`GemmJob::packed`]) the blocks are whole columns of C (a range of the
-/// prepacked panels each), so no task packs B and every task shares the one [`PackedB`]: the
-/// way to run a layer's projections on several threads.
+/// With B prepacked ([`GemmJob::packed`]) the blocks are columns of C (a range of the
+/// prepacked panels each) cut into blocks of rows, so no task packs B and every task shares
+/// the one [`PackedB`]: the way to run a layer's projections on several threads.
 ///
 /// ```
 /// use huiyan_kernels::gemm::GemmJob;
@@ -66,6 +71,11 @@ pub struct GemmJob<'a> {
     /// Whether B is prepacked (then `args` is `Cᵀ = Bᵀ·Aᵀ`, the panels on its A side).
     packed: bool,
     rows_per_task: usize,
+    /// Columns of `args`' C per task (all of them unless B is prepacked).
+    cols_per_task: usize,
+    /// Blocks of columns: task `t` is row block `t / col_blocks`, column block
+    /// `t % col_blocks`.
+    col_blocks: usize,
     claims: Claims,
     _out: PhantomData<&'a mut [f32]>,
 }
@@ -140,11 +150,12 @@ impl<'a> GemmJob<'a> {
         let (m, n, k) = (args.m, args.n, args.k);
         let fmas = m.saturating_mul(n).saturating_mul(k);
         let tasks = (fmas / MIN_FMAS).min(m / MIN_ROWS).max(1);
-        Ok(Self::cut(kernels, args, tasks, false))
+        Ok(Self::cut(kernels, args, tasks, 1, false))
     }
 
     /// [`GemmJob::with_bias`] with B prepacked ([`gemm_packed`](super::gemm_packed)); the
-    /// tasks are blocks of whole columns of C, and all of them read `b`'s panels.
+    /// tasks are blocks of columns of C, each cut into blocks of rows, and all of them read
+    /// `b`'s panels.
     ///
     /// ```
     /// use huiyan_kernels::gemm::{packed_b_len, GemmJob, PackedB};
@@ -186,20 +197,33 @@ impl<'a> GemmJob<'a> {
         let args = args.transposed();
         let (m, n, k) = (args.m, args.n, args.k);
         let fmas = m.saturating_mul(n).saturating_mul(k);
-        let tasks = (fmas / MIN_FMAS).min(m / GRAIN).max(1);
-        Ok(Self::cut(kernels, args, tasks, true))
+        let want = (fmas / MIN_FMAS).max(1);
+        let tasks = want.min(m / GRAIN).max(1);
+        let col_tasks = (want / tasks).min(n / MIN_COLS).max(1);
+        Ok(Self::cut(kernels, args, tasks, col_tasks, true))
     }
 
-    /// The job of `args` in `tasks` blocks of whole rows (multiples of `GRAIN`).
-    fn cut(kernels: &Kernels, args: GemmArgs, tasks: usize, packed: bool) -> Self {
-        let m = args.m;
+    /// The job of `args` in `tasks` blocks of whole rows (multiples of `GRAIN`), each cut
+    /// into `col_tasks` blocks of columns.
+    fn cut(
+        kernels: &Kernels,
+        args: GemmArgs,
+        tasks: usize,
+        col_tasks: usize,
+        packed: bool,
+    ) -> Self {
+        let (m, n) = (args.m, args.n);
         let rows_per_task = m.div_ceil(tasks).div_ceil(GRAIN) * GRAIN;
+        let cols_per_task = n.div_ceil(col_tasks).max(1);
+        let col_blocks = blocks(n, cols_per_task).max(1);
         GemmJob {
             args,
             kern: kernels.gemm,
             packed,
             rows_per_task,
-            claims: Claims::new(blocks(m, rows_per_task)),
+            cols_per_task,
+            col_blocks,
+            claims: Claims::new(blocks(m, rows_per_task) * col_blocks),
             _out: PhantomData,
         }
     }
@@ -215,8 +239,8 @@ impl Job for GemmJob<'_> {
         let bl = self.kern.blocking;
         let rows = self.rows_per_task.min(m);
         if self.packed {
-            // `args` is transposed: the product of C's columns is `m × rows × k`.
-            bl.packed_workspace_len(n, rows, k)
+            // `args` is transposed: the product of a task is `cols × rows × k` in C's terms.
+            bl.packed_workspace_len(self.cols_per_task.min(n), rows, k)
         } else {
             bl.workspace_len(rows, n, k)
         }
@@ -227,14 +251,19 @@ impl Job for GemmJob<'_> {
         let Some(t) = self.claims.claim() else {
             return Ok(false);
         };
-        let r0 = t * self.rows_per_task;
+        let (rt, ct) = (t / self.col_blocks, t % self.col_blocks);
+        let r0 = rt * self.rows_per_task;
         let r1 = (r0 + self.rows_per_task).min(self.args.m);
-        // SAFETY: rows r0..r1 ≤ m of a validated product (its sub-views stay inside A, C and
-        // the bias; with a prepacked A, r0 is a multiple of GRAIN, so of its MR); task t is
-        // this thread's alone, so no other thread writes these rows of C; the workspace is
-        // large enough (checked above) and the caller's exclusive slice; the entry's ISA was
-        // proven by the token that built `kernels`.
-        unsafe { (self.kern.run)(&self.args.rows(r0, r1), workspace.as_mut_ptr()) };
+        let c0 = ct * self.cols_per_task;
+        let c1 = (c0 + self.cols_per_task).min(self.args.n);
+        let block = self.args.rows(r0, r1).cols(c0, c1);
+        // SAFETY: rows r0..r1 ≤ m and columns c0..c1 ≤ n of a validated product (its sub-views
+        // stay inside A, B, C and the bias; with a prepacked A, r0 is a multiple of GRAIN, so
+        // of its MR, and B is not prepacked); task t is this thread's alone, so no other thread
+        // writes this block of C; the workspace is large enough for the largest block (checked
+        // above) and the caller's exclusive slice; the entry's ISA was proven by the token that
+        // built `kernels`.
+        unsafe { (self.kern.run)(&block, workspace.as_mut_ptr()) };
         Ok(true)
     }
 }
