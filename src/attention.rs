@@ -1,6 +1,7 @@
 //! Scaled dot-product attention (contract: [`huiyan_kernels::attention`]).
 
 use huiyan_kernels::attention::{AttentionJob, AttentionOptions};
+use huiyan_kernels::convert::convert4;
 use huiyan_kernels::elem::Element;
 use huiyan_kernels::{Error, Kernels, Tensor4Mut, Tensor4Ref};
 
@@ -10,6 +11,9 @@ use crate::scratch::with_scratch;
 thread_local! {
     /// Decode partials of calls made on this thread.
     static SHARED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// A half-precision Q widened, and the f32 O of a half-precision output.
+    static Q32: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+    static O32: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// `O = softmax(scale·QKᵀ + masks)·V` in PyTorch SDPA vocabulary, with every option of
@@ -19,6 +23,11 @@ thread_local! {
 /// thread), causal and windowed calls skip the blocks they cannot see, and decode-shaped calls
 /// (`Lq ≤ 4`) stream the KV cache in chunks merged by logsumexp. With the `rayon` feature the
 /// work is spread over the pool; the result has the same bits for any thread count.
+///
+/// Q, K, V and O may each be stored in `f32`, [`bf16`](crate::bf16) or [`f16`](crate::f16)
+/// (K and V in one type: a KV cache). Arithmetic is `f32`: a half-precision Q is widened
+/// first, K and V as the kernels read them, and a half-precision O receives the `f32` result
+/// rounded once, to nearest even; `lse` is `f32`.
 ///
 /// Validates everything first: on `Err`, `o` and `lse` are untouched.
 ///
@@ -33,11 +42,11 @@ thread_local! {
 /// assert!((o[0] - 0.1).abs() < 1e-6);
 /// # Ok::<(), huiyan::Error>(())
 /// ```
-pub fn attention<E: Element>(
-    q: Tensor4Ref<'_>,
+pub fn attention<Q: Element, E: Element, O: Element>(
+    q: Tensor4Ref<'_, Q>,
     k: Tensor4Ref<'_, E>,
     v: Tensor4Ref<'_, E>,
-    o: Tensor4Mut<'_>,
+    o: Tensor4Mut<'_, O>,
     opts: &AttentionOptions<'_>,
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
@@ -58,7 +67,49 @@ pub fn attention<E: Element>(
 /// }
 /// # Ok::<(), huiyan::Error>(())
 /// ```
-pub fn attention_with<E: Element>(
+pub fn attention_with<Q: Element, E: Element, O: Element>(
+    kernels: &Kernels,
+    q: Tensor4Ref<'_, Q>,
+    k: Tensor4Ref<'_, E>,
+    v: Tensor4Ref<'_, E>,
+    o: Tensor4Mut<'_, O>,
+    opts: &AttentionOptions<'_>,
+    lse: Option<&mut [f32]>,
+) -> Result<(), Error> {
+    // Validate before growing any scratch: a bad shape must not cost an allocation.
+    huiyan_kernels::shape::check_attention(&q, &k, &v, &o, opts, lse.as_deref())?;
+    let mut o = match o.as_f32() {
+        Ok(o) => return with_f32_q(q, |q| attention_f32(kernels, q, k, v, o, opts, lse)),
+        Err(o) => o,
+    };
+    // A half-precision O: computed into a dense f32 copy, then rounded once into `o`.
+    let od = o.dims;
+    let n = od.iter().product();
+    with_scratch(&O32, n, |buf| {
+        with_f32_q(q, |q| {
+            attention_f32(kernels, q, k, v, Tensor4Mut::bhsd(buf, od), opts, lse)
+        })?;
+        convert4(Tensor4Ref::bhsd(buf, od), o.rb_mut())
+    })
+}
+
+/// `run` on Q as `f32`: itself, or (half precision) widened into a dense per-thread copy.
+fn with_f32_q<Q: Element>(
+    q: Tensor4Ref<'_, Q>,
+    run: impl FnOnce(Tensor4Ref<'_>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if let Some(q) = q.as_f32() {
+        return run(q);
+    }
+    let qd = q.dims;
+    with_scratch(&Q32, qd.iter().product(), |buf| {
+        convert4(q, Tensor4Mut::bhsd(buf, qd))?;
+        run(Tensor4Ref::bhsd(buf, qd))
+    })
+}
+
+/// The `f32` call (validated by the caller).
+fn attention_f32<E: Element>(
     kernels: &Kernels,
     q: Tensor4Ref<'_>,
     k: Tensor4Ref<'_, E>,
@@ -67,8 +118,6 @@ pub fn attention_with<E: Element>(
     opts: &AttentionOptions<'_>,
     lse: Option<&mut [f32]>,
 ) -> Result<(), Error> {
-    // Validate before growing any scratch: a bad shape must not cost an allocation.
-    huiyan_kernels::shape::check_attention(&q, &k, &v, &o, opts, lse.as_deref())?;
     let shared_len = AttentionJob::shared_len(kernels, &q, &k, &v);
     with_scratch(&SHARED, shared_len, |shared| {
         let job = AttentionJob::new(kernels, q, k, v, o, opts, lse, shared)?;

@@ -7,12 +7,17 @@
 //! write-back; [`PackedB`] packs a right-hand operand once (a layer's weights) and
 //! [`matmul_packed`] multiplies by it without packing it again.
 //!
+//! A and B may be stored in `f32`, [`bf16`](crate::bf16) or [`f16`](crate::f16) (widened
+//! while they are packed), and so may C: a half-precision C receives the `f32` result (with
+//! `C₀` widened when β ≠ 0) rounded once, to nearest even.
+//!
 //! With the `rayon` feature, products run as a [`GemmJob`](huiyan_kernels::gemm::GemmJob):
 //! blocks of whole rows (or columns) of C, cut by the shapes alone, each a complete product on
 //! the thread that claims it. Every element is still summed by the same kernel in the same
 //! order, so the result is bit-identical to the single-thread one whatever the thread count.
 //! Without it, a product is one call on the calling thread (B packed once for all of C).
 
+use huiyan_kernels::convert::convert;
 use huiyan_kernels::gemm;
 #[cfg(not(feature = "rayon"))]
 use huiyan_kernels::shape;
@@ -43,12 +48,12 @@ use crate::dispatch;
 /// matmul(1.0, at, MatRef::row_major(&a, 2, 3), 0.0, MatMut::row_major(&mut g, 3, 3)).unwrap();
 /// assert_eq!(g[0], 17.0);
 /// ```
-pub fn matmul<TA: Element, TB: Element>(
+pub fn matmul<TA: Element, TB: Element, TC: Element>(
     alpha: f32,
     a: MatRef<'_, TA>,
     b: MatRef<'_, TB>,
     beta: f32,
-    c: MatMut<'_>,
+    c: MatMut<'_, TC>,
 ) -> Result<(), Error> {
     matmul_with(dispatch::kernels(), alpha, a, b, beta, c)
 }
@@ -65,13 +70,13 @@ pub fn matmul<TA: Element, TB: Element>(
 ///     assert_eq!(c, [24.0], "{}", k.isa().name());
 /// }
 /// ```
-pub fn matmul_with<TA: Element, TB: Element>(
+pub fn matmul_with<TA: Element, TB: Element, TC: Element>(
     kernels: &Kernels,
     alpha: f32,
     a: MatRef<'_, TA>,
     b: MatRef<'_, TB>,
     beta: f32,
-    c: MatMut<'_>,
+    c: MatMut<'_, TC>,
 ) -> Result<(), Error> {
     matmul_bias_with(kernels, alpha, a, b, beta, c, None)
 }
@@ -96,12 +101,12 @@ pub fn matmul_with<TA: Element, TB: Element>(
 /// assert_eq!(y, [2.5, 3.5, 0.0]);
 /// # Ok::<(), Error>(())
 /// ```
-pub fn matmul_bias<TA: Element, TB: Element>(
+pub fn matmul_bias<TA: Element, TB: Element, TC: Element>(
     alpha: f32,
     a: MatRef<'_, TA>,
     b: MatRef<'_, TB>,
     beta: f32,
-    c: MatMut<'_>,
+    c: MatMut<'_, TC>,
     bias: Option<&[f32]>,
 ) -> Result<(), Error> {
     matmul_bias_with(dispatch::kernels(), alpha, a, b, beta, c, bias)
@@ -118,15 +123,24 @@ pub fn matmul_bias<TA: Element, TB: Element>(
 ///     assert_eq!(c, [9.5, 10.5], "{}", k.isa().name());
 /// }
 /// ```
-pub fn matmul_bias_with<TA: Element, TB: Element>(
+pub fn matmul_bias_with<TA: Element, TB: Element, TC: Element>(
     kernels: &Kernels,
     alpha: f32,
     a: MatRef<'_, TA>,
     b: MatRef<'_, TB>,
     beta: f32,
-    c: MatMut<'_>,
+    c: MatMut<'_, TC>,
     bias: Option<&[f32]>,
 ) -> Result<(), Error> {
+    let c = match c.as_f32() {
+        Ok(c) => c,
+        Err(c) => {
+            huiyan_kernels::shape::check_gemm_bias(&a, &b, &c, bias)?;
+            return via_f32(c, beta, |c, beta| {
+                matmul_bias_with(kernels, alpha, a, b, beta, c, bias)
+            });
+        }
+    };
     #[cfg(feature = "rayon")]
     {
         let job = gemm::GemmJob::with_bias(kernels, alpha, a, b, beta, c, bias)?;
@@ -276,14 +290,21 @@ impl PackedB {
 /// assert_eq!(err, Err(Error::DimMismatch { dim: Dim::K, expected: 1, got: 2 }));
 /// # Ok::<(), Error>(())
 /// ```
-pub fn matmul_packed<TA: Element>(
+pub fn matmul_packed<TA: Element, TC: Element>(
     alpha: f32,
     a: MatRef<'_, TA>,
     b: &PackedB,
     beta: f32,
-    c: MatMut<'_>,
+    c: MatMut<'_, TC>,
     bias: Option<&[f32]>,
 ) -> Result<(), Error> {
+    let c = match c.as_f32() {
+        Ok(c) => c,
+        Err(c) => {
+            huiyan_kernels::shape::check_mat_mut(Operand::C, &c)?;
+            return via_f32(c, beta, |c, beta| matmul_packed(alpha, a, b, beta, c, bias));
+        }
+    };
     let (kernels, pb) = (&b.kernels, &b.inner);
     #[cfg(feature = "rayon")]
     {
@@ -299,4 +320,28 @@ pub fn matmul_packed<TA: Element>(
             gemm::gemm_packed(kernels, alpha, a, pb, beta, c, bias, ws)
         })
     }
+}
+
+thread_local! {
+    /// The `f32` copy of a half-precision C ([`via_f32`]), reused per thread.
+    static C32: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A product into a half-precision C: `run` computes it into an `f32` copy of C (`C₀` widened
+/// into it when β ≠ 0; never read when β = 0), whose result is then rounded once, to nearest
+/// even, into C. On `Err` from `run`, C is untouched.
+fn via_f32<TC: Element>(
+    mut c: MatMut<'_, TC>,
+    beta: f32,
+    run: impl FnOnce(MatMut<'_>, f32) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let (m, n) = (c.rows, c.cols);
+    // m·n cannot overflow: C was validated to cover its m × n elements.
+    crate::scratch::with_scratch(&C32, m * n, |buf| {
+        if beta != 0.0 {
+            convert(c.as_ref(), MatMut::row_major(buf, m, n))?;
+        }
+        run(MatMut::row_major(buf, m, n), beta)?;
+        convert(MatRef::row_major(buf, m, n), c.rb_mut())
+    })
 }

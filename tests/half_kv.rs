@@ -1,4 +1,5 @@
-//! K and V stored in bf16 or f16 (a half-precision KV cache), on every ISA of this machine.
+//! K and V stored in bf16 or f16 (a half-precision KV cache), and Q and O in half precision,
+//! on every ISA of this machine.
 //!
 //! Widening a half to `f32` is exact, and every path computes in `f32` after it, so a call on
 //! half-precision K and V must give **the same bits** as the `f32` call on the widened values:
@@ -81,9 +82,39 @@ fn check_type<E: Element>(kern: &Kernels, p: &AttnProblem, round: fn(f32) -> E, 
     }
 }
 
+/// Q stored as `Q` (widened first) and O as `O` (the `f32` result rounded once, its gaps
+/// untouched), K and V in `f32`: the bits of the `f32` call on the widened Q, rounded.
+fn check_q_and_o<Q: Element, O: Element>(kern: &Kernels, p: &AttnProblem, name: &str) {
+    let qh: Vec<Q> = p.q.iter().map(|&x| Q::narrow(x)).collect();
+    let mut w = p.clone();
+    w.q = qh.iter().map(|x| x.widen()).collect();
+    let (o32, l32) = run(kern, &w, &w.k, &w.v);
+    let (qd, od) = (w.shape.q_dims(), w.shape.o_dims());
+    let mut oh: Vec<O> = w.new_output().iter().map(|&x| O::narrow(x)).collect();
+    let mut lse = w.new_lse();
+    huiyan::attention_with(
+        kern,
+        Tensor4Ref::new(&qh, qd, w.q_layout.strides(qd).0),
+        w.k(),
+        w.v(),
+        huiyan::Tensor4Mut::new(&mut oh, od, w.o_layout.strides(od).0),
+        &w.options(),
+        lse.as_deref_mut(),
+    )
+    .unwrap();
+    let got: Vec<f32> = oh.iter().map(|x| x.widen()).collect();
+    let want: Vec<f32> = o32.iter().map(|&x| O::narrow(x).widen()).collect();
+    let ctx = format!("{name}, {} {:?}", kern.isa().name(), p.shape);
+    same_bits(&got, &want, &format!("O, {ctx}"));
+    same_bits(&lse.unwrap_or_default(), &l32, &format!("lse, {ctx}"));
+}
+
 fn check(kern: &Kernels, p: &AttnProblem) {
     check_type(kern, p, bf16::from_f32, "bf16");
     check_type(kern, p, f16::from_f32, "f16");
+    check_q_and_o::<bf16, bf16>(kern, p, "bf16 Q, bf16 O");
+    check_q_and_o::<f16, f32>(kern, p, "f16 Q, f32 O");
+    check_q_and_o::<f32, f16>(kern, p, "f32 Q, f16 O");
 }
 
 fn kernels() -> Vec<Kernels> {

@@ -6,6 +6,7 @@
 //! task, or a `GemmJob` with `rayon`) and through a [`PackedB`] packed from the half B. The
 //! `f32` product of the widened values is in turn checked against the `f64` reference on the
 //! rounded inputs, which is also what `reference::matmul_bias` computes from the half views.
+//! A half-precision C gets that `f32` result (on C₀ widened) rounded once.
 
 use huiyan::dispatch::{self, Kernels};
 use huiyan::{
@@ -93,11 +94,57 @@ fn check_types<TA: Element, TB: Element>(
     w.assert_c_gaps_untouched(&ch);
 }
 
+/// C stored as `TC`: the `f32` result of the same call on C₀ widened, rounded once into C
+/// (unpacked and with B prepacked); C's gaps untouched.
+fn check_output<TC: Element>(kern: &Kernels, p: &GemmProblem, name: &str) {
+    let ch0: Vec<TC> = p.c0.iter().map(|&x| TC::narrow(x)).collect();
+    let mut w = p.clone();
+    w.c0 = ch0.iter().map(|x| x.widen()).collect();
+    let bias = w.bias.as_deref();
+    let mut c32 = w.new_c();
+    matmul_bias_with(
+        kern,
+        w.alpha,
+        w.a(),
+        w.b(),
+        w.beta,
+        w.c_view(&mut c32),
+        bias,
+    )
+    .unwrap();
+    let want: Vec<TC> = c32.iter().map(|&x| TC::narrow(x)).collect();
+    let (rs, cs, _) = w.c_layout.strides(w.m, w.n);
+    let same = |got: &[TC], what: &str| {
+        for (i, (g, e)) in got.iter().zip(&want).enumerate() {
+            let (g, e) = (g.widen(), e.widen());
+            assert!(
+                g.to_bits() == e.to_bits() || (g.is_nan() && e.is_nan()),
+                "{name} C, {what}, {} m={} n={} k={}: element {i}: {g:e} vs {e:e}",
+                kern.isa().name(),
+                w.m,
+                w.n,
+                w.k
+            );
+        }
+    };
+    let mut ch = ch0.clone();
+    let c = MatMut::new(&mut ch, w.m, w.n, rs, cs);
+    matmul_bias_with(kern, w.alpha, w.a(), w.b(), w.beta, c, bias).unwrap();
+    same(&ch, "unpacked");
+    let pb = PackedB::with_kernels(kern, w.b()).unwrap();
+    let mut ch = ch0.clone();
+    let c = MatMut::new(&mut ch, w.m, w.n, rs, cs);
+    matmul_packed(w.alpha, w.a(), &pb, w.beta, c, bias).unwrap();
+    same(&ch, "B prepacked");
+}
+
 fn check(kern: &Kernels, p: &GemmProblem) {
     check_types(kern, p, bf16::from_f32, bf16::from_f32, "bf16 × bf16");
     check_types(kern, p, f16::from_f32, f16::from_f32, "f16 × f16");
     check_types(kern, p, |x| x, bf16::from_f32, "f32 × bf16");
     check_types(kern, p, f16::from_f32, |x| x, "f16 × f32");
+    check_output::<bf16>(kern, p, "bf16");
+    check_output::<f16>(kern, p, "f16");
 }
 
 proptest! {
@@ -217,5 +264,23 @@ fn bad_half_views_leave_c_untouched() {
         );
         assert_eq!(err, Err(short));
         assert_eq!(c, [7.0; 4]);
+        // A half-precision C shorter than its shape: named, and left as it was.
+        let mut ch = [bf16::ONE; 3];
+        let err = matmul_bias_with(
+            &kern,
+            1.0,
+            MatRef::row_major(&b, 2, 3),
+            MatRef::row_major(&b, 3, 2),
+            0.0,
+            MatMut::row_major(&mut ch, 2, 2),
+            None,
+        );
+        let want = Error::SliceTooShort {
+            operand: Operand::C,
+            needed: 4,
+            got: 3,
+        };
+        assert_eq!(err, Err(want));
+        assert_eq!(ch, [bf16::ONE; 3]);
     }
 }

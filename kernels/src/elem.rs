@@ -51,6 +51,9 @@ pub trait Element: Copy + Send + Sync + sealed::Sealed + 'static {
     const DTYPE: Dtype;
     /// The value as an `f32`, exactly.
     fn widen(self) -> f32;
+    /// `x` rounded to this type, to nearest even (`f32`: `x` itself); beyond the type's range
+    /// it is ±∞, and a NaN stays a NaN.
+    fn narrow(x: f32) -> Self;
 }
 
 impl Element for f32 {
@@ -58,6 +61,10 @@ impl Element for f32 {
     #[inline(always)]
     fn widen(self) -> f32 {
         self
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        x
     }
 }
 
@@ -67,6 +74,10 @@ impl Element for bf16 {
     fn widen(self) -> f32 {
         bf16_bits_to_f32(self.to_bits())
     }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        bf16::from_f32(x)
+    }
 }
 
 impl Element for f16 {
@@ -74,6 +85,10 @@ impl Element for f16 {
     #[inline(always)]
     fn widen(self) -> f32 {
         f16_bits_to_f32(self.to_bits())
+    }
+    #[inline(always)]
+    fn narrow(x: f32) -> Self {
+        f16::from_f32(x)
     }
 }
 

@@ -46,6 +46,7 @@
 #![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 pub mod attention;
+pub mod convert;
 pub mod elem;
 pub mod error;
 pub mod gemm;

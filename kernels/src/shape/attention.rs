@@ -74,11 +74,11 @@ impl AttnDims {
 /// assert_eq!(err, Err(Error::ZeroWindow));
 /// # Ok::<(), Error>(())
 /// ```
-pub fn check_attention<E: Element>(
-    q: &Tensor4Ref<'_>,
+pub fn check_attention<Q, E: Element, O>(
+    q: &Tensor4Ref<'_, Q>,
     k: &Tensor4Ref<'_, E>,
     v: &Tensor4Ref<'_, E>,
-    o: &Tensor4Mut<'_>,
+    o: &Tensor4Mut<'_, O>,
     opts: &AttentionOptions<'_>,
     lse: Option<&[f32]>,
 ) -> Result<AttnDims, Error> {

@@ -19,10 +19,10 @@ use crate::view::{MatMut, MatRef};
 /// let err = check_gemm(&av, &bad, &MatMut::row_major(&mut c, 2, 3));
 /// assert_eq!(err, Err(Error::DimMismatch { dim: Dim::K, expected: 3, got: 4 }));
 /// ```
-pub fn check_gemm<TA, TB>(
+pub fn check_gemm<TA, TB, TC>(
     a: &MatRef<'_, TA>,
     b: &MatRef<'_, TB>,
-    c: &MatMut<'_>,
+    c: &MatMut<'_, TC>,
 ) -> Result<(usize, usize, usize), Error> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k {
@@ -70,10 +70,10 @@ pub fn check_gemm<TA, TB>(
 /// let err = check_gemm_bias(&av, &bv, &cv, Some(&[0.0; 5]));
 /// assert_eq!(err, Err(Error::SliceTooShort { operand: Operand::Bias, needed: 4, got: 5 }));
 /// ```
-pub fn check_gemm_bias<TA, TB>(
+pub fn check_gemm_bias<TA, TB, TC>(
     a: &MatRef<'_, TA>,
     b: &MatRef<'_, TB>,
-    c: &MatMut<'_>,
+    c: &MatMut<'_, TC>,
     bias: Option<&[f32]>,
 ) -> Result<(usize, usize, usize), Error> {
     let (m, n, k) = check_gemm(a, b, c)?;
@@ -86,11 +86,11 @@ pub fn check_gemm_bias<TA, TB>(
 /// also checks the kernel table). A is `m × k` and C `m × n` ([`Error::DimMismatch`]), each
 /// view covers its shape, C is injective and overlaps neither A, the panels nor the bias, which
 /// has exactly `n` elements. Returns `(m, n, k)`.
-pub(crate) fn check_gemm_packed<TA>(
+pub(crate) fn check_gemm_packed<TA, TC>(
     a: &MatRef<'_, TA>,
     (k, n): (usize, usize),
     packed: Span,
-    c: &MatMut<'_>,
+    c: &MatMut<'_, TC>,
     bias: Option<&[f32]>,
 ) -> Result<(usize, usize, usize), Error> {
     let m = a.rows;

@@ -33,8 +33,14 @@ unsafe impl<T: Sync> Sync for MatRef<'_, T> {}
 
 impl<'a, T: crate::elem::Element> MatRef<'a, T> {
     /// The same view typed as `f32`, when `T` is `f32` (the element trait is sealed: its
-    /// `DTYPE` names the type).
-    pub(crate) fn as_f32(self) -> Option<MatRef<'a, f32>> {
+    /// `DTYPE` names the type); `None` for a half-precision view.
+    ///
+    /// ```
+    /// use huiyan_kernels::{elem::bf16, MatRef};
+    /// assert!(MatRef::row_major(&[1.0f32; 4], 2, 2).as_f32().is_some());
+    /// assert!(MatRef::row_major(&[bf16::ONE; 4], 2, 2).as_f32().is_none());
+    /// ```
+    pub fn as_f32(self) -> Option<MatRef<'a, f32>> {
         (T::DTYPE == crate::elem::Dtype::F32).then_some(MatRef {
             ptr: self.ptr as *const f32,
             len: self.len,
@@ -269,6 +275,33 @@ unsafe impl<T: Send> Send for MatMut<'_, T> {}
 // SAFETY: shared access to a MatMut gives no access to the elements (`&self` methods only read
 // metadata and produce shared views), as for `&mut [T]`.
 unsafe impl<T: Sync> Sync for MatMut<'_, T> {}
+
+impl<'a, T: crate::elem::Element> MatMut<'a, T> {
+    /// The same view typed as `f32`, when `T` is `f32` (as [`MatRef::as_f32`]); the view
+    /// itself back otherwise.
+    ///
+    /// ```
+    /// use huiyan_kernels::{elem::f16, MatMut};
+    /// let mut y = [0.0f32; 4];
+    /// assert!(MatMut::row_major(&mut y, 2, 2).as_f32().is_ok());
+    /// let mut h = [f16::ZERO; 4];
+    /// assert!(MatMut::row_major(&mut h, 2, 2).as_f32().is_err());
+    /// ```
+    pub fn as_f32(self) -> Result<MatMut<'a, f32>, Self> {
+        if T::DTYPE != crate::elem::Dtype::F32 {
+            return Err(self);
+        }
+        Ok(MatMut {
+            ptr: self.ptr as *mut f32,
+            len: self.len,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+            _life: PhantomData,
+        })
+    }
+}
 
 impl<'a, T> MatMut<'a, T> {
     /// A `rows × cols` mutable view of `data` with strides `rs`, `cs`.

@@ -30,6 +30,25 @@ unsafe impl<T: Sync> Send for Tensor4Ref<'_, T> {}
 // SAFETY: shared borrow of `[T]` in disguise.
 unsafe impl<T: Sync> Sync for Tensor4Ref<'_, T> {}
 
+impl<'a, T: crate::elem::Element> Tensor4Ref<'a, T> {
+    /// The same view typed as `f32`, when `T` is `f32`; `None` for a half-precision view.
+    ///
+    /// ```
+    /// use huiyan_kernels::{elem::bf16, Tensor4Ref};
+    /// assert!(Tensor4Ref::bhsd(&[0.5f32; 8], [1, 2, 2, 2]).as_f32().is_some());
+    /// assert!(Tensor4Ref::bhsd(&[bf16::ONE; 8], [1, 2, 2, 2]).as_f32().is_none());
+    /// ```
+    pub fn as_f32(self) -> Option<Tensor4Ref<'a, f32>> {
+        (T::DTYPE == crate::elem::Dtype::F32).then_some(Tensor4Ref {
+            ptr: self.ptr as *const f32,
+            len: self.len,
+            dims: self.dims,
+            strides: self.strides,
+            _life: PhantomData,
+        })
+    }
+}
+
 impl<'a, T> Tensor4Ref<'a, T> {
     /// A view with explicit strides.
     ///
@@ -235,6 +254,30 @@ pub struct Tensor4Mut<'a, T = f32> {
 unsafe impl<T: Send> Send for Tensor4Mut<'_, T> {}
 // SAFETY: `&self` methods give read-only access, as for `&mut [T]`.
 unsafe impl<T: Sync> Sync for Tensor4Mut<'_, T> {}
+
+impl<'a, T: crate::elem::Element> Tensor4Mut<'a, T> {
+    /// The same view typed as `f32`, when `T` is `f32`; the view itself back otherwise.
+    ///
+    /// ```
+    /// use huiyan_kernels::{elem::f16, Tensor4Mut};
+    /// let mut o = [0.0f32; 8];
+    /// assert!(Tensor4Mut::bhsd(&mut o, [1, 2, 2, 2]).as_f32().is_ok());
+    /// let mut h = [f16::ZERO; 8];
+    /// assert!(Tensor4Mut::bhsd(&mut h, [1, 2, 2, 2]).as_f32().is_err());
+    /// ```
+    pub fn as_f32(self) -> Result<Tensor4Mut<'a, f32>, Self> {
+        if T::DTYPE != crate::elem::Dtype::F32 {
+            return Err(self);
+        }
+        Ok(Tensor4Mut {
+            ptr: self.ptr as *mut f32,
+            len: self.len,
+            dims: self.dims,
+            strides: self.strides,
+            _life: PhantomData,
+        })
+    }
+}
 
 impl<'a, T> Tensor4Mut<'a, T> {
     /// A mutable view with explicit strides.
