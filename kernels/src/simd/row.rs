@@ -113,14 +113,22 @@ pub(crate) unsafe fn extreme<S: SimdF32, const MAX: bool, const CHECK_NAN: bool>
 /// hint: any address; softmax passes its next row). With `CHECK_FLUSH = false` the full vectors skip
 /// the flush ([`exp_softmax_xn`] with `CHECK_FLUSH = false`), which needs every `tⱼ − m ≥ FLUSH` or
 /// NaN; the last part-vector always flushes (its pad lanes are `−∞`). Both give the same bits
-/// where the `CHECK_FLUSH = false` requirement holds. The sum runs in a fixed order that depends only
-/// on `n` and the tier: four vector accumulators, then [`SimdF32::reduce_add`].
+/// where the `CHECK_FLUSH = false` requirement holds. `WIDE` keeps eight vectors of `exp` in
+/// flight per step, else four: eight hide the latency on long rows (softmax), four fit
+/// AVX2's sixteen registers without spills on short blocks (decode's 64-key rows). The sum
+/// runs in a fixed order that depends only on `n`, `WIDE` and the tier: four vector
+/// accumulators, then [`SimdF32::reduce_add`].
 ///
 /// # Safety
 /// `src` and `y` cover `n` elements; `tⱼ − m ≤ 0` or NaN (and `≥ FLUSH` when `!CHECK_FLUSH`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const CHECK_FLUSH: bool>(
+pub(crate) unsafe fn sum_exp<
+    S: SimdF32,
+    T: Logits<S>,
+    const CHECK_FLUSH: bool,
+    const WIDE: bool,
+>(
     s: S,
     src: T,
     y: *mut f32,
@@ -135,7 +143,7 @@ pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const CHECK_FLUSH: bool>(
     let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
     let mut j = 0;
     // In the loop bodies below: every access ends at or before offset n.
-    while j + 8 * l <= n {
+    while WIDE && j + 8 * l <= n {
         if let Some(px) = px {
             for i in 0..8 {
                 s.prefetch_read(px.wrapping_add(j + i * l));
@@ -160,7 +168,7 @@ pub(crate) unsafe fn sum_exp<S: SimdF32, T: Logits<S>, const CHECK_FLUSH: bool>(
         }
         j += 8 * l;
     }
-    if j + 4 * l <= n {
+    while j + 4 * l <= n {
         if let Some(px) = px {
             for i in 0..4 {
                 s.prefetch_read(px.wrapping_add(j + i * l));

@@ -82,7 +82,7 @@ fn check_tier<S: Tier>(s: S) {
             "{name}: extremes"
         );
         let p = row.as_mut_ptr();
-        let sum = sum_exp::<S, _, true>(s, Stored(p), p, n, m, true, None);
+        let sum = sum_exp::<S, _, true, true>(s, Stored(p), p, n, m, true, None);
         let want: f64 = orig.iter().map(|v| ((v * 0.5 - m) as f64).exp()).sum();
         assert!(
             (sum as f64 - want).abs() <= 1e-5 * want,

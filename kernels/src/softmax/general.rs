@@ -189,7 +189,7 @@ unsafe fn general<S: SimdF32>(
 #[inline(always)]
 fn finish<S: SimdF32, T: Logits<S>>(s: S, src: T, y: *mut f32, n: usize, m: f32, out: Out) -> f32 {
     // SAFETY: src and y cover n elements (callers); src is x or y itself.
-    let sum = unsafe { sum_exp::<S, T, true>(s, src, y, n, m, !out.log, None) };
+    let sum = unsafe { sum_exp::<S, T, true, true>(s, src, y, n, m, !out.log, None) };
     normalise(s, src, y, n, m, sum, out)
 }
 

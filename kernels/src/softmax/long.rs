@@ -95,9 +95,9 @@ unsafe fn long_row<S: SimdF32, const SCALED: bool>(
             // SAFETY: xk and yk cover len elements; without the flush every tⱼ − mₖ ≥ FLUSH.
             let sk = unsafe {
                 if whole.logit1(lo) - mk >= FLUSH {
-                    sum_exp::<S, _, false>(s, src, yk, len, mk, true, Some(px))
+                    sum_exp::<S, _, false, true>(s, src, yk, len, mk, true, Some(px))
                 } else {
-                    sum_exp::<S, _, true>(s, src, yk, len, mk, true, Some(px))
+                    sum_exp::<S, _, true, true>(s, src, yk, len, mk, true, Some(px))
                 }
             };
             if sk.is_nan() {

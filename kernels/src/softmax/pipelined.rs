@@ -67,10 +67,10 @@ unsafe fn pipelined_rows<S: SimdF32, const SCALED: bool, const IN_PLACE: bool>(s
             f32::NAN
         } else if src.logit1(lo) - m >= FLUSH {
             // SAFETY: x and y rows cover n elements; every tⱼ − m ≥ FLUSH (above).
-            unsafe { sum_exp::<S, _, false>(s, src, y, n, m, store, Some(xn)) }
+            unsafe { sum_exp::<S, _, false, true>(s, src, y, n, m, store, Some(xn)) }
         } else {
             // SAFETY: x and y rows cover n elements.
-            unsafe { sum_exp::<S, _, true>(s, src, y, n, m, store, Some(xn)) }
+            unsafe { sum_exp::<S, _, true, true>(s, src, y, n, m, store, Some(xn)) }
         };
         let lse = if sum.is_nan() {
             // SAFETY: y covers n elements; x is intact (out of place, or in place and caught
